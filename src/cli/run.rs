@@ -1,0 +1,169 @@
+//! Running files and piped standard input.
+
+use std::io::{BufRead, Read};
+use std::ops::ControlFlow;
+
+use toy::Error;
+use toy::frontend::lexer::{Token, lex, lex_error};
+use toy::frontend::print;
+use toy::frontend::source::{SourceId, SourceMap};
+use toy::runtime;
+use toy::session::{Outcome, Progress, Session};
+
+use super::{Args, Emit, Status, diag};
+
+/// A session plus what to do with its outcomes.
+pub struct Driver {
+    /// The program's state.
+    pub session: Session,
+    echo: bool,
+    /// Report errors and go on, instead of stopping at the first.
+    pub keep_going: bool,
+    /// Errors reported so far.
+    pub errors: usize,
+}
+
+impl Driver {
+    /// A driver for `args`, echoing top-level values when `echo`.
+    pub fn new(args: &Args, echo: bool, keep_going: bool) -> Self {
+        let engine = match args.emit {
+            Some(Emit::Ast) => None,
+            _ => Some(args.engine()),
+        };
+        Driver {
+            session: Session::new(engine),
+            echo,
+            keep_going,
+            errors: 0,
+        }
+    }
+
+    /// Runs the items of `source` from `start`; see [`Session::run`].
+    pub fn run(&mut self, source: SourceId, start: usize, eof: bool) -> Progress {
+        let (echo, keep_going) = (self.echo, self.keep_going);
+        let errors = &mut self.errors;
+        let mut on = |sources: &SourceMap, result: Result<Outcome, Error>| {
+            match result {
+                Ok(Outcome::Evaluated(value)) if echo => {
+                    runtime::write(format!("Evaluated to {}\n", runtime::format_f(value)).as_bytes());
+                }
+                Ok(Outcome::Resolved(item)) => {
+                    runtime::write(format!("{}\n", print::item(&item)).as_bytes());
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    diag::report(sources, &err);
+                    *errors += 1;
+                    if !keep_going {
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        };
+        self.session.run(source, start, eof, &mut on)
+    }
+
+    /// The exit status so far.
+    pub fn status(&self) -> Status {
+        if self.errors == 0 {
+            Status::Ok
+        } else {
+            Status::ProgramError
+        }
+    }
+}
+
+/// Text from bytes; invalid UTF-8 becomes U+FFFD, which the lexer reports.
+fn decode(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    }
+}
+
+/// `toy FILE...`
+pub fn files(args: &Args) -> Status {
+    let mut texts = Vec::new();
+    for path in &args.files {
+        match std::fs::read(path) {
+            Ok(bytes) => texts.push((path.display().to_string(), decode(bytes))),
+            Err(err) => {
+                diag::plain(&format!("cannot read {}: {err}", path.display()));
+                return Status::UsageError;
+            }
+        }
+    }
+    let mut driver = Driver::new(args, args.echo(false), args.keep_going);
+    for (name, text) in texts {
+        let source = driver.session.sources_mut().add(name, text);
+        if args.emit == Some(Emit::Tokens) {
+            emit_tokens(&mut driver, source);
+            continue;
+        }
+        if driver.run(source, 0, true) == Progress::Stopped {
+            break;
+        }
+    }
+    driver.status()
+}
+
+/// `toy < FILE`: reads line by line and runs each item as soon as it is complete.
+pub fn stdin(args: &Args) -> Status {
+    let mut driver = Driver::new(args, args.echo(true), true);
+    let source = driver.session.sources_mut().add("<stdin>", "");
+    let mut input = std::io::stdin().lock();
+    if args.emit == Some(Emit::Tokens) {
+        let mut bytes = Vec::new();
+        if let Err(err) = input.read_to_end(&mut bytes) {
+            diag::plain(&format!("cannot read standard input: {err}"));
+            return Status::UsageError;
+        }
+        driver.session.sources_mut().append(source, &decode(bytes));
+        emit_tokens(&mut driver, source);
+        return driver.status();
+    }
+    let mut pos = 0;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let eof = match input.read_until(b'\n', &mut line) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(err) => {
+                diag::plain(&format!("cannot read standard input: {err}"));
+                return Status::UsageError;
+            }
+        };
+        if !eof {
+            driver
+                .session
+                .sources_mut()
+                .append(source, &decode(std::mem::take(&mut line)));
+        }
+        match driver.run(source, pos, eof) {
+            Progress::Pending(at) => pos = at,
+            Progress::Done | Progress::Stopped => {
+                pos = driver.session.sources().get(source).text.len();
+            }
+        }
+        if eof {
+            return driver.status();
+        }
+    }
+}
+
+/// `--emit=tokens`: one line per token, `LINE:COL KIND TEXT`.
+fn emit_tokens(driver: &mut Driver, source: SourceId) {
+    let sources = driver.session.sources();
+    let text = &sources.get(source).text;
+    for (token, span) in lex(text, source, 0) {
+        if let Token::Error(err) = token {
+            diag::report(sources, &lex_error(err, text, span));
+            driver.errors += 1;
+            continue;
+        }
+        let (line, col) = sources.line_col(source, span.start);
+        runtime::write(format!("{line}:{col}\t{}\t{}\n", token.kind(), &text[span.range()]).as_bytes());
+    }
+}

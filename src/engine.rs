@@ -1,0 +1,44 @@
+//! The interface between the session (front end) and an execution engine.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use crate::error::Error;
+use crate::frontend::ast::{Function, Prototype};
+
+// ANCHOR: engine
+/// Something that can run Kaleidoscope: the reference interpreter, later the JITs.
+///
+/// The session has already checked every item it hands over (names, scopes, operators,
+/// the arity of known callees); an engine reports what only it can see, such as a
+/// callee that is still missing when the caller first runs.
+pub trait Engine {
+    /// Adds or replaces a function (later calls, including calls from functions that
+    /// are already defined, use the new body).
+    fn define(&mut self, function: Rc<Function>) -> Result<(), Error>;
+    /// Declares an external function, resolved when it is first called.
+    fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error>;
+    /// Runs a top-level expression and returns its value.
+    fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error>;
+}
+// ANCHOR_END: engine
+
+static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
+
+/// The flag that Ctrl-C sets while a program runs; engines poll it with
+/// [`interrupted`] and stop with [`Error::Interrupted`].
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    Arc::clone(&INTERRUPTED)
+}
+
+/// Whether Ctrl-C was pressed since the last [`take_interrupt`].
+#[inline]
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Takes the pending Ctrl-C, if any.
+pub fn take_interrupt() -> bool {
+    INTERRUPTED.swap(false, Ordering::Relaxed)
+}

@@ -1,0 +1,170 @@
+//! The errors of the library: every one that a user can cause carries a span.
+
+use thiserror::Error;
+
+use crate::frontend::source::Span;
+
+/// Anything that can go wrong with a Kaleidoscope program.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    // Lexical errors.
+    /// A character that starts no token.
+    #[error("unexpected character `{}`", .ch.escape_debug())]
+    UnexpectedChar { ch: char, span: Span },
+    /// Bytes that are not UTF-8 (shown as U+FFFD).
+    #[error("invalid UTF-8 in the input")]
+    InvalidUtf8 { span: Span },
+    /// A run of digits and dots that is not a number.
+    #[error("malformed number `{text}`")]
+    MalformedNumber { text: String, span: Span },
+
+    // Syntax errors.
+    /// The parser met a token it cannot use here.
+    #[error("{message}")]
+    Syntax {
+        message: String,
+        label: String,
+        span: Span,
+    },
+    /// The input ended in the middle of an item.
+    #[error("unexpected end of input; expected {expected}")]
+    UnexpectedEnd { expected: String, span: Span },
+    /// Parentheses, conditionals or loops nested deeper than the parser allows.
+    #[error("expression nested too deeply (the limit is {limit} levels)")]
+    TooDeep { limit: usize, span: Span },
+
+    // Semantic errors, found when an item is accepted.
+    /// A name that is neither a parameter nor a `for`/`var` variable in scope.
+    #[error("unknown variable `{name}`")]
+    UnknownVariable { name: String, span: Span },
+    /// The left side of `=` is not a variable.
+    #[error("the left side of `=` must be a variable")]
+    InvalidAssignment { span: Span },
+    /// `def binary+` and friends.
+    #[error("cannot redefine built-in operator `{op}`")]
+    BuiltinOperator { op: char, span: Span },
+    /// A binary operator precedence outside 1..=100.
+    #[error("operator precedence must be between 1 and 100, found {value}")]
+    BadPrecedence { value: f64, span: Span },
+    /// `def unary! 5 (x)`: unary operators have no precedence.
+    #[error("a unary operator takes no precedence")]
+    UnaryPrecedence { span: Span },
+    /// An operator definition with the wrong number of parameters.
+    #[error("a {kind} operator takes {expected} operand(s), found {found}")]
+    OperatorOperands {
+        kind: &'static str,
+        expected: usize,
+        found: usize,
+        span: Span,
+    },
+    /// Two parameters with the same name.
+    #[error("parameter `{name}` is declared twice")]
+    DuplicateParameter { name: String, span: Span },
+    /// A binary operator that no definition has introduced.
+    #[error("unknown binary operator `{op}`")]
+    UnknownBinaryOperator { op: char, span: Span },
+    /// A unary operator that no definition has introduced.
+    #[error("unknown unary operator `{op}`")]
+    UnknownUnaryOperator { op: char, span: Span },
+    /// An `extern` whose arity differs from the `def` of the same name.
+    #[error("`{name}` is already defined with {defined} parameter(s)")]
+    ConflictingExtern {
+        name: String,
+        defined: usize,
+        span: Span,
+    },
+
+    // Errors found when code runs (or, in the JIT engines, when it is compiled).
+    /// A call to a name that is neither defined nor declared.
+    #[error("unknown function `{name}`")]
+    UnknownFunction { name: String, span: Span },
+    /// A call with the wrong number of arguments.
+    #[error("`{name}` takes {expected} argument(s) but {found} were given")]
+    WrongArity {
+        name: String,
+        expected: usize,
+        found: usize,
+        span: Span,
+    },
+    /// An `extern` that names no runtime or C math function.
+    #[error("cannot resolve external function `{name}`: no runtime or C math function has that name")]
+    UnresolvedExtern { name: String, span: Span },
+    /// An `extern` with more parameters than the engine can call.
+    #[error("external function `{name}` has {arity} parameters; at most {max} are supported")]
+    TooManyExternParams {
+        name: String,
+        arity: usize,
+        max: usize,
+        span: Span,
+    },
+    /// Recursion ran out of stack.
+    #[error("stack overflow (recursion too deep) in this call")]
+    StackOverflow { span: Span },
+    /// Ctrl-C during an evaluation.
+    #[error("interrupted")]
+    Interrupted { span: Span },
+}
+
+impl Error {
+    /// Where the error is.
+    pub fn span(&self) -> Span {
+        use Error::*;
+        match self {
+            UnexpectedChar { span, .. }
+            | InvalidUtf8 { span }
+            | MalformedNumber { span, .. }
+            | Syntax { span, .. }
+            | UnexpectedEnd { span, .. }
+            | TooDeep { span, .. }
+            | UnknownVariable { span, .. }
+            | InvalidAssignment { span }
+            | BuiltinOperator { span, .. }
+            | BadPrecedence { span, .. }
+            | UnaryPrecedence { span }
+            | OperatorOperands { span, .. }
+            | DuplicateParameter { span, .. }
+            | UnknownBinaryOperator { span, .. }
+            | UnknownUnaryOperator { span, .. }
+            | ConflictingExtern { span, .. }
+            | UnknownFunction { span, .. }
+            | WrongArity { span, .. }
+            | UnresolvedExtern { span, .. }
+            | TooManyExternParams { span, .. }
+            | StackOverflow { span }
+            | Interrupted { span } => *span,
+        }
+    }
+
+    /// A short label for the marker under the span.
+    pub fn label(&self) -> String {
+        use Error::*;
+        match self {
+            UnexpectedChar { .. } | InvalidUtf8 { .. } => "not valid here".into(),
+            MalformedNumber { .. } => "a number has at most one `.`".into(),
+            Syntax { label, .. } => label.clone(),
+            UnexpectedEnd { .. } => "input ends here".into(),
+            TooDeep { .. } => "too deep".into(),
+            UnknownVariable { .. } => "not in scope".into(),
+            InvalidAssignment { .. } => "not a variable".into(),
+            BuiltinOperator { .. } => "built-in".into(),
+            BadPrecedence { .. } => "out of range".into(),
+            UnaryPrecedence { .. } => "remove this".into(),
+            OperatorOperands { .. } => "wrong number of operands".into(),
+            DuplicateParameter { .. } => "declared again here".into(),
+            UnknownBinaryOperator { .. } => "define it first with `def binary`".into(),
+            UnknownUnaryOperator { .. } => "define it first with `def unary`".into(),
+            ConflictingExtern { .. } => "conflicting declaration".into(),
+            UnknownFunction { .. } => "not defined".into(),
+            WrongArity { .. } => "wrong number of arguments".into(),
+            UnresolvedExtern { .. } => "called here".into(),
+            TooManyExternParams { .. } => "called here".into(),
+            StackOverflow { .. } => "the call that overflowed".into(),
+            Interrupted { .. } => "running here".into(),
+        }
+    }
+
+    /// True when more input could complete the item (the REPL then asks for another line).
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self, Error::UnexpectedEnd { .. })
+    }
+}

@@ -1,0 +1,153 @@
+//! The abstract syntax tree that every engine consumes.
+//!
+//! Operators are resolved (precedence applied, `=` turned into assignment) and every
+//! local variable has a *slot*: parameters take slots `0..arity`, and each `for` or
+//! `var` binding takes a fresh one, so shadowing needs no run-time bookkeeping.
+
+use std::rc::Rc;
+
+use super::source::Span;
+
+/// A shared, immutable name.
+pub type Name = Rc<str>;
+
+/// Index of a local variable in its function's frame.
+pub type Slot = usize;
+
+// ANCHOR: ast
+/// A built-in or user-defined binary operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `<`: 1.0 if the left operand is less (or either is NaN), else 0.0.
+    Lt,
+    /// A `def binaryX` operator: a call to the function `binaryX`.
+    User(char),
+}
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// What it is.
+    pub kind: ExprKind,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// The kinds of expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// A number literal.
+    Number(f64),
+    /// Reads a local.
+    Variable { name: Name, slot: Slot },
+    /// `name = value`: stores and yields the value.
+    Assign {
+        name: Name,
+        slot: Slot,
+        value: Box<Expr>,
+    },
+    /// A user-defined prefix operator: a call to `unaryX`.
+    Unary { op: char, operand: Box<Expr> },
+    /// A binary operator; both operands are evaluated, left first.
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    /// A call of a function by name, resolved when the caller first runs.
+    Call { callee: Name, args: Vec<Expr> },
+    /// `if cond then then_ else else_`: true means "not equal to 0.0" (NaN is false).
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        else_: Box<Expr>,
+    },
+    /// `for var = start, end, step in body`: a do-while loop that yields 0.0.
+    For {
+        var: Name,
+        slot: Slot,
+        start: Box<Expr>,
+        end: Box<Expr>,
+        step: Option<Box<Expr>>,
+        body: Box<Expr>,
+    },
+    /// `var a = init, b in body`: each binding gets a slot, initialized in order.
+    Var {
+        bindings: Vec<Binding>,
+        body: Box<Expr>,
+    },
+}
+
+/// One `var` binding; without an initializer it starts at 0.0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    /// The variable's name.
+    pub name: Name,
+    /// Its slot.
+    pub slot: Slot,
+    /// The initial value.
+    pub init: Option<Expr>,
+}
+
+/// What a prototype defines.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ProtoKind {
+    /// An ordinary function.
+    Function,
+    /// A prefix operator.
+    Unary(char),
+    /// An infix operator with its precedence.
+    Binary(char, u32),
+}
+
+/// A function's signature.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prototype {
+    /// The function's name (`binary|` for an operator).
+    pub name: Name,
+    /// Function, unary or binary operator.
+    pub kind: ProtoKind,
+    /// Parameter names, in slot order.
+    pub params: Vec<Name>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// A function definition, or a top-level expression wrapped as a function.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    /// Its signature.
+    pub proto: Prototype,
+    /// Its body.
+    pub body: Expr,
+    /// How many local slots its frame needs (parameters included).
+    pub slots: usize,
+}
+
+/// A resolved top-level item.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// `def`
+    Def(Rc<Function>),
+    /// `extern`
+    Extern(Rc<Prototype>),
+    /// A top-level expression, as an anonymous function of no parameters.
+    Expr(Rc<Function>),
+}
+// ANCHOR_END: ast
+
+/// The name given to top-level expressions.
+pub const ANON_NAME: &str = "__anon_expr";
+
+impl Prototype {
+    /// Number of parameters.
+    pub fn arity(&self) -> usize {
+        self.params.len()
+    }
+}

@@ -1,0 +1,9 @@
+//! The front end: source text to tokens, parse tree and resolved AST.
+
+pub mod ast;
+pub mod lexer;
+pub mod parser;
+pub mod print;
+pub mod resolve;
+pub mod source;
+pub mod syntax;

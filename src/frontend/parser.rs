@@ -1,0 +1,391 @@
+//! The parser: tokens to parse-tree items, with chumsky.
+//!
+//! Items are parsed one at a time so that a driver can run each as soon as it is
+//! complete, and so that an error only discards the item it is in.
+
+use chumsky::error::{Rich, RichPattern, RichReason};
+use chumsky::input::ValueInput;
+use chumsky::inspector::RollbackState;
+use chumsky::prelude::*;
+
+use super::lexer::{Token, lex, lex_error};
+use super::source::{SourceId, Span};
+use super::syntax::{Expr, Item, Proto, ProtoKind};
+use crate::error::Error;
+
+/// How deeply parentheses, conditionals, loops and call arguments may nest.
+pub const MAX_NESTING: usize = 512;
+
+type Extra<'t, 's> = extra::Full<Rich<'t, Token<'s>>, RollbackState<usize>, ()>;
+
+/// One step of parsing a chunk of text.
+#[derive(Debug)]
+pub enum Step<'s> {
+    /// A complete item. `open` is true when it runs to the end of the text, so that
+    /// more text (a continuation line) could still extend it.
+    Item {
+        item: Item<'s>,
+        span: Span,
+        open: bool,
+    },
+    /// An error; the parser has skipped the rest of the failed item.
+    Error(Error),
+}
+
+/// Parses the items of `text[start..]` one after another.
+pub struct Items<'s> {
+    text: &'s str,
+    source: SourceId,
+    tokens: Vec<(Token<'s>, SimpleSpan)>,
+    pos: usize,
+}
+
+impl<'s> Items<'s> {
+    /// Lexes `text[start..]`, a part of `source`.
+    pub fn new(text: &'s str, source: SourceId, start: usize) -> Self {
+        let tokens = lex(text, source, start)
+            .into_iter()
+            .map(|(token, span)| (token, SimpleSpan::from(span.range())))
+            .collect();
+        Items {
+            text,
+            source,
+            tokens,
+            pos: 0,
+        }
+    }
+
+    /// Byte offset just past what has been consumed so far.
+    pub fn offset(&self) -> usize {
+        match self.pos {
+            0 => self.tokens.first().map_or(self.text.len(), |t| t.1.start),
+            pos => self.tokens[pos - 1].1.end,
+        }
+    }
+
+    fn span(&self, span: SimpleSpan) -> Span {
+        Span::new(self.source, span.start, span.end)
+    }
+
+    /// Skips the rest of a failed item: up to and including the next `;`, or up to the
+    /// next `def` or `extern`.
+    fn recover(&mut self, from: usize) {
+        let mut i = from.max(self.pos + 1);
+        while i < self.tokens.len() {
+            match self.tokens[i].0 {
+                Token::Semi => {
+                    i += 1;
+                    break;
+                }
+                Token::Def | Token::Extern => break,
+                _ => i += 1,
+            }
+        }
+        self.pos = i.min(self.tokens.len());
+    }
+
+    fn index_at(&self, offset: usize) -> usize {
+        self.tokens.partition_point(|(_, span)| span.start < offset)
+    }
+}
+
+impl<'s> Iterator for Items<'s> {
+    type Item = Step<'s>;
+
+    fn next(&mut self) -> Option<Step<'s>> {
+        while matches!(self.tokens.get(self.pos), Some((Token::Semi, _))) {
+            self.pos += 1;
+        }
+        if self.pos >= self.tokens.len() {
+            return None;
+        }
+        let eoi = SimpleSpan::from(self.text.len()..self.text.len());
+        let input = self.tokens[self.pos..].split_token_span(eoi);
+        let mut depth = RollbackState(0usize);
+        let result = item(self.source)
+            .map_with(move |item, e| (item, e.span()))
+            .lazy()
+            .parse_with_state(input, &mut depth)
+            .into_result();
+        match result {
+            Ok((item, span)) => {
+                let next = self.index_at(span.end);
+                self.pos = next;
+                let open = next >= self.tokens.len();
+                Some(Step::Item {
+                    item,
+                    span: self.span(span),
+                    open,
+                })
+            }
+            Err(errors) => {
+                let error = errors
+                    .into_iter()
+                    .next()
+                    .map(|e| self.convert(e))
+                    .unwrap_or_else(|| Error::UnexpectedEnd {
+                        expected: "an item".into(),
+                        span: self.span(eoi),
+                    });
+                if error.is_incomplete() {
+                    self.pos = self.tokens.len();
+                } else {
+                    let at = self.index_at(error.span().start);
+                    self.recover(at);
+                }
+                Some(Step::Error(error))
+            }
+        }
+    }
+}
+
+impl Items<'_> {
+    fn convert(&self, error: Rich<'_, Token<'_>>) -> Error {
+        let span = self.span(*error.span());
+        match error.reason() {
+            RichReason::Custom(_) => Error::TooDeep {
+                limit: MAX_NESTING,
+                span,
+            },
+            RichReason::ExpectedFound { expected, found } => {
+                let expected = describe_expected(expected);
+                match found.as_deref() {
+                    None => Error::UnexpectedEnd { expected, span },
+                    Some(Token::Error(err)) => lex_error(*err, self.text, span),
+                    Some(token) => Error::Syntax {
+                        message: format!("expected {expected}, found {token}"),
+                        label: hint(token, &expected),
+                        span,
+                    },
+                }
+            }
+        }
+    }
+}
+
+fn hint(found: &Token<'_>, expected: &str) -> String {
+    match found {
+        Token::Comma if expected.contains("parameter") => {
+            "parameters are separated by spaces, not commas".into()
+        }
+        token => format!("unexpected {token}"),
+    }
+}
+
+fn describe_expected(expected: &[RichPattern<'_, Token<'_>>]) -> String {
+    let mut names: Vec<String> = expected
+        .iter()
+        .filter_map(|pattern| match pattern {
+            RichPattern::Token(token) => Some(token.to_string()),
+            RichPattern::Label(label) => Some(label.to_string()),
+            RichPattern::Identifier(name) => Some(format!("`{name}`")),
+            RichPattern::EndOfInput => Some("end of input".into()),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    match names.len() {
+        0 => "something else".into(),
+        1 => names.remove(0),
+        n => {
+            let last = names.remove(n - 1);
+            format!("{} or {last}", names.join(", "))
+        }
+    }
+}
+
+fn sp(src: SourceId, span: SimpleSpan) -> Span {
+    Span::new(src, span.start, span.end)
+}
+
+/// Entering a nested expression: counts the depth and refuses to go too deep.
+fn enter<'t, 's: 't, I>() -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    custom(|inp| {
+        let before = inp.cursor();
+        let state: &mut RollbackState<usize> = inp.state();
+        let depth = &mut state.0;
+        *depth += 1;
+        if *depth > MAX_NESTING {
+            let span = inp.span_since(&before);
+            Err(Rich::custom(span, "too deep"))
+        } else {
+            Ok(())
+        }
+    })
+}
+
+fn leave<'t, 's: 't, I>() -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    custom(|inp| {
+        let state: &mut RollbackState<usize> = inp.state();
+        let depth = &mut state.0;
+        *depth = depth.saturating_sub(1);
+        Ok(())
+    })
+}
+
+// ANCHOR: expr
+fn expr<'t, 's: 't, I>(src: SourceId) -> impl Parser<'t, I, Expr<'s>, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    recursive(move |expr| {
+        // Every way back into `expr` goes through the depth guard.
+        let nested = enter().ignore_then(expr).then_ignore(leave()).boxed();
+        let ident = select! { Token::Ident(name) => name }
+            .map_with(move |name, e| (name, sp(src, e.span())))
+            .labelled("identifier");
+        let op = select! { Token::Op(c) => c }.map_with(move |c, e| (c, sp(src, e.span())));
+
+        let number = select! { Token::Number(n) => n }.map_with(move |n, e| Expr::Number(n, sp(src, e.span())));
+
+        let args = nested
+            .clone()
+            .separated_by(just(Token::Comma))
+            .collect::<Vec<_>>()
+            .delimited_by(just(Token::LParen), just(Token::RParen));
+        let call_or_var = ident
+            .then(args.or_not())
+            .map_with(move |(name, args), e| match args {
+                Some(args) => Expr::Call(name, args, sp(src, e.span())),
+                None => Expr::Ident(name.0, name.1),
+            });
+
+        let paren = nested
+            .clone()
+            .delimited_by(just(Token::LParen), just(Token::RParen));
+
+        let if_ = just(Token::If)
+            .ignore_then(nested.clone())
+            .then_ignore(just(Token::Then))
+            .then(nested.clone())
+            .then_ignore(just(Token::Else))
+            .then(nested.clone())
+            .map_with(move |((c, t), f), e| Expr::If(Box::new([c, t, f]), sp(src, e.span())));
+
+        let for_ = just(Token::For)
+            .ignore_then(ident)
+            .then_ignore(just(Token::Op('=')))
+            .then(nested.clone())
+            .then_ignore(just(Token::Comma))
+            .then(nested.clone())
+            .then(just(Token::Comma).ignore_then(nested.clone()).or_not())
+            .then_ignore(just(Token::In))
+            .then(nested.clone())
+            .map_with(move |((((var, start), end), step), body), e| Expr::For {
+                var,
+                start: Box::new(start),
+                end: Box::new(end),
+                step: step.map(Box::new),
+                body: Box::new(body),
+                span: sp(src, e.span()),
+            });
+
+        let binding = ident.then(just(Token::Op('=')).ignore_then(nested.clone()).or_not());
+        let var_ = just(Token::Var)
+            .ignore_then(
+                binding
+                    .separated_by(just(Token::Comma))
+                    .at_least(1)
+                    .collect::<Vec<_>>(),
+            )
+            .then_ignore(just(Token::In))
+            .then(nested.clone())
+            .map_with(move |(bindings, body), e| Expr::Var {
+                bindings,
+                body: Box::new(body),
+                span: sp(src, e.span()),
+            });
+
+        let primary = choice((number, call_or_var, paren, if_, for_, var_)).labelled("expression");
+
+        // Prefix operators are collected in a loop, not by recursion, so that a long run
+        // of them cannot exhaust the stack.
+        let unary = op
+            .repeated()
+            .collect::<Vec<_>>()
+            .then(primary)
+            .map(|(ops, operand)| {
+                ops.into_iter().rev().fold(operand, |operand, (c, span)| {
+                    Expr::Unary(c, span, Box::new(operand))
+                })
+            });
+
+        unary
+            .clone()
+            .then(
+                op.then(unary)
+                    .map(|((c, span), operand)| (c, span, operand))
+                    .repeated()
+                    .collect::<Vec<_>>(),
+            )
+            .map(|(first, rest)| {
+                if rest.is_empty() {
+                    first
+                } else {
+                    Expr::Chain(Box::new(first), rest)
+                }
+            })
+    })
+}
+// ANCHOR_END: expr
+
+fn proto<'t, 's: 't, I>(src: SourceId) -> impl Parser<'t, I, Proto<'s>, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let op = select! { Token::Op(c) => c }.labelled("operator character");
+    let precedence = select! { Token::Number(n) => n }
+        .map_with(move |n, e| (n, sp(src, e.span())))
+        .or_not();
+    let kind = choice((
+        select! { Token::Ident(name) => ProtoKind::Function(name) },
+        just(Token::Unary)
+            .ignore_then(op)
+            .then(precedence)
+            .map(|(c, p)| ProtoKind::Unary(c, p)),
+        just(Token::Binary)
+            .ignore_then(op)
+            .then(precedence)
+            .map(|(c, p)| ProtoKind::Binary(c, p)),
+    ))
+    .labelled("function name");
+    let param = select! { Token::Ident(name) => name }
+        .map_with(move |name, e| (name, sp(src, e.span())))
+        .labelled("parameter name");
+    kind.then(
+        param
+            .repeated()
+            .collect::<Vec<_>>()
+            .delimited_by(just(Token::LParen), just(Token::RParen)),
+    )
+    .map_with(move |(kind, params), e| Proto {
+        kind,
+        params,
+        span: sp(src, e.span()),
+    })
+}
+
+fn item<'t, 's: 't, I>(src: SourceId) -> impl Parser<'t, I, Item<'s>, Extra<'t, 's>>
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let def = just(Token::Def)
+        .ignore_then(proto(src))
+        .then(expr(src))
+        .map(|(proto, body)| Item::Def(proto, body));
+    let ext = just(Token::Extern).ignore_then(proto(src)).map(Item::Extern);
+    choice((def, ext, expr(src).map(Item::Expr)))
+}
+
+/// Whether `text` stops in the middle of an item, so that more lines could complete it
+/// (the REPL then shows a continuation prompt instead of an error).
+pub fn is_incomplete(text: &str) -> bool {
+    Items::new(text, SourceId(0), 0).any(|step| matches!(step, Step::Error(err) if err.is_incomplete()))
+}

@@ -1,0 +1,131 @@
+//! Source texts and the spans that point into them.
+//!
+//! Every byte the front end reads lives in a [`SourceMap`]: files are added whole,
+//! while the REPL and standard input *append* to one growing source each, so that
+//! line numbers keep counting across entries and every span stays valid forever.
+
+use std::ops::Range;
+
+/// Index of a source in its [`SourceMap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceId(pub u32);
+
+/// A byte range in one source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Span {
+    /// The source the range belongs to.
+    pub source: SourceId,
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end` in `source`.
+    pub fn new(source: SourceId, start: usize, end: usize) -> Self {
+        Span { source, start, end }
+    }
+
+    /// The smallest span covering both `self` and `other` (same source).
+    pub fn to(self, other: Span) -> Span {
+        Span::new(
+            self.source,
+            self.start.min(other.start),
+            self.end.max(other.end),
+        )
+    }
+
+    /// The byte range.
+    pub fn range(self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// One named text.
+#[derive(Debug)]
+pub struct Source {
+    /// Shown in diagnostics: a path, `<stdin>` or `<repl>`.
+    pub name: String,
+    /// The text read so far.
+    pub text: String,
+}
+
+/// All sources of a session.
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    sources: Vec<Source>,
+}
+
+impl SourceMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a source and returns its id.
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> SourceId {
+        let id = SourceId(self.sources.len() as u32);
+        self.sources.push(Source {
+            name: name.into(),
+            text: text.into(),
+        });
+        id
+    }
+
+    /// Appends text to a growing source (REPL, standard input); returns where it starts.
+    pub fn append(&mut self, id: SourceId, text: &str) -> usize {
+        let src = &mut self.sources[id.0 as usize];
+        let start = src.text.len();
+        src.text.push_str(text);
+        start
+    }
+
+    /// The source with this id.
+    pub fn get(&self, id: SourceId) -> &Source {
+        &self.sources[id.0 as usize]
+    }
+
+    /// All sources, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = (SourceId, &Source)> {
+        self.sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (SourceId(i as u32), s))
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, id: SourceId, offset: usize) -> (usize, usize) {
+        let text = &self.get(id).text;
+        let offset = offset.min(text.len());
+        let before = &text[..floor_char_boundary(text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_lines_and_characters() {
+        let mut map = SourceMap::new();
+        let id = map.add("t", "ab\nçd\n");
+        assert_eq!(map.line_col(id, 0), (1, 1));
+        assert_eq!(map.line_col(id, 3), (2, 1));
+        // 'ç' is two bytes: 'd' is the second character of line 2.
+        assert_eq!(map.line_col(id, 5), (2, 2));
+        let at = map.append(id, "x");
+        assert_eq!(map.line_col(id, at), (3, 1));
+    }
+}

@@ -1,0 +1,371 @@
+//! The reference interpreter: a direct, tree-walking reading of the language's rules.
+//!
+//! It is the oracle that the JIT engines are tested against, so it stays simple: every
+//! rule of the language is one arm of [`Interpreter::eval`].
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::engine::{Engine, interrupted};
+use crate::error::Error;
+use crate::frontend::ast::{BinOp, Expr, ExprKind, Function, Name, Prototype};
+use crate::frontend::source::Span;
+use crate::runtime::{self, ExternFn, MAX_EXTERN_ARGS};
+
+/// How much machine stack one evaluation may use before it reports a stack overflow.
+pub const STACK_BUDGET: usize = 256 << 20;
+
+enum Callee {
+    Defined {
+        function: Rc<Function>,
+        /// The generation at which every callee of the body was last found to exist.
+        checked: Cell<u64>,
+    },
+    Extern {
+        proto: Rc<Prototype>,
+        resolved: Cell<Option<ExternFn>>,
+    },
+}
+
+impl Callee {
+    fn arity(&self) -> usize {
+        match self {
+            Callee::Defined { function, .. } => function.proto.arity(),
+            Callee::Extern { proto, .. } => proto.arity(),
+        }
+    }
+}
+
+/// The tree-walking engine.
+#[derive(Default)]
+pub struct Interpreter {
+    functions: HashMap<Name, Callee>,
+    /// Bumped whenever a name is (re)defined, so that checks done at a function's
+    /// first call are redone after the program changes.
+    generation: u64,
+    /// Stack address where the current evaluation started.
+    stack_base: Cell<usize>,
+}
+
+impl Interpreter {
+    /// An interpreter with no functions.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Resolves an extern on its first call.
+    fn resolve(&self, proto: &Prototype, cell: &Cell<Option<ExternFn>>, span: Span) -> Result<ExternFn, Error> {
+        if let Some(f) = cell.get() {
+            return Ok(f);
+        }
+        let name = proto.name.to_string();
+        let f = runtime::lookup(&name).ok_or_else(|| Error::UnresolvedExtern {
+            name: name.clone(),
+            span,
+        })?;
+        if let Some(arity) = f.arity.filter(|&a| a != proto.arity()) {
+            return Err(Error::WrongArity {
+                name,
+                expected: arity,
+                found: proto.arity(),
+                span,
+            });
+        }
+        if proto.arity() > MAX_EXTERN_ARGS {
+            return Err(Error::TooManyExternParams {
+                name,
+                arity: proto.arity(),
+                max: MAX_EXTERN_ARGS,
+                span,
+            });
+        }
+        cell.set(Some(f));
+        Ok(f)
+    }
+
+    /// Before a function first runs (and again after the program changed), every
+    /// function its body calls must exist with the right arity: the same moment at
+    /// which a lazy JIT compiles and links it.
+    fn check_callees(&self, expr: &Expr) -> Result<(), Error> {
+        let mut result = Ok(());
+        visit_calls(expr, &mut |name, arity, span| {
+            if result.is_err() {
+                return;
+            }
+            result = match self.functions.get(name) {
+                None => Err(Error::UnknownFunction {
+                    name: name.to_string(),
+                    span,
+                }),
+                Some(callee) if callee.arity() != arity => Err(Error::WrongArity {
+                    name: name.to_string(),
+                    expected: callee.arity(),
+                    found: arity,
+                    span,
+                }),
+                Some(Callee::Extern { proto, resolved }) => {
+                    self.resolve(proto, resolved, span).map(|_| ())
+                }
+                Some(Callee::Defined { .. }) => Ok(()),
+            };
+        });
+        result
+    }
+
+    fn call(&self, name: &str, args: &[&Expr], frame: &mut [f64], span: Span) -> Result<f64, Error> {
+        if interrupted() {
+            return Err(Error::Interrupted { span });
+        }
+        let callee = self.functions.get(name).ok_or_else(|| Error::UnknownFunction {
+            name: name.to_string(),
+            span,
+        })?;
+        if callee.arity() != args.len() {
+            return Err(Error::WrongArity {
+                name: name.to_string(),
+                expected: callee.arity(),
+                found: args.len(),
+                span,
+            });
+        }
+        match callee {
+            Callee::Defined { function, checked } => {
+                let mut callee_frame = Vec::with_capacity(function.slots);
+                for arg in args {
+                    callee_frame.push(self.eval(arg, frame)?);
+                }
+                callee_frame.resize(function.slots, 0.0);
+                if checked.get() != self.generation {
+                    self.check_callees(&function.body)?;
+                    checked.set(self.generation);
+                }
+                self.eval(&function.body, &mut callee_frame)
+            }
+            Callee::Extern { proto, resolved } => {
+                let f = self.resolve(proto, resolved, span)?;
+                let mut values = [0.0; MAX_EXTERN_ARGS];
+                for (value, arg) in values.iter_mut().zip(args) {
+                    *value = self.eval(arg, frame)?;
+                }
+                f.call(&values[..args.len()])
+                    .ok_or_else(|| Error::TooManyExternParams {
+                        name: name.to_string(),
+                        arity: args.len(),
+                        max: MAX_EXTERN_ARGS,
+                        span,
+                    })
+            }
+        }
+    }
+
+    // ANCHOR: eval
+    /// Evaluates an expression in a frame of local slots.
+    fn eval(&self, expr: &Expr, frame: &mut [f64]) -> Result<f64, Error> {
+        if self.stack_used() > STACK_BUDGET {
+            return Err(Error::StackOverflow { span: expr.span });
+        }
+        match &expr.kind {
+            ExprKind::Number(value) => Ok(*value),
+            ExprKind::Variable { slot, .. } => Ok(frame[*slot]),
+            ExprKind::Assign { slot, value, .. } => {
+                let value = self.eval(value, frame)?;
+                frame[*slot] = value;
+                Ok(value)
+            }
+            ExprKind::Unary { op, operand } => {
+                let name = operator_name("unary", *op);
+                self.call(name.as_str(), &[operand], frame, expr.span)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                if let BinOp::User(op) = op {
+                    let name = operator_name("binary", *op);
+                    return self.call(name.as_str(), &[lhs, rhs], frame, expr.span);
+                }
+                let l = self.eval(lhs, frame)?;
+                let r = self.eval(rhs, frame)?;
+                Ok(match op {
+                    BinOp::Add => l + r,
+                    BinOp::Sub => l - r,
+                    BinOp::Mul => l * r,
+                    // LLVM's `fcmp ult`: true when less *or unordered* (a NaN operand).
+                    BinOp::Lt => bool_value(!(l >= r)),
+                    BinOp::User(_) => unreachable!("handled above"),
+                })
+            }
+            ExprKind::Call { callee, args } => {
+                let args: Vec<&Expr> = args.iter().collect();
+                self.call(callee, &args, frame, expr.span)
+            }
+            ExprKind::If { cond, then, else_ } => {
+                if truthy(self.eval(cond, frame)?) {
+                    self.eval(then, frame)
+                } else {
+                    self.eval(else_, frame)
+                }
+            }
+            ExprKind::For {
+                slot,
+                start,
+                end,
+                step,
+                body,
+                ..
+            } => {
+                frame[*slot] = self.eval(start, frame)?;
+                loop {
+                    if interrupted() {
+                        return Err(Error::Interrupted { span: expr.span });
+                    }
+                    // Chapter 7's order: body, step, end condition, then increment
+                    // the variable as it is now (the body may have assigned it).
+                    self.eval(body, frame)?;
+                    let step = match step {
+                        Some(step) => self.eval(step, frame)?,
+                        None => 1.0,
+                    };
+                    let more = truthy(self.eval(end, frame)?);
+                    frame[*slot] += step;
+                    if !more {
+                        break;
+                    }
+                }
+                Ok(0.0)
+            }
+            ExprKind::Var { bindings, body } => {
+                for binding in bindings {
+                    frame[binding.slot] = match &binding.init {
+                        Some(init) => self.eval(init, frame)?,
+                        None => 0.0,
+                    };
+                }
+                self.eval(body, frame)
+            }
+        }
+    }
+    // ANCHOR_END: eval
+
+    fn stack_used(&self) -> usize {
+        self.stack_base.get().saturating_sub(stack_pointer())
+    }
+}
+
+/// The language's truth: ordered and not equal to 0.0 (LLVM's `fcmp one`), so NaN is false.
+fn truthy(value: f64) -> bool {
+    value < 0.0 || value > 0.0
+}
+
+fn bool_value(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// The function name behind an operator, such as `binary|`, without allocating.
+struct OpName {
+    buf: [u8; 12],
+    len: usize,
+}
+
+impl OpName {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+fn operator_name(prefix: &str, op: char) -> OpName {
+    let mut buf = [0u8; 12];
+    buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
+    let len = prefix.len() + op.encode_utf8(&mut buf[prefix.len()..]).len();
+    OpName { buf, len }
+}
+
+/// An approximation of the stack pointer: the address of a local.
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let marker = 0u8;
+    std::ptr::addr_of!(marker) as usize
+}
+
+/// Calls `f(name, arity, span)` for every call in `expr`, operators included.
+fn visit_calls(expr: &Expr, f: &mut dyn FnMut(&str, usize, Span)) {
+    match &expr.kind {
+        ExprKind::Number(_) | ExprKind::Variable { .. } => {}
+        ExprKind::Assign { value, .. } => visit_calls(value, f),
+        ExprKind::Unary { op, operand } => {
+            f(operator_name("unary", *op).as_str(), 1, expr.span);
+            visit_calls(operand, f);
+        }
+        ExprKind::Binary { op, lhs, rhs } => {
+            if let BinOp::User(op) = op {
+                f(operator_name("binary", *op).as_str(), 2, expr.span);
+            }
+            visit_calls(lhs, f);
+            visit_calls(rhs, f);
+        }
+        ExprKind::Call { callee, args } => {
+            f(callee, args.len(), expr.span);
+            for arg in args {
+                visit_calls(arg, f);
+            }
+        }
+        ExprKind::If { cond, then, else_ } => {
+            visit_calls(cond, f);
+            visit_calls(then, f);
+            visit_calls(else_, f);
+        }
+        ExprKind::For {
+            start,
+            end,
+            step,
+            body,
+            ..
+        } => {
+            visit_calls(start, f);
+            visit_calls(body, f);
+            if let Some(step) = step {
+                visit_calls(step, f);
+            }
+            visit_calls(end, f);
+        }
+        ExprKind::Var { bindings, body } => {
+            for binding in bindings {
+                if let Some(init) = &binding.init {
+                    visit_calls(init, f);
+                }
+            }
+            visit_calls(body, f);
+        }
+    }
+}
+
+impl Engine for Interpreter {
+    fn define(&mut self, function: Rc<Function>) -> Result<(), Error> {
+        self.generation += 1;
+        self.functions.insert(
+            function.proto.name.clone(),
+            Callee::Defined {
+                function,
+                checked: Cell::new(0),
+            },
+        );
+        Ok(())
+    }
+
+    fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error> {
+        self.generation += 1;
+        self.functions.insert(
+            proto.name.clone(),
+            Callee::Extern {
+                proto,
+                resolved: Cell::new(None),
+            },
+        );
+        Ok(())
+    }
+
+    fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error> {
+        self.stack_base.set(stack_pointer());
+        self.check_callees(&expr.body)?;
+        let mut frame = vec![0.0; expr.slots];
+        self.eval(&expr.body, &mut frame)
+    }
+}

@@ -1,0 +1,15 @@
+//! toy: a toolchain for Kaleidoscope, the language of LLVM's tutorials.
+//!
+//! Data flows one way: [`frontend`] (source → tokens → parse tree → AST), then an
+//! [`engine::Engine`] that runs the AST ([`interp`], the reference interpreter),
+//! driven item by item by a [`session::Session`]. [`runtime`] holds what running
+//! programs call.
+
+pub mod engine;
+pub mod error;
+pub mod frontend;
+pub mod interp;
+pub mod runtime;
+pub mod session;
+
+pub use error::Error;

@@ -1,0 +1,24 @@
+//! The `toy` command.
+
+mod cli;
+
+use std::process::ExitCode;
+
+/// Stack of the thread that parses and interprets: deep (but bounded) recursion in
+/// user programs must end in a diagnostic, never in a crash.
+const STACK_SIZE: usize = 1 << 30;
+
+fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .name("toy".into())
+        .stack_size(STACK_SIZE)
+        .spawn(cli::main);
+    match worker.map(|handle| handle.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => ExitCode::from(101),
+        Err(err) => {
+            eprintln!("toy: cannot start: {err}");
+            ExitCode::from(101)
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The runtime that Kaleidoscope programs call: `putchard`, `printd`, C math functions,
+//! and the program's standard output.
+//!
+//! Output is buffered like C's stdio (line-buffered on a terminal, in blocks
+//! otherwise); [`flush`] must run before anything else writes to the terminal, so
+//! that program output and diagnostics interleave in order.
+
+use std::ffi::{CStr, CString, c_char, c_void};
+use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, OnceLock};
+
+struct Out {
+    buf: Vec<u8>,
+    line_buffered: bool,
+}
+
+static OUT: Mutex<Option<Out>> = Mutex::new(None);
+
+const BLOCK: usize = 8192;
+
+/// Writes program output.
+pub fn write(bytes: &[u8]) {
+    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let out = guard.get_or_insert_with(|| Out {
+        buf: Vec::with_capacity(BLOCK),
+        line_buffered: std::io::stdout().is_terminal(),
+    });
+    out.buf.extend_from_slice(bytes);
+    if out.buf.len() >= BLOCK || (out.line_buffered && bytes.contains(&b'\n')) {
+        flush_buffer(&mut out.buf);
+    }
+}
+
+/// Writes buffered program output to stdout.
+pub fn flush() {
+    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(out) = guard.as_mut() {
+        flush_buffer(&mut out.buf);
+    }
+}
+
+fn flush_buffer(buf: &mut Vec<u8>) {
+    if buf.is_empty() {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let result = stdout.write_all(buf).and_then(|()| stdout.flush());
+    buf.clear();
+    if let Err(err) = result
+        && err.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        // The reader went away (`toy prog.ks | head`): stop quietly, as a C program
+        // killed by SIGPIPE would.
+        std::process::exit(141);
+    }
+}
+
+/// Formats a number as C's `printf("%f")` does (including `-nan` and `inf`).
+pub fn format_f(x: f64) -> String {
+    let mut buf = [0u8; 400];
+    // SAFETY: the format string is a valid C string taking exactly one double, and
+    // snprintf never writes more than `buf.len()` bytes (including the NUL).
+    let n = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr() as *mut c_char,
+            buf.len(),
+            c"%f".as_ptr(),
+            x,
+        )
+    };
+    let n = usize::try_from(n).unwrap_or(0).min(buf.len() - 1);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+// ANCHOR: runtime
+/// `putchard(c)`: writes the byte `c` to stdout and returns 0.
+pub extern "C" fn putchard(c: f64) -> f64 {
+    // C's `(char)c` for in-range values; out-of-range values saturate, then wrap.
+    write(&[(c as i32) as u8]);
+    0.0
+}
+
+/// `printd(x)`: prints `x` as `"%f\n"` and returns 0.
+pub extern "C" fn printd(x: f64) -> f64 {
+    let mut text = format_f(x);
+    text.push('\n');
+    write(text.as_bytes());
+    0.0
+}
+// ANCHOR_END: runtime
+
+/// Most parameters an external function may have.
+pub const MAX_EXTERN_ARGS: usize = 8;
+
+/// A resolved external function: a C function of doubles returning a double.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExternFn {
+    addr: usize,
+    /// Its number of parameters, when the runtime knows it.
+    pub arity: Option<usize>,
+}
+
+/// The functions the runtime itself provides.
+pub fn builtins() -> [(&'static str, usize, usize); 2] {
+    [
+        ("putchard", putchard as extern "C" fn(f64) -> f64 as usize, 1),
+        ("printd", printd as extern "C" fn(f64) -> f64 as usize, 1),
+    ]
+}
+
+/// Looks up an external function: a runtime function, or a function of the C math
+/// library. Other C library functions (`exit`, `system`, ...) are not reachable.
+pub fn lookup(name: &str) -> Option<ExternFn> {
+    if let Some((_, addr, arity)) = builtins().into_iter().find(|(n, _, _)| *n == name) {
+        return Some(ExternFn {
+            addr,
+            arity: Some(arity),
+        });
+    }
+    let addr = libm_symbol(name)?;
+    Some(ExternFn {
+        addr,
+        arity: libm_arity(name),
+    })
+}
+
+fn libm_symbol(name: &str) -> Option<usize> {
+    static LIBM: OnceLock<usize> = OnceLock::new();
+    let handle = *LIBM.get_or_init(|| {
+        // SAFETY: dlopen with a valid C string; libm has no initializers with effects.
+        unsafe { libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW) as usize }
+    });
+    if handle == 0 {
+        return None;
+    }
+    let cname = CString::new(name).ok()?;
+    // SAFETY: a valid handle from dlopen and a valid C string.
+    let sym = unsafe { libc::dlsym(handle as *mut c_void, cname.as_ptr()) };
+    if sym.is_null() {
+        return None;
+    }
+    // dlsym also searches libm's dependencies (libc): keep only libm's own symbols.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: `sym` is an address returned by dlsym and `info` is a valid out-pointer.
+    if unsafe { libc::dladdr(sym, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dladdr succeeded, so dli_fname points to a NUL-terminated path.
+    let file = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy();
+    let base = file.rsplit('/').next().unwrap_or(&file);
+    base.starts_with("libm.").then_some(sym as usize)
+}
+
+fn libm_arity(name: &str) -> Option<usize> {
+    const ONE: &[&str] = &[
+        "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+        "atanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt", "fabs",
+        "floor", "ceil", "round", "trunc", "rint", "nearbyint", "erf", "erfc", "tgamma", "lgamma",
+    ];
+    const TWO: &[&str] = &[
+        "atan2",
+        "pow",
+        "fmod",
+        "hypot",
+        "fmin",
+        "fmax",
+        "copysign",
+        "remainder",
+        "fdim",
+        "nextafter",
+    ];
+    if ONE.contains(&name) {
+        Some(1)
+    } else if TWO.contains(&name) {
+        Some(2)
+    } else if name == "fma" {
+        Some(3)
+    } else {
+        None
+    }
+}
+
+impl ExternFn {
+    /// Calls the function. `args.len()` must be at most [`MAX_EXTERN_ARGS`] and, when
+    /// the runtime knows the arity, equal to it; otherwise this returns `None`.
+    pub fn call(&self, args: &[f64]) -> Option<f64> {
+        if self.arity.is_some_and(|arity| arity != args.len()) {
+            return None;
+        }
+        type F0 = extern "C" fn() -> f64;
+        type F1 = extern "C" fn(f64) -> f64;
+        type F2 = extern "C" fn(f64, f64) -> f64;
+        type F3 = extern "C" fn(f64, f64, f64) -> f64;
+        type F4 = extern "C" fn(f64, f64, f64, f64) -> f64;
+        type F5 = extern "C" fn(f64, f64, f64, f64, f64) -> f64;
+        type F6 = extern "C" fn(f64, f64, f64, f64, f64, f64) -> f64;
+        type F7 = extern "C" fn(f64, f64, f64, f64, f64, f64, f64) -> f64;
+        type F8 = extern "C" fn(f64, f64, f64, f64, f64, f64, f64, f64) -> f64;
+        let p = self.addr as *const ();
+        // SAFETY: `addr` is a runtime function or a libm function found by dlsym.
+        // Both take doubles in xmm registers and return a double; when the arity is
+        // known it matches `args.len()`, and for the rest of libm passing extra xmm
+        // arguments is harmless in the System V ABI.
+        let result = unsafe {
+            match *args {
+                [] => std::mem::transmute::<*const (), F0>(p)(),
+                [a] => std::mem::transmute::<*const (), F1>(p)(a),
+                [a, b] => std::mem::transmute::<*const (), F2>(p)(a, b),
+                [a, b, c] => std::mem::transmute::<*const (), F3>(p)(a, b, c),
+                [a, b, c, d] => std::mem::transmute::<*const (), F4>(p)(a, b, c, d),
+                [a, b, c, d, e] => std::mem::transmute::<*const (), F5>(p)(a, b, c, d, e),
+                [a, b, c, d, e, f] => std::mem::transmute::<*const (), F6>(p)(a, b, c, d, e, f),
+                [a, b, c, d, e, f, g] => {
+                    std::mem::transmute::<*const (), F7>(p)(a, b, c, d, e, f, g)
+                }
+                [a, b, c, d, e, f, g, h] => {
+                    std::mem::transmute::<*const (), F8>(p)(a, b, c, d, e, f, g, h)
+                }
+                _ => return None,
+            }
+        };
+        Some(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_f_matches_c() {
+        assert_eq!(format_f(1.0), "1.000000");
+        assert_eq!(format_f(-0.0), "-0.000000");
+        assert_eq!(format_f(1.0 / 3.0), "0.333333");
+        assert_eq!(format_f(f64::INFINITY), "inf");
+        assert_eq!(format_f(f64::NEG_INFINITY), "-inf");
+        assert_eq!(format_f(1e20), "100000000000000000000.000000");
+        assert!(format_f(f64::NAN).ends_with("nan"));
+        assert_eq!(format_f(f64::MAX).len(), 316);
+    }
+
+    #[test]
+    fn libm_functions_resolve_and_libc_ones_do_not() {
+        let sin = lookup("sin").expect("sin resolves");
+        assert_eq!(sin.arity, Some(1));
+        assert_eq!(sin.call(&[0.0]), Some(0.0));
+        assert_eq!(sin.call(&[0.0, 1.0]), None);
+        let pow = lookup("pow").expect("pow resolves");
+        assert_eq!(pow.call(&[2.0, 10.0]), Some(1024.0));
+        assert!(lookup("exit").is_none());
+        assert!(lookup("system").is_none());
+        assert!(lookup("nosuchfunction").is_none());
+        assert!(lookup("bad\0name").is_none());
+    }
+
+    #[test]
+    fn runtime_functions_resolve_first() {
+        let printd = lookup("printd").expect("printd resolves");
+        assert_eq!(printd.arity, Some(1));
+    }
+}

@@ -1,0 +1,196 @@
+//! A session: the state of a program being typed or run, item after item.
+//!
+//! The session owns what every engine shares (sources, the operator table and the
+//! signatures of global functions) and hands each accepted item to its engine.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::rc::Rc;
+
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::frontend::ast::{Item, Name};
+use crate::frontend::parser::{Items, Step};
+use crate::frontend::resolve::{Operators, resolve_item};
+use crate::frontend::source::{SourceId, SourceMap, Span};
+
+/// What became of one accepted item.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A `def` (the name is `binary|` for operators).
+    Defined(Name),
+    /// An `extern`.
+    Declared(Name),
+    /// A top-level expression and its value.
+    Evaluated(f64),
+    /// An item that was only parsed and resolved (no engine).
+    Resolved(Item),
+}
+
+/// How far [`Session::run`] got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// All input was consumed.
+    Done,
+    /// The callback asked to stop.
+    Stopped,
+    /// The text from this offset on may be the start of an item that continues in
+    /// input not yet read; run again from there once more text is appended.
+    Pending(usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Global {
+    Defined(usize),
+    Extern(usize),
+}
+
+/// The state of one program.
+pub struct Session {
+    sources: SourceMap,
+    operators: Operators,
+    globals: HashMap<Name, Global>,
+    engine: Option<Box<dyn Engine>>,
+}
+
+impl Session {
+    /// A session that runs items on `engine`, or only resolves them with `None`.
+    pub fn new(engine: Option<Box<dyn Engine>>) -> Self {
+        Session {
+            sources: SourceMap::new(),
+            operators: Operators::new(),
+            globals: HashMap::new(),
+            engine,
+        }
+    }
+
+    /// The sources read so far.
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    /// The sources, to add or append text.
+    pub fn sources_mut(&mut self) -> &mut SourceMap {
+        &mut self.sources
+    }
+
+    /// Names of the functions defined or declared so far (for completion).
+    pub fn function_names(&self) -> impl Iterator<Item = &str> {
+        self.globals.keys().map(|name| &**name)
+    }
+
+    /// Parses, checks and runs the items of `source` from byte `start` on, calling
+    /// `on` with each outcome or error. Unless `eof` is set, an item that may continue
+    /// in text not yet read is left pending.
+    pub fn run(
+        &mut self,
+        source: SourceId,
+        start: usize,
+        eof: bool,
+        on: &mut dyn FnMut(&SourceMap, Result<Outcome, Error>) -> ControlFlow<()>,
+    ) -> Progress {
+        let text = &self.sources.get(source).text;
+        let mut items = Items::new(text, source, start);
+        loop {
+            let before = items.offset();
+            let Some(step) = items.next() else {
+                return Progress::Done;
+            };
+            let result = match step {
+                Step::Item { open: true, .. } | Step::Error(_) if !eof && pending(&step) => {
+                    return Progress::Pending(before);
+                }
+                Step::Item { item, span, .. } => {
+                    match resolve_item(item, &mut self.operators, &Globals(&self.globals)) {
+                        Ok(item) => accept(
+                            item,
+                            span,
+                            &mut self.operators,
+                            &mut self.globals,
+                            self.engine.as_deref_mut(),
+                        ),
+                        Err(err) => Err(err),
+                    }
+                }
+                Step::Error(err) => Err(err),
+            };
+            if on(&self.sources, result).is_break() {
+                return Progress::Stopped;
+            }
+        }
+    }
+}
+
+fn pending(step: &Step<'_>) -> bool {
+    match step {
+        Step::Item { open, .. } => *open,
+        Step::Error(err) => err.is_incomplete(),
+    }
+}
+
+struct Globals<'a>(&'a HashMap<Name, Global>);
+
+impl crate::frontend::resolve::Signatures for Globals<'_> {
+    fn arity(&self, name: &str) -> Option<usize> {
+        self.0.get(name).map(|g| match g {
+            Global::Defined(n) | Global::Extern(n) => *n,
+        })
+    }
+}
+
+/// Hands a resolved item to the engine and records the new global.
+fn accept(
+    item: Item,
+    span: Span,
+    operators: &mut Operators,
+    globals: &mut HashMap<Name, Global>,
+    engine: Option<&mut (dyn Engine + 'static)>,
+) -> Result<Outcome, Error> {
+    let Some(engine) = engine else {
+        if let Item::Def(f) = &item {
+            globals.insert(f.proto.name.clone(), Global::Defined(f.proto.arity()));
+        }
+        if let Item::Extern(p) = &item {
+            globals
+                .entry(p.name.clone())
+                .or_insert(Global::Extern(p.arity()));
+        }
+        return Ok(Outcome::Resolved(item));
+    };
+    match item {
+        Item::Def(function) => {
+            let name = function.proto.name.clone();
+            let arity = function.proto.arity();
+            let saved = operators.clone();
+            if let Err(err) = engine.define(function) {
+                // A definition the engine rejects leaves no operator behind.
+                *operators = saved;
+                return Err(err);
+            }
+            globals.insert(name.clone(), Global::Defined(arity));
+            Ok(Outcome::Defined(name))
+        }
+        Item::Extern(proto) => {
+            let name = proto.name.clone();
+            match globals.get(&name) {
+                // A `def` takes precedence over an `extern` of the same name, as in
+                // the tutorial's JIT, where JIT'd symbols are found first.
+                Some(&Global::Defined(defined)) if defined == proto.arity() => {}
+                Some(&Global::Defined(defined)) => {
+                    return Err(Error::ConflictingExtern {
+                        name: name.to_string(),
+                        defined,
+                        span,
+                    });
+                }
+                _ => {
+                    let arity = proto.arity();
+                    engine.declare(Rc::clone(&proto))?;
+                    globals.insert(name.clone(), Global::Extern(arity));
+                }
+            }
+            Ok(Outcome::Declared(name))
+        }
+        Item::Expr(function) => engine.evaluate(function).map(Outcome::Evaluated),
+    }
+}
