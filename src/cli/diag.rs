@@ -18,7 +18,6 @@ pub fn report(sources: &SourceMap, err: &Error) {
     let span = err.span();
     let source = sources.get(span.source);
     let text = &source.text;
-    let (line, col) = sources.line_col(span.source, span.start);
     let mut range = span.range();
     if range.is_empty() {
         // Point at something visible: the character there, or the one before the end.
@@ -36,8 +35,10 @@ pub fn report(sources: &SourceMap, err: &Error) {
         .with_color(color)
         .with_char_set(if color { CharSet::Unicode } else { CharSet::Ascii });
     let mut stderr = std::io::stderr().lock();
-    // A first line that tools (and people) can grep: file:line:col: message.
-    let _ = writeln!(stderr, "{name}:{line}:{col}: error: {err}");
+    if matches!(err, Error::Interrupted { .. }) {
+        // The terminal has echoed `^C` without a newline.
+        let _ = writeln!(stderr);
+    }
     let result = Report::build(ReportKind::Error, (name.clone(), range.clone()))
         .with_config(config)
         .with_message(err.to_string())
@@ -49,6 +50,7 @@ pub fn report(sources: &SourceMap, err: &Error) {
         .finish()
         .write((name, Source::from(text.as_str())), &mut stderr);
     if result.is_err() {
+        let (line, col) = sources.line_col(span.source, span.start);
         let _ = writeln!(stderr, "{}:{line}:{col}: {err}", source.name);
     }
 }

@@ -117,6 +117,9 @@ impl Interpreter {
         if interrupted() {
             return Err(Error::Interrupted { span });
         }
+        if self.stack_used() > STACK_BUDGET {
+            return Err(Error::StackOverflow { span });
+        }
         let callee = self.functions.get(name).ok_or_else(|| Error::UnknownFunction {
             name: name.to_string(),
             span,
