@@ -107,39 +107,67 @@ impl<'s> Iterator for Items<'s> {
             .lazy()
             .parse_with_state(input, &mut depth)
             .into_result();
-        match result {
-            Ok((item, span)) => {
+        let errors = match result {
+            Ok((parsed, span)) => {
                 let next = self.index_at(span.end);
-                self.pos = next;
-                let open = next >= self.tokens.len();
-                Some(Step::Item {
-                    item,
-                    span: self.span(span),
-                    open,
-                })
-            }
-            Err(errors) => {
-                let error = errors
-                    .into_iter()
-                    .next()
-                    .map(|e| self.convert(e))
-                    .unwrap_or_else(|| Error::UnexpectedEnd {
-                        expected: "an item".into(),
-                        span: self.span(eoi),
+                if !self.stopped_short(&parsed, next) {
+                    self.pos = next;
+                    return Some(Step::Item {
+                        item: parsed,
+                        span: self.span(span),
+                        open: next >= self.tokens.len(),
                     });
-                if error.is_incomplete() {
-                    self.pos = self.tokens.len();
-                } else {
-                    let at = self.index_at(error.span().start);
-                    self.recover(at);
                 }
-                Some(Step::Error(error))
+                // Parse again, this time insisting on the whole input, to get the
+                // error of the continuation that failed (the furthest one).
+                let input = self.tokens[self.pos..].split_token_span(eoi);
+                let mut depth = RollbackState(0usize);
+                match item(self.source)
+                    .then_ignore(end())
+                    .parse_with_state(input, &mut depth)
+                    .into_result()
+                {
+                    Err(errors) => errors,
+                    Ok(_) => Vec::new(),
+                }
             }
+            Err(errors) => errors,
+        };
+        let error = errors
+            .into_iter()
+            .next()
+            .map(|e| self.convert(e))
+            .unwrap_or_else(|| Error::UnexpectedEnd {
+                expected: "an item".into(),
+                span: self.span(eoi),
+            });
+        if error.is_incomplete() {
+            self.pos = self.tokens.len();
+        } else {
+            let at = self.index_at(error.span().start);
+            self.recover(at);
         }
+        Some(Step::Error(error))
     }
 }
 
 impl Items<'_> {
+    /// Whether an expression item stopped only because what followed it failed to
+    /// parse: after an operand, an operator always continues the chain, and after a
+    /// name, `(` always starts a call. (The C++ tutorial reports these as errors too.)
+    fn stopped_short(&self, item: &Item<'_>, next: usize) -> bool {
+        if matches!(item, Item::Extern(_)) {
+            return false;
+        }
+        match self.tokens.get(next) {
+            Some((Token::Op(_), _)) => true,
+            Some((Token::LParen, _)) => {
+                next > 0 && matches!(self.tokens[next - 1].0, Token::Ident(_))
+            }
+            _ => false,
+        }
+    }
+
     fn convert(&self, error: Rich<'_, Token<'_>>) -> Error {
         let span = self.span(*error.span());
         match error.reason() {
@@ -312,8 +340,9 @@ where
             .collect::<Vec<_>>()
             .then(primary)
             .map(|(ops, operand)| {
-                ops.into_iter().rev().fold(operand, |operand, (c, span)| {
-                    Expr::Unary(c, span, Box::new(operand))
+                ops.into_iter().rev().fold(operand, |operand, (c, op_span)| {
+                    let span = op_span.to(operand.span());
+                    Expr::Unary(c, op_span, Box::new(operand), span)
                 })
             });
 
@@ -325,11 +354,11 @@ where
                     .repeated()
                     .collect::<Vec<_>>(),
             )
-            .map(|(first, rest)| {
-                if rest.is_empty() {
-                    first
-                } else {
-                    Expr::Chain(Box::new(first), rest)
+            .map(|(first, rest)| match rest.last() {
+                None => first,
+                Some((_, _, last)) => {
+                    let span = first.span().to(last.span());
+                    Expr::Chain(Box::new(first), rest, span)
                 }
             })
     })

@@ -333,7 +333,7 @@ impl Scope<'_> {
                     body,
                 }
             }
-            SynExpr::Unary(op, op_span, operand) => {
+            SynExpr::Unary(op, op_span, operand, _) => {
                 if !self.ops.has_unary(op) {
                     return Err(Error::UnknownUnaryOperator { op, span: op_span });
                 }
@@ -342,7 +342,7 @@ impl Scope<'_> {
                     operand: Box::new(self.expr(*operand)?),
                 }
             }
-            SynExpr::Chain(first, rest) => return self.chain(*first, rest),
+            SynExpr::Chain(first, rest, _) => return self.chain(*first, rest),
         };
         Ok(ast::Expr { kind, span })
     }

@@ -69,15 +69,16 @@ pub enum Expr<'s> {
         body: Box<Expr<'s>>,
         span: Span,
     },
-    /// A prefix operator applied to an operand.
-    Unary(char, Span, Box<Expr<'s>>),
-    /// `first op operand op operand ...`, not yet shaped by precedence.
-    Chain(Box<Expr<'s>>, Vec<(char, Span, Expr<'s>)>),
+    /// A prefix operator (with its span) applied to an operand; then the whole span.
+    Unary(char, Span, Box<Expr<'s>>, Span),
+    /// `first op operand op operand ...`, not yet shaped by precedence; then the span.
+    Chain(Box<Expr<'s>>, Vec<(char, Span, Expr<'s>)>, Span),
 }
 // ANCHOR_END: syntax
 
 impl Expr<'_> {
-    /// The span of the whole expression.
+    /// The span of the whole expression (stored, so that this is O(1) however deep
+    /// the tree).
     pub fn span(&self) -> Span {
         match self {
             Expr::Number(_, span)
@@ -85,12 +86,9 @@ impl Expr<'_> {
             | Expr::Call(_, _, span)
             | Expr::If(_, span)
             | Expr::For { span, .. }
-            | Expr::Var { span, .. } => *span,
-            Expr::Unary(_, op, operand) => op.to(operand.span()),
-            Expr::Chain(first, rest) => match rest.last() {
-                Some((_, _, last)) => first.span().to(last.span()),
-                None => first.span(),
-            },
+            | Expr::Var { span, .. }
+            | Expr::Unary(_, _, _, span)
+            | Expr::Chain(_, _, span) => *span,
         }
     }
 }
