@@ -87,7 +87,9 @@ pub enum Error {
         span: Span,
     },
     /// An `extern` that names no runtime or C math function.
-    #[error("cannot resolve external function `{name}`: no runtime or C math function has that name")]
+    #[error(
+        "cannot resolve external function `{name}`: no runtime or C math function has that name"
+    )]
     UnresolvedExtern { name: String, span: Span },
     /// An `extern` with more parameters than the engine can call.
     #[error("external function `{name}` has {arity} parameters; at most {max} are supported")]

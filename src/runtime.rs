@@ -103,7 +103,11 @@ pub struct ExternFn {
 /// The functions the runtime itself provides.
 pub fn builtins() -> [(&'static str, usize, usize); 2] {
     [
-        ("putchard", putchard as extern "C" fn(f64) -> f64 as usize, 1),
+        (
+            "putchard",
+            putchard as extern "C" fn(f64) -> f64 as usize,
+            1,
+        ),
         ("printd", printd as extern "C" fn(f64) -> f64 as usize, 1),
     ]
 }
@@ -153,9 +157,38 @@ fn libm_symbol(name: &str) -> Option<usize> {
 
 fn libm_arity(name: &str) -> Option<usize> {
     const ONE: &[&str] = &[
-        "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
-        "atanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt", "fabs",
-        "floor", "ceil", "round", "trunc", "rint", "nearbyint", "erf", "erfc", "tgamma", "lgamma",
+        "sin",
+        "cos",
+        "tan",
+        "asin",
+        "acos",
+        "atan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "asinh",
+        "acosh",
+        "atanh",
+        "exp",
+        "exp2",
+        "expm1",
+        "log",
+        "log2",
+        "log10",
+        "log1p",
+        "sqrt",
+        "cbrt",
+        "fabs",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "rint",
+        "nearbyint",
+        "erf",
+        "erfc",
+        "tgamma",
+        "lgamma",
     ];
     const TWO: &[&str] = &[
         "atan2",

@@ -27,6 +27,9 @@ pub enum Outcome {
     Resolved(Item),
 }
 
+/// What [`Session::run`] calls with each outcome or error; `Break` stops the run.
+pub type OnOutcome<'a> = dyn FnMut(&SourceMap, Result<Outcome, Error>) -> ControlFlow<()> + 'a;
+
 /// How far [`Session::run`] got.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Progress {
@@ -87,7 +90,7 @@ impl Session {
         source: SourceId,
         start: usize,
         eof: bool,
-        on: &mut dyn FnMut(&SourceMap, Result<Outcome, Error>) -> ControlFlow<()>,
+        on: &mut OnOutcome<'_>,
     ) -> Progress {
         let text = &self.sources.get(source).text;
         let mut items = Items::new(text, source, start);

@@ -12,9 +12,23 @@ fn expected(path: &std::path::Path) -> String {
 fn files_print_exactly_the_reference_output() {
     for path in ks_files("tests/conformance") {
         let output = toy().arg(&path).output().expect("toy runs");
-        assert!(output.status.success(), "{} failed: {}", path.display(), String::from_utf8_lossy(&output.stderr));
-        assert_eq!(String::from_utf8_lossy(&output.stdout), expected(&path), "{}", path.display());
-        assert!(output.stderr.is_empty(), "{}: unexpected stderr", path.display());
+        assert!(
+            output.status.success(),
+            "{} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            expected(&path),
+            "{}",
+            path.display()
+        );
+        assert!(
+            output.stderr.is_empty(),
+            "{}: unexpected stderr",
+            path.display()
+        );
     }
 }
 
@@ -28,6 +42,11 @@ fn piped_without_echo_prints_exactly_the_reference_output() {
             .output()
             .expect("toy runs");
         assert!(output.status.success(), "{}", path.display());
-        assert_eq!(String::from_utf8_lossy(&output.stdout), expected(&path), "{}", path.display());
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            expected(&path),
+            "{}",
+            path.display()
+        );
     }
 }

@@ -17,7 +17,17 @@ fn examples_print_their_expected_output() {
         let expected = std::fs::read_to_string(path.with_extension("out"))
             .unwrap_or_else(|_| panic!("{} has no .out file", path.display()));
         let output = toy().arg(&path).output().expect("toy runs");
-        assert!(output.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&output.stderr));
-        assert_eq!(String::from_utf8_lossy(&output.stdout), expected, "{}", path.display());
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            expected,
+            "{}",
+            path.display()
+        );
     }
 }

@@ -36,7 +36,10 @@ fn builtin_precedence_and_left_associativity() {
     assert_eq!(last("1 - 2 + 3"), "(+ (- 1 2) 3)");
     assert_eq!(last("1 < 2 + 3"), "(< 1 (+ 2 3))");
     assert_eq!(last("(1 + 2) * 3"), "(* (+ 1 2) 3)");
-    assert_eq!(last("def f(x) x = 1 + 2 < 3"), "(def (f x) (= x (< (+ 1 2) 3)))");
+    assert_eq!(
+        last("def f(x) x = 1 + 2 < 3"),
+        "(def (f x) (= x (< (+ 1 2) 3)))"
+    );
 }
 
 #[test]
@@ -44,10 +47,16 @@ fn user_defined_precedence() {
     let text = "def binary| 5 (a b) a; def binary& 6 (a b) b; def binary^ 50 (a b) a;";
     assert_eq!(last(&format!("{text} 1 | 2 & 3")), "(| 1 (& 2 3))");
     assert_eq!(last(&format!("{text} 1 & 2 | 3")), "(| (& 1 2) 3)");
-    assert_eq!(last(&format!("{text} 2 * 3 ^ 4 + 1")), "(+ (* 2 (^ 3 4)) 1)");
+    assert_eq!(
+        last(&format!("{text} 2 * 3 ^ 4 + 1")),
+        "(+ (* 2 (^ 3 4)) 1)"
+    );
     assert_eq!(last(&format!("{text} 1 ^ 2 ^ 3")), "(^ (^ 1 2) 3)");
     // Default precedence 30: between + (20) and * (40).
-    assert_eq!(last("def binary% (a b) a; 1 + 2 % 3 * 4"), "(+ 1 (% 2 (* 3 4)))");
+    assert_eq!(
+        last("def binary% (a b) a; 1 + 2 % 3 * 4"),
+        "(+ 1 (% 2 (* 3 4)))"
+    );
 }
 
 #[test]
@@ -60,7 +69,10 @@ fn redefining_an_operator_changes_the_precedence_of_later_items_only() {
 #[test]
 fn operator_is_usable_in_its_own_body_and_on_the_next_item() {
     let out = items("def binary% 40 (a b) if a < b then a else (a - b) % b;\n7 % 3");
-    assert_eq!(out[0], "(def (binary% 40 a b) (if (< a b) a (% (- a b) b)))");
+    assert_eq!(
+        out[0],
+        "(def (binary% 40 a b) (if (< a b) a (% (- a b) b)))"
+    );
     assert_eq!(out[1], "(% 7 3)");
     let out = items("def unary!(v) if v then 0 else !!0; !1");
     assert_eq!(out[1], "(unary! 1)");
@@ -86,14 +98,23 @@ fn unary_operators_bind_tighter_than_any_binary_operator() {
 #[test]
 fn assignment_needs_a_variable_and_is_left_associative() {
     assert_eq!(last("def f(x) (x) = 2"), "(def (f x) (= x 2))");
-    assert_eq!(last("def f(x y) x = y = 1"), "error: the left side of `=` must be a variable");
-    assert_eq!(last("def f(x y) x = (y = 1)"), "(def (f x y) (= x (= y 1)))");
+    assert_eq!(
+        last("def f(x y) x = y = 1"),
+        "error: the left side of `=` must be a variable"
+    );
+    assert_eq!(
+        last("def f(x y) x = (y = 1)"),
+        "(def (f x y) (= x (= y 1)))"
+    );
 }
 
 #[test]
 fn scopes_of_for_and_var() {
     // The start value is outside the loop variable's scope; the rest is inside.
-    assert_eq!(last("def f(i) for i = i, i < 3, i in i"), "(def (f i) (for i i (< i 3) i i))");
+    assert_eq!(
+        last("def f(i) for i = i, i < 3, i in i"),
+        "(def (f i) (for i i (< i 3) i i))"
+    );
     assert_eq!(last("for i = i, 1 in 0"), "error: unknown variable `i`");
     // Initializers see earlier bindings, not their own.
     assert_eq!(last("var a = 1, b = a in b"), "(var ((a 1) (b a)) b)");
@@ -110,8 +131,14 @@ fn items_need_no_semicolons() {
 
 #[test]
 fn calls_check_the_arity_of_known_functions_only() {
-    assert_eq!(last("def f(a b) a; f(1)"), "error: `f` takes 2 argument(s) but 1 were given");
-    assert_eq!(last("def f(a) f(a, a)"), "error: `f` takes 1 argument(s) but 2 were given");
+    assert_eq!(
+        last("def f(a b) a; f(1)"),
+        "error: `f` takes 2 argument(s) but 1 were given"
+    );
+    assert_eq!(
+        last("def f(a) f(a, a)"),
+        "error: `f` takes 1 argument(s) but 2 were given"
+    );
     // A forward reference inside a definition is fine...
     assert_eq!(last("def f(a) g(a, a)"), "(def (f a) (call g a a))");
     // ...but a top-level expression runs at once, so its callees must exist.
@@ -132,10 +159,33 @@ fn an_error_skips_only_the_rest_of_its_item() {
 
 #[test]
 fn incomplete_and_invalid_input_are_told_apart() {
-    for text in ["def", "def f", "def f(x", "def f(x)", "1 +", "(1", "if 1 then 2", "for i = 1,", "var a in", "f(1,", "def binary", "extern"] {
+    for text in [
+        "def",
+        "def f",
+        "def f(x",
+        "def f(x)",
+        "1 +",
+        "(1",
+        "if 1 then 2",
+        "for i = 1,",
+        "var a in",
+        "f(1,",
+        "def binary",
+        "extern",
+    ] {
         assert!(is_incomplete(text), "{text:?} should be incomplete");
     }
-    for text in ["1 + )", "def f(x) x", "1.2.3", "def (", "1;", "", "# just a comment", "1 é", "f(1,)"] {
+    for text in [
+        "1 + )",
+        "def f(x) x",
+        "1.2.3",
+        "def (",
+        "1;",
+        "",
+        "# just a comment",
+        "1 é",
+        "f(1,)",
+    ] {
         assert!(!is_incomplete(text), "{text:?} should not be incomplete");
     }
 }
@@ -143,7 +193,10 @@ fn incomplete_and_invalid_input_are_told_apart() {
 #[test]
 fn nesting_is_limited_without_crashing() {
     let deep = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
-    assert_eq!(last(&deep), "error: expression nested too deeply (the limit is 512 levels)");
+    assert_eq!(
+        last(&deep),
+        "error: expression nested too deeply (the limit is 512 levels)"
+    );
     let ok = format!("{}1{}", "(".repeat(500), ")".repeat(500));
     assert_eq!(last(&ok), "1");
     let deep_if = "if 1 then ".repeat(1000) + "1" + &" else 0".repeat(1000);

@@ -33,7 +33,11 @@ pub fn report(sources: &SourceMap, err: &Error) {
     let config = Config::new()
         .with_index_type(IndexType::Byte)
         .with_color(color)
-        .with_char_set(if color { CharSet::Unicode } else { CharSet::Ascii });
+        .with_char_set(if color {
+            CharSet::Unicode
+        } else {
+            CharSet::Ascii
+        });
     let mut stderr = std::io::stderr().lock();
     if matches!(err, Error::Interrupted { .. }) {
         // The terminal has echoed `^C` without a newline.

@@ -1,6 +1,7 @@
 //! The interactive REPL (rustyline).
 
 use std::borrow::Cow;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -9,8 +10,8 @@ use rustyline::error::ReadlineError;
 use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{
-    Cmd, ConditionalEventHandler, Config, Context, Editor, Event, EventContext, EventHandler,
-    Helper, Hinter, KeyEvent, RepeatCount,
+    Cmd, ColorMode, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
+    EventHandler, Helper, Hinter, KeyEvent, RepeatCount,
 };
 use toy::frontend::parser::is_incomplete;
 use toy::runtime;
@@ -49,12 +50,19 @@ Ctrl-C abandons the current input, or interrupts a running evaluation.";
 #[derive(Hinter, Helper)]
 struct ReplHelper {
     names: Arc<Mutex<Vec<String>>>,
+    /// Whether the continuation prompt may be dimmed (off with `NO_COLOR`).
+    color: bool,
 }
 
 impl Completer for ReplHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let start = line[..pos]
             .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
             .map_or(0, |i| i + 1);
@@ -99,7 +107,12 @@ impl Highlighter for ReplHelper {
         }
         // Draw the continuation prompt over the indentation that Enter inserted: the
         // same width, so rustyline's cursor arithmetic stays right.
-        Cow::Owned(line.replace(&marker, &format!("\n\x1b[2m{CONTINUATION}\x1b[0m")))
+        let prompt = if self.color {
+            format!("\n\x1b[2m{CONTINUATION}\x1b[0m")
+        } else {
+            format!("\n{CONTINUATION}")
+        };
+        Cow::Owned(line.replace(&marker, &prompt))
     }
 
     fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
@@ -132,14 +145,19 @@ fn history_path() -> Option<PathBuf> {
 pub fn run(args: &Args) -> Status {
     // Ctrl-C during an evaluation stops it and returns to the prompt; at the prompt the
     // terminal is in raw mode and rustyline sees Ctrl-C as a key instead.
-    if let Err(err) = signal_hook::flag::register(signal_hook::consts::SIGINT, toy::engine::interrupt_flag()) {
+    if let Err(err) =
+        signal_hook::flag::register(signal_hook::consts::SIGINT, toy::engine::interrupt_flag())
+    {
         diag::plain(&format!("cannot handle Ctrl-C: {err}"));
     }
+    // The highlighter draws the continuation prompt, so it must run even where colours
+    // are off; it then draws no colour itself.
     let config = Config::builder()
+        .color_mode(ColorMode::Forced)
         .auto_add_history(false)
         .history_ignore_dups(true)
         .and_then(|b| Ok(b.max_history_size(1000)?.build()));
-    let editor = config.map_err(ReadlineError::from).and_then(Editor::with_config);
+    let editor = config.and_then(Editor::with_config);
     let mut editor: Editor<ReplHelper, _> = match editor {
         Ok(editor) => editor,
         Err(err) => {
@@ -150,6 +168,8 @@ pub fn run(args: &Args) -> Status {
     let names = Arc::new(Mutex::new(Vec::new()));
     editor.set_helper(Some(ReplHelper {
         names: Arc::clone(&names),
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     }));
     editor.bind_sequence(
         KeyEvent::from('\r'),
@@ -186,7 +206,9 @@ pub fn run(args: &Args) -> Status {
         }
         let trimmed = entry.trim();
         if let Some(command) = trimmed.strip_prefix(':') {
-            let (name, arg) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
+            let (name, arg) = command
+                .split_once(char::is_whitespace)
+                .unwrap_or((command, ""));
             match name {
                 "q" | "quit" => break,
                 "h" | "help" => println!("{HELP}"),
@@ -195,7 +217,10 @@ pub fn run(args: &Args) -> Status {
                 other => diag::plain(&format!("unknown command :{other} (try :help)")),
             }
         } else {
-            let start = driver.session.sources_mut().append(source, &format!("{entry}\n"));
+            let start = driver
+                .session
+                .sources_mut()
+                .append(source, &format!("{entry}\n"));
             toy::engine::take_interrupt();
             driver.run(source, start, true);
         }

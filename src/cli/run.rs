@@ -45,7 +45,9 @@ impl Driver {
         let mut on = |sources: &SourceMap, result: Result<Outcome, Error>| {
             match result {
                 Ok(Outcome::Evaluated(value)) if echo => {
-                    runtime::write(format!("Evaluated to {}\n", runtime::format_f(value)).as_bytes());
+                    runtime::write(
+                        format!("Evaluated to {}\n", runtime::format_f(value)).as_bytes(),
+                    );
                 }
                 Ok(Outcome::Resolved(item)) => {
                     runtime::write(format!("{}\n", print::item(&item)).as_bytes());
@@ -164,6 +166,8 @@ fn emit_tokens(driver: &mut Driver, source: SourceId) {
             continue;
         }
         let (line, col) = sources.line_col(source, span.start);
-        runtime::write(format!("{line}:{col}\t{}\t{}\n", token.kind(), &text[span.range()]).as_bytes());
+        runtime::write(
+            format!("{line}:{col}\t{}\t{}\n", token.kind(), &text[span.range()]).as_bytes(),
+        );
     }
 }

@@ -155,12 +155,14 @@ impl Items<'_> {
     /// Whether an expression item stopped only because what followed it failed to
     /// parse: after an operand, an operator always continues the chain, and after a
     /// name, `(` always starts a call. (The C++ tutorial reports these as errors too.)
+    /// A lexical error right after an expression also breaks its item.
     fn stopped_short(&self, item: &Item<'_>, next: usize) -> bool {
         if matches!(item, Item::Extern(_)) {
             return false;
         }
         match self.tokens.get(next) {
-            Some((Token::Op(_), _)) => true,
+            // Text that is no token, right after an expression, breaks that item.
+            Some((Token::Op(_) | Token::Error(_), _)) => true,
             Some((Token::LParen, _)) => {
                 next > 0 && matches!(self.tokens[next - 1].0, Token::Ident(_))
             }
@@ -271,7 +273,8 @@ where
             .labelled("identifier");
         let op = select! { Token::Op(c) => c }.map_with(move |c, e| (c, sp(src, e.span())));
 
-        let number = select! { Token::Number(n) => n }.map_with(move |n, e| Expr::Number(n, sp(src, e.span())));
+        let number = select! { Token::Number(n) => n }
+            .map_with(move |n, e| Expr::Number(n, sp(src, e.span())));
 
         let args = nested
             .clone()
@@ -340,10 +343,12 @@ where
             .collect::<Vec<_>>()
             .then(primary)
             .map(|(ops, operand)| {
-                ops.into_iter().rev().fold(operand, |operand, (c, op_span)| {
-                    let span = op_span.to(operand.span());
-                    Expr::Unary(c, op_span, Box::new(operand), span)
-                })
+                ops.into_iter()
+                    .rev()
+                    .fold(operand, |operand, (c, op_span)| {
+                        let span = op_span.to(operand.span());
+                        Expr::Unary(c, op_span, Box::new(operand), span)
+                    })
             });
 
         unary
@@ -409,12 +414,15 @@ where
         .ignore_then(proto(src))
         .then(expr(src))
         .map(|(proto, body)| Item::Def(proto, body));
-    let ext = just(Token::Extern).ignore_then(proto(src)).map(Item::Extern);
+    let ext = just(Token::Extern)
+        .ignore_then(proto(src))
+        .map(Item::Extern);
     choice((def, ext, expr(src).map(Item::Expr)))
 }
 
 /// Whether `text` stops in the middle of an item, so that more lines could complete it
 /// (the REPL then shows a continuation prompt instead of an error).
 pub fn is_incomplete(text: &str) -> bool {
-    Items::new(text, SourceId(0), 0).any(|step| matches!(step, Step::Error(err) if err.is_incomplete()))
+    Items::new(text, SourceId(0), 0)
+        .any(|step| matches!(step, Step::Error(err) if err.is_incomplete()))
 }

@@ -104,7 +104,7 @@ fn expr(out: &mut String, e: &Expr) -> fmt::Result {
             out.push(' ');
             match step {
                 Some(step) => expr(out, step)?,
-                None => out.push_str("1"),
+                None => out.push('1'),
             }
             out.push(' ');
             expr(out, body)?;

@@ -164,7 +164,10 @@ fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Error>
                 }
             };
             operands("binary", 2)?;
-            (format!("binary{op}").into(), ast::ProtoKind::Binary(op, prec))
+            (
+                format!("binary{op}").into(),
+                ast::ProtoKind::Binary(op, prec),
+            )
         }
     };
     Ok(Prototype {

@@ -4,6 +4,7 @@
 //! rule of the language is one arm of [`Interpreter::eval`].
 
 use std::cell::Cell;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -55,7 +56,12 @@ impl Interpreter {
     }
 
     /// Resolves an extern on its first call.
-    fn resolve(&self, proto: &Prototype, cell: &Cell<Option<ExternFn>>, span: Span) -> Result<ExternFn, Error> {
+    fn resolve(
+        &self,
+        proto: &Prototype,
+        cell: &Cell<Option<ExternFn>>,
+        span: Span,
+    ) -> Result<ExternFn, Error> {
         if let Some(f) = cell.get() {
             return Ok(f);
         }
@@ -113,17 +119,26 @@ impl Interpreter {
         result
     }
 
-    fn call(&self, name: &str, args: &[&Expr], frame: &mut [f64], span: Span) -> Result<f64, Error> {
+    fn call(
+        &self,
+        name: &str,
+        args: &[&Expr],
+        frame: &mut [f64],
+        span: Span,
+    ) -> Result<f64, Error> {
         if interrupted() {
             return Err(Error::Interrupted { span });
         }
         if self.stack_used() > STACK_BUDGET {
             return Err(Error::StackOverflow { span });
         }
-        let callee = self.functions.get(name).ok_or_else(|| Error::UnknownFunction {
-            name: name.to_string(),
-            span,
-        })?;
+        let callee = self
+            .functions
+            .get(name)
+            .ok_or_else(|| Error::UnknownFunction {
+                name: name.to_string(),
+                span,
+            })?;
         if callee.arity() != args.len() {
             return Err(Error::WrongArity {
                 name: name.to_string(),
@@ -192,7 +207,7 @@ impl Interpreter {
                     BinOp::Sub => l - r,
                     BinOp::Mul => l * r,
                     // LLVM's `fcmp ult`: true when less *or unordered* (a NaN operand).
-                    BinOp::Lt => bool_value(!(l >= r)),
+                    BinOp::Lt => bool_value(l.partial_cmp(&r).is_none_or(|o| o == Ordering::Less)),
                     BinOp::User(_) => unreachable!("handled above"),
                 })
             }
@@ -255,7 +270,9 @@ impl Interpreter {
 
 /// The language's truth: ordered and not equal to 0.0 (LLVM's `fcmp one`), so NaN is false.
 fn truthy(value: f64) -> bool {
-    value < 0.0 || value > 0.0
+    value
+        .partial_cmp(&0.0)
+        .is_some_and(|o| o != Ordering::Equal)
 }
 
 fn bool_value(b: bool) -> f64 {

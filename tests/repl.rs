@@ -1,0 +1,167 @@
+//! The interactive REPL, driven through a pseudo-terminal as a person would use it.
+
+use std::process::Command;
+
+use rexpect::session::{PtySession, spawn_command};
+
+const TIMEOUT_MS: u64 = 20_000;
+
+/// Starts `toy` on a terminal with its history in `state`.
+fn start(state: &std::path::Path, no_color: bool) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
+    cmd.env("XDG_STATE_HOME", state).env("TERM", "xterm");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
+    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("toy starts on a pty");
+    p.exp_string("toy> ").expect("first prompt");
+    p
+}
+
+/// Types `text` and presses Enter (a terminal sends `\r`).
+fn enter(p: &mut PtySession, text: &str) {
+    p.send(text).expect("send");
+    p.send("\r").expect("send");
+    p.flush().expect("flush");
+}
+
+fn quit(mut p: PtySession) {
+    p.send_control('d').expect("Ctrl-D");
+    p.exp_eof().expect("toy exits on Ctrl-D");
+    let status = p.process_mut().wait().expect("exit status");
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
+        "{status:?}"
+    );
+}
+
+#[test]
+fn multi_line_definitions_evaluation_and_errors() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    enter(&mut p, "def fib(x)");
+    p.exp_string("...> ").expect("continuation prompt");
+    enter(&mut p, "if x < 3 then 1 else fib(x-1) + fib(x-2)");
+    p.exp_string("toy> ").expect("prompt after the definition");
+    enter(&mut p, "fib(20)");
+    p.exp_string("Evaluated to 6765.000000").expect("value");
+    enter(&mut p, "fib(1, 2)");
+    p.exp_string("`fib` takes 1 argument(s) but 2 were given")
+        .expect("error");
+    p.exp_string("<repl>:").expect("location");
+    enter(&mut p, "2 * 21");
+    p.exp_string("Evaluated to 42.000000")
+        .expect("the REPL goes on");
+    quit(p);
+}
+
+#[test]
+fn ctrl_c_abandons_input_and_interrupts_evaluation() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    p.send("1 + 2").expect("send");
+    p.flush().expect("flush");
+    p.send_control('c').expect("Ctrl-C");
+    p.exp_string("toy> ").expect("fresh prompt");
+    enter(&mut p, "3 * 3");
+    p.exp_string("Evaluated to 9.000000")
+        .expect("only the new input ran");
+
+    enter(&mut p, "def spin(x) for i = 0, 1 in x;");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "spin(1)");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    p.send_control('c').expect("Ctrl-C");
+    p.exp_string("interrupted").expect("evaluation stopped");
+    p.exp_string("toy> ").expect("back at the prompt");
+    enter(&mut p, "spin(0) + 7");
+    // The definition survived; interrupt once more to prove it runs again.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    p.send_control('c').expect("Ctrl-C");
+    p.exp_string("interrupted").expect("stopped again");
+    quit(p);
+}
+
+#[test]
+fn tab_completes_functions_and_keywords() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    enter(&mut p, "def fibonacci(n) n * 3");
+    p.exp_string("toy> ").expect("prompt");
+    p.send("fibo\t").expect("send");
+    p.flush().expect("flush");
+    enter(&mut p, "(5)");
+    p.exp_string("Evaluated to 15.000000")
+        .expect("completed name");
+    p.send("ext\t").expect("send");
+    p.flush().expect("flush");
+    enter(&mut p, " cos(x)");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "cos(0)");
+    p.exp_string("Evaluated to 1.000000")
+        .expect("completed keyword");
+    quit(p);
+}
+
+#[test]
+fn history_persists_across_sessions() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    enter(&mut p, "40 + 2");
+    p.exp_string("Evaluated to 42.000000").expect("value");
+    quit(p);
+    let history = std::fs::read_to_string(state.path().join("toy/history")).expect("history file");
+    assert!(history.contains("40 + 2"), "{history}");
+
+    let mut p = start(state.path(), true);
+    p.send("\x1b[A").expect("Up arrow");
+    p.send("\r").expect("Enter");
+    p.flush().expect("flush");
+    p.exp_string("Evaluated to 42.000000")
+        .expect("recalled entry ran");
+    quit(p);
+}
+
+#[test]
+fn commands_help_load_quit() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let file = state.path().join("lib.ks");
+    std::fs::write(&file, "def triple(x) x * 3;\n").expect("write");
+    let mut p = start(state.path(), true);
+    enter(&mut p, ":help");
+    p.exp_string(":load FILE").expect("help text");
+    enter(&mut p, &format!(":load {}", file.display()));
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "triple(14)");
+    p.exp_string("Evaluated to 42.000000")
+        .expect("loaded definition");
+    enter(&mut p, ":frob");
+    p.exp_string("unknown command :frob")
+        .expect("unknown command");
+    enter(&mut p, ":quit");
+    p.exp_eof().expect(":quit exits");
+}
+
+#[test]
+fn diagnostics_are_coloured_on_a_terminal_unless_no_color() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), false);
+    enter(&mut p, "nope");
+    let shown = p.exp_string("not in scope").expect("the error's label");
+    assert!(shown.contains("unknown variable"), "{shown:?}");
+    assert!(shown.contains("\x1b[31m"), "expected red: {shown:?}");
+    quit(p);
+
+    let mut p = start(state.path(), true);
+    enter(&mut p, "nope");
+    let shown = p.exp_string("not in scope").expect("the error's label");
+    assert!(shown.contains("unknown variable"), "{shown:?}");
+    let error = &shown[shown.find("Error").expect("an error")..];
+    assert!(
+        !error.contains("\x1b[3"),
+        "no colour with NO_COLOR: {error:?}"
+    );
+    quit(p);
+}
