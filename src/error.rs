@@ -5,6 +5,9 @@ use thiserror::Error;
 use crate::frontend::source::Span;
 
 /// Anything that can go wrong with a Kaleidoscope program.
+///
+/// Every variant has a `span`; the other fields are what its message names.
+#[allow(missing_docs)]
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum Error {
     // Lexical errors.

@@ -5,6 +5,8 @@
 //! driven item by item by a [`session::Session`]. [`runtime`] holds what running
 //! programs call.
 
+#![warn(missing_docs)]
+
 pub mod engine;
 pub mod error;
 pub mod frontend;

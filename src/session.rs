@@ -141,7 +141,7 @@ impl crate::frontend::resolve::Signatures for Globals<'_> {
     }
 }
 
-/// Hands a resolved item to the engine and records the new global.
+/// Hands a resolved item to the engine (if any) and records the new global.
 fn accept(
     item: Item,
     span: Span,
@@ -149,29 +149,20 @@ fn accept(
     globals: &mut HashMap<Name, Global>,
     engine: Option<&mut (dyn Engine + 'static)>,
 ) -> Result<Outcome, Error> {
-    let Some(engine) = engine else {
-        if let Item::Def(f) = &item {
-            globals.insert(f.proto.name.clone(), Global::Defined(f.proto.arity()));
-        }
-        if let Item::Extern(p) = &item {
-            globals
-                .entry(p.name.clone())
-                .or_insert(Global::Extern(p.arity()));
-        }
-        return Ok(Outcome::Resolved(item));
-    };
-    match item {
+    let run = engine.is_some();
+    let outcome = match &item {
         Item::Def(function) => {
-            let name = function.proto.name.clone();
-            let arity = function.proto.arity();
-            let saved = operators.clone();
-            if let Err(err) = engine.define(function) {
-                // A definition the engine rejects leaves no operator behind.
-                *operators = saved;
-                return Err(err);
+            if let Some(engine) = engine {
+                let saved = operators.clone();
+                if let Err(err) = engine.define(Rc::clone(function)) {
+                    // A definition the engine rejects leaves no operator behind.
+                    *operators = saved;
+                    return Err(err);
+                }
             }
-            globals.insert(name.clone(), Global::Defined(arity));
-            Ok(Outcome::Defined(name))
+            let name = function.proto.name.clone();
+            globals.insert(name.clone(), Global::Defined(function.proto.arity()));
+            Outcome::Defined(name)
         }
         Item::Extern(proto) => {
             let name = proto.name.clone();
@@ -187,13 +178,22 @@ fn accept(
                     });
                 }
                 _ => {
-                    let arity = proto.arity();
-                    engine.declare(Rc::clone(&proto))?;
-                    globals.insert(name.clone(), Global::Extern(arity));
+                    if let Some(engine) = engine {
+                        engine.declare(Rc::clone(proto))?;
+                    }
+                    globals.insert(name.clone(), Global::Extern(proto.arity()));
                 }
             }
-            Ok(Outcome::Declared(name))
+            Outcome::Declared(name)
         }
-        Item::Expr(function) => engine.evaluate(function).map(Outcome::Evaluated),
-    }
+        Item::Expr(function) => match engine {
+            Some(engine) => Outcome::Evaluated(engine.evaluate(Rc::clone(function))?),
+            None => return Ok(Outcome::Resolved(item)),
+        },
+    };
+    Ok(if run {
+        outcome
+    } else {
+        Outcome::Resolved(item)
+    })
 }

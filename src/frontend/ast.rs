@@ -39,7 +39,10 @@ pub struct Expr {
     pub span: Span,
 }
 
-/// The kinds of expression.
+/// The kinds of expression. Fields: `name`/`slot` a local and its frame slot, `value`
+/// an assigned value, `op` an operator character, the rest the sub-expressions the
+/// variant's syntax names.
+#[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     /// A number literal.

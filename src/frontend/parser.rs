@@ -21,11 +21,13 @@ type Extra<'t, 's> = extra::Full<Rich<'t, Token<'s>>, RollbackState<usize>, ()>;
 /// One step of parsing a chunk of text.
 #[derive(Debug)]
 pub enum Step<'s> {
-    /// A complete item. `open` is true when it runs to the end of the text, so that
-    /// more text (a continuation line) could still extend it.
+    /// A complete item.
     Item {
+        /// The parse tree.
         item: Item<'s>,
+        /// Where it is.
         span: Span,
+        /// It runs to the end of the text, so more text could still extend it.
         open: bool,
     },
     /// An error; the parser has skipped the rest of the failed item.

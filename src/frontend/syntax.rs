@@ -43,7 +43,8 @@ pub struct Proto<'s> {
     pub span: Span,
 }
 
-/// An expression as parsed.
+/// An expression as parsed; fields are the parts its syntax names, and `span` covers it.
+#[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr<'s> {
     /// A number literal.
