@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod executor;
 pub mod frontend;
 pub mod interp;
 pub mod runtime;

@@ -128,15 +128,36 @@ pub fn lookup(name: &str) -> Option<ExternFn> {
     })
 }
 
-fn libm_symbol(name: &str) -> Option<usize> {
+/// Looks up any symbol of the process or the C math library, for calls that LLVM
+/// introduces itself (`memset`, `sincos`, ...): runtime functions first.
+pub fn lookup_symbol(name: &str) -> Option<u64> {
+    if let Some((_, addr, _)) = builtins().into_iter().find(|(n, _, _)| *n == name) {
+        return Some(addr as u64);
+    }
+    let cname = CString::new(name).ok()?;
+    // SAFETY: dlsym on the global scope with a valid C string.
+    let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, cname.as_ptr()) };
+    if !sym.is_null() {
+        return Some(sym as u64);
+    }
+    libm_handle().and_then(|handle| {
+        // SAFETY: a valid handle from dlopen and a valid C string.
+        let sym = unsafe { libc::dlsym(handle as *mut c_void, cname.as_ptr()) };
+        (!sym.is_null()).then_some(sym as u64)
+    })
+}
+
+fn libm_handle() -> Option<usize> {
     static LIBM: OnceLock<usize> = OnceLock::new();
     let handle = *LIBM.get_or_init(|| {
         // SAFETY: dlopen with a valid C string; libm has no initializers with effects.
         unsafe { libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW) as usize }
     });
-    if handle == 0 {
-        return None;
-    }
+    (handle != 0).then_some(handle)
+}
+
+fn libm_symbol(name: &str) -> Option<usize> {
+    let handle = libm_handle()?;
     let cname = CString::new(name).ok()?;
     // SAFETY: a valid handle from dlopen and a valid C string.
     let sym = unsafe { libc::dlsym(handle as *mut c_void, cname.as_ptr()) };
@@ -214,6 +235,11 @@ fn libm_arity(name: &str) -> Option<usize> {
 }
 
 impl ExternFn {
+    /// The function's address.
+    pub fn addr(&self) -> u64 {
+        self.addr as u64
+    }
+
     /// Calls the function. `args.len()` must be at most [`MAX_EXTERN_ARGS`] and, when
     /// the runtime knows the arity, equal to it; otherwise this returns `None`.
     pub fn call(&self, args: &[f64]) -> Option<f64> {

@@ -1,0 +1,235 @@
+//! Entering JIT'd code and leaving it early.
+//!
+//! `toy_enter` runs a `double(*)(void)` on a stack of our own (with a guard page) after
+//! saving the caller's registers in a context; `toy_escape` abandons whatever JIT'd
+//! frames are on that stack and returns from `toy_enter` with a status. Traps (calls
+//! of functions that cannot run) and stack overflows (a fault on the guard page,
+//! caught on an alternate signal stack) both leave through `toy_escape`, so a failed
+//! evaluation never unwinds JIT'd frames with Rust panics and never kills the process.
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+
+use memmap2::{MmapMut, MmapOptions};
+
+use super::ExecError;
+
+/// Size of the stack JIT'd code runs on (like a native program's default).
+pub const JIT_STACK_SIZE: usize = 8 << 20;
+const GUARD_SIZE: usize = 64 << 10;
+const ALT_STACK_SIZE: usize = 64 << 10;
+
+/// Status of a finished `toy_enter`.
+const STATUS_OK: u64 = 0;
+const STATUS_OVERFLOW: u64 = 1;
+const STATUS_TRAP: u64 = 2 << 32;
+
+// ANCHOR: enter
+std::arch::global_asm!(
+    ".globl toy_enter",
+    ".type toy_enter,@function",
+    "toy_enter:",
+    // rdi = function, rsi = where to store the result, rdx = context, rcx = stack top.
+    // Save the callee-saved registers and the result pointer on our own stack.
+    "push rbp",
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "push rsi",
+    // Seven pushes after the return address: rsp is 16-byte aligned again.
+    "mov [rdx], rsp",
+    "mov r12, rdx",
+    // Switch to the JIT stack and call; a normal return comes back here.
+    "mov rsp, rcx",
+    "call rdi",
+    "mov rsp, [r12]",
+    "pop rsi",
+    "movsd [rsi], xmm0",
+    "xor eax, eax",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    ".size toy_enter, . - toy_enter",
+    "",
+    ".globl toy_escape",
+    ".type toy_escape,@function",
+    "toy_escape:",
+    // rdi = context, rsi = status. Back to the stack `toy_enter` saved, dropping every
+    // JIT'd frame, and return `status` from `toy_enter`.
+    "mov rsp, [rdi]",
+    "mov rax, rsi",
+    "pop rsi",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    ".size toy_escape, . - toy_escape",
+);
+// ANCHOR_END: enter
+
+unsafe extern "C" {
+    fn toy_enter(function: u64, out: *mut f64, ctx: *mut Context, stack_top: u64) -> u64;
+    fn toy_escape(ctx: *mut Context, status: u64) -> !;
+}
+
+/// Where `toy_enter` saved the caller's stack pointer.
+#[repr(C)]
+struct Context {
+    saved_rsp: u64,
+}
+
+/// Why JIT'd code did not return normally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abort {
+    /// A trap with this id was called.
+    Trap(u32),
+    /// The JIT stack overflowed.
+    StackOverflow,
+}
+
+thread_local! {
+    /// The context of the evaluation running on this thread, if any.
+    static CURRENT: Cell<*mut Context> = const { Cell::new(std::ptr::null_mut()) };
+    /// The guard page range of this thread's JIT stack.
+    static GUARD: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// A stack for JIT'd code, with a guard area below it.
+pub struct JitStack {
+    memory: MmapMut,
+    _alt: MmapMut,
+}
+
+impl JitStack {
+    /// Maps the stack, protects its guard area and prepares this thread to catch
+    /// overflows on it.
+    pub fn new() -> Result<Self, ExecError> {
+        let memory = MmapOptions::new()
+            .len(JIT_STACK_SIZE + GUARD_SIZE)
+            .stack()
+            .map_anon()
+            .map_err(|e| ExecError::Memory(e.to_string()))?;
+        let base = memory.as_ptr() as usize;
+        // SAFETY: the guard area is the lowest part of our own mapping.
+        if unsafe { libc::mprotect(base as *mut libc::c_void, GUARD_SIZE, libc::PROT_NONE) } != 0 {
+            return Err(ExecError::Memory(std::io::Error::last_os_error().to_string()));
+        }
+        GUARD.with(|g| g.set((base, base + GUARD_SIZE)));
+        let alt = MmapOptions::new()
+            .len(ALT_STACK_SIZE)
+            .map_anon()
+            .map_err(|e| ExecError::Memory(e.to_string()))?;
+        let stack = libc::stack_t {
+            ss_sp: alt.as_ptr() as *mut libc::c_void,
+            ss_flags: 0,
+            ss_size: ALT_STACK_SIZE,
+        };
+        // SAFETY: `alt` lives as long as this JitStack, which the executor keeps for as
+        // long as it runs code on this thread.
+        if unsafe { libc::sigaltstack(&stack, std::ptr::null_mut()) } != 0 {
+            return Err(ExecError::Memory(std::io::Error::last_os_error().to_string()));
+        }
+        install_fault_handler();
+        Ok(JitStack { memory, _alt: alt })
+    }
+
+    fn top(&self) -> u64 {
+        (self.memory.as_ptr() as u64 + self.memory.len() as u64) & !15
+    }
+
+    /// Runs the `double(*)(void)` at `function` on this stack.
+    ///
+    /// # Safety
+    /// `function` must be the address of machine code with that signature, and any
+    /// code it reaches may only leave early through [`trap_entry`].
+    pub unsafe fn run(&mut self, function: u64) -> Result<f64, Abort> {
+        let mut ctx = Context { saved_rsp: 0 };
+        let mut out = 0.0;
+        let previous = CURRENT.with(|c| c.replace(&mut ctx));
+        // SAFETY: the caller guarantees `function`; the stack top is aligned and the
+        // context outlives the call.
+        let status = unsafe { toy_enter(function, &mut out, &mut ctx, self.top()) };
+        CURRENT.with(|c| c.set(previous));
+        match status {
+            STATUS_OK => Ok(out),
+            STATUS_OVERFLOW => Err(Abort::StackOverflow),
+            s => Err(Abort::Trap((s - STATUS_TRAP) as u32)),
+        }
+    }
+}
+
+/// What a trap stub jumps to, with the trap's id in `edi`: abandons the evaluation.
+pub fn trap_entry() -> u64 {
+    toy_trap as *const () as u64
+}
+
+extern "C" fn toy_trap(id: u32) -> ! {
+    let ctx = CURRENT.with(Cell::get);
+    if ctx.is_null() {
+        // A trap outside any evaluation is a bug in the JIT, not in the program.
+        std::process::abort();
+    }
+    // SAFETY: `ctx` is the live context of the `toy_enter` running on this thread;
+    // no Rust frame with a destructor lies between it and here.
+    unsafe { toy_escape(ctx, STATUS_TRAP + u64::from(id)) }
+}
+
+/// The SIGSEGV handler that was installed before ours.
+static PREVIOUS: OnceLock<Option<libc::sigaction>> = OnceLock::new();
+
+fn install_fault_handler() {
+    PREVIOUS.get_or_init(|| {
+        // SAFETY: a zeroed sigaction is valid; we fill in the handler and flags.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = on_fault as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        // SAFETY: installs a handler for SIGSEGV, keeping the previous one (Rust's
+        // own stack-overflow reporter) to hand other faults back to.
+        unsafe {
+            let mut previous: libc::sigaction = std::mem::zeroed();
+            libc::sigemptyset(&mut action.sa_mask);
+            (libc::sigaction(libc::SIGSEGV, &action, &mut previous) == 0).then_some(previous)
+        }
+    });
+}
+
+extern "C" fn on_fault(_signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let address = unsafe { (*info).si_addr() } as usize;
+    let (low, high) = GUARD.with(Cell::get);
+    let ctx = CURRENT.with(Cell::get);
+    if !ctx.is_null() && (low..high).contains(&address) {
+        // Resume in `toy_escape(ctx, STATUS_OVERFLOW)` when the handler returns.
+        // SAFETY: `context` is this thread's ucontext_t; we only redirect registers.
+        unsafe {
+            let uc = &mut *(context as *mut libc::ucontext_t);
+            let gregs = &mut uc.uc_mcontext.gregs;
+            gregs[libc::REG_RIP as usize] = toy_escape as *const () as i64;
+            gregs[libc::REG_RDI as usize] = ctx as i64;
+            gregs[libc::REG_RSI as usize] = STATUS_OVERFLOW as i64;
+            gregs[libc::REG_RSP as usize] = (*ctx).saved_rsp as i64;
+        }
+        return;
+    }
+    // Not ours: restore the previous handler; the fault repeats and reaches it.
+    // SAFETY: restoring a handler that sigaction itself returned, or the default.
+    unsafe {
+        match PREVIOUS.get().copied().flatten() {
+            Some(previous) => {
+                libc::sigaction(libc::SIGSEGV, &previous, std::ptr::null_mut());
+            }
+            None => {
+                libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+            }
+        }
+    }
+}
