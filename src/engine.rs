@@ -2,7 +2,6 @@
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
 
 use crate::error::Error;
 use crate::frontend::ast::{Function, Prototype};
@@ -24,13 +23,9 @@ pub trait Engine {
 }
 // ANCHOR_END: engine
 
-static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
-
-/// The flag that Ctrl-C sets while a program runs; engines poll it with
-/// [`interrupted`] and stop with [`Error::Interrupted`].
-pub fn interrupt_flag() -> Arc<AtomicBool> {
-    Arc::clone(&INTERRUPTED)
-}
+/// Set by Ctrl-C (see [`crate::executor::handle_interrupts`]); the interpreter polls
+/// it with [`interrupted`] and stops with [`Error::Interrupted`].
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether Ctrl-C was pressed since the last [`take_interrupt`].
 #[inline]

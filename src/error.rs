@@ -108,6 +108,9 @@ pub enum Error {
     /// Ctrl-C during an evaluation.
     #[error("interrupted")]
     Interrupted { span: Span },
+    /// Compiling, linking or running JIT'd code failed for a reason of toy's own.
+    #[error("JIT: {message}")]
+    Jit { message: String, span: Span },
 }
 
 impl Error {
@@ -136,7 +139,8 @@ impl Error {
             | UnresolvedExtern { span, .. }
             | TooManyExternParams { span, .. }
             | StackOverflow { span }
-            | Interrupted { span } => *span,
+            | Interrupted { span }
+            | Jit { span, .. } => *span,
         }
     }
 
@@ -165,6 +169,7 @@ impl Error {
             TooManyExternParams { .. } => "called here".into(),
             StackOverflow { .. } => "the call that overflowed".into(),
             Interrupted { .. } => "running here".into(),
+            Jit { .. } => "while compiling or running this".into(),
         }
     }
 

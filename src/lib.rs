@@ -7,11 +7,13 @@
 
 #![warn(missing_docs)]
 
+pub mod codegen;
 pub mod engine;
 pub mod error;
 pub mod executor;
 pub mod frontend;
 pub mod interp;
+pub mod jit;
 pub mod runtime;
 pub mod session;
 

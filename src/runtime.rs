@@ -75,6 +75,7 @@ pub fn format_f(x: f64) -> String {
 // ANCHOR: runtime
 /// `putchard(c)`: writes the byte `c` to stdout and returns 0.
 pub extern "C" fn putchard(c: f64) -> f64 {
+    crate::executor::poll_interrupt();
     // C's `(char)c` for in-range values; out-of-range values saturate, then wrap.
     write(&[(c as i32) as u8]);
     0.0
@@ -82,6 +83,7 @@ pub extern "C" fn putchard(c: f64) -> f64 {
 
 /// `printd(x)`: prints `x` as `"%f\n"` and returns 0.
 pub extern "C" fn printd(x: f64) -> f64 {
+    crate::executor::poll_interrupt();
     let mut text = format_f(x);
     text.push('\n');
     write(text.as_bytes());

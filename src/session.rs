@@ -25,6 +25,8 @@ pub enum Outcome {
     Evaluated(f64),
     /// An item that was only parsed and resolved (no engine).
     Resolved(Item),
+    /// An item the caller compiled or printed itself.
+    Emitted,
 }
 
 /// What [`Session::run`] calls with each outcome or error; `Break` stops the run.

@@ -8,7 +8,12 @@ const TIMEOUT_MS: u64 = 20_000;
 
 /// Starts `toy` on a terminal with its history in `state`.
 fn start(state: &std::path::Path, no_color: bool) -> PtySession {
+    start_with(state, no_color, &[])
+}
+
+fn start_with(state: &std::path::Path, no_color: bool, args: &[&str]) -> PtySession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
+    cmd.args(args);
     cmd.env("XDG_STATE_HOME", state).env("TERM", "xterm");
     if no_color {
         cmd.env("NO_COLOR", "1");
@@ -59,8 +64,14 @@ fn multi_line_definitions_evaluation_and_errors() {
 
 #[test]
 fn ctrl_c_abandons_input_and_interrupts_evaluation() {
+    for engine in ["--engine=eager", "--engine=interp"] {
+        ctrl_c(engine);
+    }
+}
+
+fn ctrl_c(engine: &str) {
     let state = tempfile::tempdir().expect("temp dir");
-    let mut p = start(state.path(), true);
+    let mut p = start_with(state.path(), true, &[engine]);
     p.send("1 + 2").expect("send");
     p.flush().expect("flush");
     p.send_control('c').expect("Ctrl-C");
@@ -69,15 +80,17 @@ fn ctrl_c_abandons_input_and_interrupts_evaluation() {
     p.exp_string("Evaluated to 9.000000")
         .expect("only the new input ran");
 
-    enter(&mut p, "def spin(x) for i = 0, 1 in x;");
+    enter(&mut p, "extern putchard(c); def spin(x) for i = 0, 1 in x;");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "def chatty(x) for i = 0, 1 in putchard(x);");
     p.exp_string("toy> ").expect("prompt");
     enter(&mut p, "spin(1)");
     std::thread::sleep(std::time::Duration::from_millis(300));
     p.send_control('c').expect("Ctrl-C");
     p.exp_string("interrupted").expect("evaluation stopped");
     p.exp_string("toy> ").expect("back at the prompt");
-    enter(&mut p, "spin(0) + 7");
-    // The definition survived; interrupt once more to prove it runs again.
+    // The definition survived; interrupt it again, this time inside the runtime.
+    enter(&mut p, "chatty(0) + 7");
     std::thread::sleep(std::time::Duration::from_millis(200));
     p.send_control('c').expect("Ctrl-C");
     p.exp_string("interrupted").expect("stopped again");

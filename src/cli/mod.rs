@@ -9,8 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+use toy::codegen::OptLevel;
 use toy::engine::Engine;
 use toy::interp::Interpreter;
+use toy::jit::EagerJit;
 
 /// Kaleidoscope, the language of LLVM's tutorials: a REPL and a script runner.
 #[derive(Parser, Debug)]
@@ -37,12 +39,22 @@ pub struct Args {
     pub keep_going: bool,
 
     /// How to run the program
-    #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
+    #[arg(long, value_enum, default_value_t = EngineKind::Eager)]
     pub engine: EngineKind,
 
-    /// Print the token stream or the AST instead of running
+    /// Optimization: 0-3 select LLVM's default<On> pipelines (0 also selects fast
+    /// instruction selection); without -O, the tutorial's passes
+    #[arg(short = 'O', value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub opt: Option<u8>,
+
+    /// Print tokens, the AST, optimized IR or assembly instead of running, or write an
+    /// object file (with -o)
     #[arg(long, value_enum, value_name = "WHAT")]
     pub emit: Option<Emit>,
+
+    /// Output file for --emit=obj
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// The execution engines.
@@ -50,6 +62,8 @@ pub struct Args {
 pub enum EngineKind {
     /// The tree-walking reference interpreter
     Interp,
+    /// LLVM, compiling each definition as soon as it is read
+    Eager,
 }
 
 /// What `--emit` prints.
@@ -59,6 +73,12 @@ pub enum Emit {
     Tokens,
     /// One S-expression per item, with operators resolved
     Ast,
+    /// The optimized LLVM IR of each definition and expression
+    Ir,
+    /// The assembly of each definition and expression
+    Asm,
+    /// An object file with every definition (needs -o)
+    Obj,
 }
 
 impl Args {
@@ -73,11 +93,23 @@ impl Args {
         }
     }
 
-    /// A fresh engine of the selected kind.
-    pub fn engine(&self) -> Box<dyn Engine> {
-        match self.engine {
-            EngineKind::Interp => Box::new(Interpreter::new()),
+    /// The optimization level.
+    pub fn opt_level(&self) -> OptLevel {
+        match self.opt {
+            None => OptLevel::Tutorial,
+            Some(0) => OptLevel::O0,
+            Some(1) => OptLevel::O1,
+            Some(2) => OptLevel::O2,
+            Some(_) => OptLevel::O3,
         }
+    }
+
+    /// A fresh engine of the selected kind.
+    pub fn engine(&self) -> Result<Box<dyn Engine>, String> {
+        Ok(match self.engine {
+            EngineKind::Interp => Box::new(Interpreter::new()),
+            EngineKind::Eager => Box::new(EagerJit::new(self.opt_level())?),
+        })
     }
 }
 

@@ -145,9 +145,7 @@ fn history_path() -> Option<PathBuf> {
 pub fn run(args: &Args) -> Status {
     // Ctrl-C during an evaluation stops it and returns to the prompt; at the prompt the
     // terminal is in raw mode and rustyline sees Ctrl-C as a key instead.
-    if let Err(err) =
-        signal_hook::flag::register(signal_hook::consts::SIGINT, toy::engine::interrupt_flag())
-    {
+    if let Err(err) = toy::executor::handle_interrupts() {
         diag::plain(&format!("cannot handle Ctrl-C: {err}"));
     }
     // The highlighter draws the continuation prompt, so it must run even where colours
@@ -180,7 +178,13 @@ pub fn run(args: &Args) -> Status {
         let _ = editor.load_history(path);
     }
 
-    let mut driver = Driver::new(args, args.echo(true), true);
+    let mut driver = match Driver::new(args, args.echo(true), true) {
+        Ok(driver) => driver,
+        Err(err) => {
+            diag::plain(&err);
+            return Status::ProgramError;
+        }
+    };
     let source = driver.session.sources_mut().add("<repl>", "");
     println!(
         "toy {} — Kaleidoscope REPL. Type :help for help, Ctrl-D to quit.",

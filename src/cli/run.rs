@@ -1,9 +1,13 @@
 //! Running files and piped standard input.
 
+use std::collections::HashSet;
 use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
+use std::rc::Rc;
 
 use toy::Error;
+use toy::codegen::{Compiler, Output, Timings};
+use toy::frontend::ast::{Function, Item};
 use toy::frontend::lexer::{Token, lex, lex_error};
 use toy::frontend::print;
 use toy::frontend::source::{SourceId, SourceMap};
@@ -16,6 +20,8 @@ use super::{Args, Emit, Status, diag};
 pub struct Driver {
     /// The program's state.
     pub session: Session,
+    /// For `--emit=ir|asm|obj`.
+    emit: Option<Emitter>,
     echo: bool,
     /// Report errors and go on, instead of stopping at the first.
     pub keep_going: bool,
@@ -25,24 +31,42 @@ pub struct Driver {
 
 impl Driver {
     /// A driver for `args`, echoing top-level values when `echo`.
-    pub fn new(args: &Args, echo: bool, keep_going: bool) -> Self {
-        let engine = match args.emit {
-            Some(Emit::Ast) => None,
-            _ => Some(args.engine()),
+    pub fn new(args: &Args, echo: bool, keep_going: bool) -> Result<Self, String> {
+        let (engine, emit) = match args.emit {
+            None | Some(Emit::Tokens) => (Some(args.engine()?), None),
+            Some(Emit::Ast) => (None, None),
+            Some(kind) => {
+                let compiler = Compiler::host(args.opt_level()).map_err(|e| e.to_string())?;
+                let emitter = Emitter {
+                    kind,
+                    compiler,
+                    defs: Vec::new(),
+                    externs: HashSet::new(),
+                };
+                (None, Some(emitter))
+            }
         };
-        Driver {
+        Ok(Driver {
             session: Session::new(engine),
+            emit,
             echo,
             keep_going,
             errors: 0,
-        }
+        })
     }
 
     /// Runs the items of `source` from `start`; see [`Session::run`].
     pub fn run(&mut self, source: SourceId, start: usize, eof: bool) -> Progress {
         let (echo, keep_going) = (self.echo, self.keep_going);
         let errors = &mut self.errors;
+        let emit = &mut self.emit;
         let mut on = |sources: &SourceMap, result: Result<Outcome, Error>| {
+            let result = match (result, emit.as_mut()) {
+                (Ok(Outcome::Resolved(item)), Some(emitter)) => {
+                    emitter.item(&item).map(|()| Outcome::Emitted)
+                }
+                (result, _) => result,
+            };
             match result {
                 Ok(Outcome::Evaluated(value)) if echo => {
                     runtime::write(
@@ -76,6 +100,84 @@ impl Driver {
     }
 }
 
+/// `--emit=ir|asm|obj`: compiles items instead of running them.
+struct Emitter {
+    kind: Emit,
+    compiler: Compiler,
+    /// Definitions for the object file, the last of each name.
+    defs: Vec<Rc<Function>>,
+    /// Names declared `extern` (and not defined since).
+    externs: HashSet<String>,
+}
+
+impl Emitter {
+    /// `ir` and `asm` print each function; `obj` collects definitions.
+    fn item(&mut self, item: &Item) -> Result<(), Error> {
+        let function = match item {
+            Item::Def(f) => {
+                self.externs.remove(&*f.proto.name);
+                self.defs.retain(|d| d.proto.name != f.proto.name);
+                self.defs.push(Rc::clone(f));
+                f
+            }
+            Item::Expr(f) => f,
+            Item::Extern(p) => {
+                self.externs.insert(p.name.to_string());
+                return Ok(());
+            }
+        };
+        let output = match self.kind {
+            Emit::Ir => Output::Ir,
+            Emit::Asm => Output::Asm,
+            _ => return Ok(()),
+        };
+        let externs = &self.externs;
+        let text = self
+            .compiler
+            .compile(
+                function,
+                None,
+                output,
+                &|name| externs.contains(name),
+                &mut Timings::default(),
+            )
+            .map_err(|e| Error::Jit {
+                message: e.to_string(),
+                span: function.proto.span,
+            })?;
+        runtime::write(&text);
+        Ok(())
+    }
+}
+
+/// Writes the object file of `--emit=obj`.
+fn write_object(driver: &mut Driver, path: Option<&std::path::Path>) -> Status {
+    let Some(emitter) = driver.emit.as_ref().filter(|e| e.kind == Emit::Obj) else {
+        return driver.status();
+    };
+    let Some(path) = path else {
+        diag::plain("--emit=obj needs an output file: -o FILE");
+        return Status::UsageError;
+    };
+    let functions: Vec<&Function> = emitter.defs.iter().map(|f| &**f).collect();
+    let externs = &emitter.externs;
+    let object = match emitter
+        .compiler
+        .compile_module(&functions, &|name| externs.contains(name))
+    {
+        Ok(object) => object,
+        Err(err) => {
+            diag::plain(&err.to_string());
+            return Status::ProgramError;
+        }
+    };
+    if let Err(err) = std::fs::write(path, object) {
+        diag::plain(&format!("cannot write {}: {err}", path.display()));
+        return Status::ProgramError;
+    }
+    driver.status()
+}
+
 /// Text from bytes; invalid UTF-8 becomes U+FFFD, which the lexer reports.
 fn decode(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
@@ -96,7 +198,13 @@ pub fn files(args: &Args) -> Status {
             }
         }
     }
-    let mut driver = Driver::new(args, args.echo(false), args.keep_going);
+    let mut driver = match Driver::new(args, args.echo(false), args.keep_going) {
+        Ok(driver) => driver,
+        Err(err) => {
+            diag::plain(&err);
+            return Status::ProgramError;
+        }
+    };
     for (name, text) in texts {
         let source = driver.session.sources_mut().add(name, text);
         if args.emit == Some(Emit::Tokens) {
@@ -104,15 +212,21 @@ pub fn files(args: &Args) -> Status {
             continue;
         }
         if driver.run(source, 0, true) == Progress::Stopped {
-            break;
+            return driver.status();
         }
     }
-    driver.status()
+    write_object(&mut driver, args.output.as_deref())
 }
 
 /// `toy < FILE`: reads line by line and runs each item as soon as it is complete.
 pub fn stdin(args: &Args) -> Status {
-    let mut driver = Driver::new(args, args.echo(true), true);
+    let mut driver = match Driver::new(args, args.echo(true), true) {
+        Ok(driver) => driver,
+        Err(err) => {
+            diag::plain(&err);
+            return Status::ProgramError;
+        }
+    };
     let source = driver.session.sources_mut().add("<stdin>", "");
     let mut input = std::io::stdin().lock();
     if args.emit == Some(Emit::Tokens) {
@@ -150,7 +264,7 @@ pub fn stdin(args: &Args) -> Status {
             }
         }
         if eof {
-            return driver.status();
+            return write_object(&mut driver, args.output.as_deref());
         }
     }
 }

@@ -9,10 +9,12 @@
 
 use std::cell::Cell;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{MmapMut, MmapOptions};
 
 use super::ExecError;
+use crate::engine::INTERRUPTED;
 
 /// Size of the stack JIT'd code runs on (like a native program's default).
 pub const JIT_STACK_SIZE: usize = 8 << 20;
@@ -22,6 +24,7 @@ const ALT_STACK_SIZE: usize = 64 << 10;
 /// Status of a finished `toy_enter`.
 const STATUS_OK: u64 = 0;
 const STATUS_OVERFLOW: u64 = 1;
+const STATUS_INTERRUPTED: u64 = 2;
 const STATUS_TRAP: u64 = 2 << 32;
 
 // ANCHOR: enter
@@ -92,8 +95,13 @@ struct Context {
 pub enum Abort {
     /// A trap with this id was called.
     Trap(u32),
-    /// The JIT stack overflowed.
-    StackOverflow,
+    /// Ctrl-C stopped the code.
+    Interrupted,
+    /// The JIT stack overflowed; `pc` is the instruction that faulted.
+    StackOverflow {
+        /// Address of the faulting instruction.
+        pc: u64,
+    },
 }
 
 thread_local! {
@@ -101,6 +109,8 @@ thread_local! {
     static CURRENT: Cell<*mut Context> = const { Cell::new(std::ptr::null_mut()) };
     /// The guard page range of this thread's JIT stack.
     static GUARD: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    /// The instruction that hit the guard page last.
+    static FAULT_PC: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A stack for JIT'd code, with a guard area below it.
@@ -121,7 +131,9 @@ impl JitStack {
         let base = memory.as_ptr() as usize;
         // SAFETY: the guard area is the lowest part of our own mapping.
         if unsafe { libc::mprotect(base as *mut libc::c_void, GUARD_SIZE, libc::PROT_NONE) } != 0 {
-            return Err(ExecError::Memory(std::io::Error::last_os_error().to_string()));
+            return Err(ExecError::Memory(
+                std::io::Error::last_os_error().to_string(),
+            ));
         }
         GUARD.with(|g| g.set((base, base + GUARD_SIZE)));
         let alt = MmapOptions::new()
@@ -136,7 +148,9 @@ impl JitStack {
         // SAFETY: `alt` lives as long as this JitStack, which the executor keeps for as
         // long as it runs code on this thread.
         if unsafe { libc::sigaltstack(&stack, std::ptr::null_mut()) } != 0 {
-            return Err(ExecError::Memory(std::io::Error::last_os_error().to_string()));
+            return Err(ExecError::Memory(
+                std::io::Error::last_os_error().to_string(),
+            ));
         }
         install_fault_handler();
         Ok(JitStack { memory, _alt: alt })
@@ -161,9 +175,94 @@ impl JitStack {
         CURRENT.with(|c| c.set(previous));
         match status {
             STATUS_OK => Ok(out),
-            STATUS_OVERFLOW => Err(Abort::StackOverflow),
+            STATUS_INTERRUPTED => Err(Abort::Interrupted),
+            STATUS_OVERFLOW => Err(Abort::StackOverflow {
+                pc: FAULT_PC.with(Cell::get),
+            }),
             s => Err(Abort::Trap((s - STATUS_TRAP) as u32)),
         }
+    }
+}
+
+/// The range of JIT'd code, for the interrupt handler to recognise.
+static CODE_RANGE: (AtomicU64, AtomicU64) = (AtomicU64::new(0), AtomicU64::new(0));
+
+/// Tells the interrupt handler where JIT'd code lives.
+pub fn set_code_range(start: u64, len: u64) {
+    CODE_RANGE.0.store(start, Ordering::Relaxed);
+    CODE_RANGE.1.store(len, Ordering::Relaxed);
+}
+
+/// Makes Ctrl-C (SIGINT) stop a running evaluation instead of the process: it sets
+/// [`INTERRUPTED`], which the interpreter and the runtime poll, and when JIT'd code
+/// is running on this thread it leaves that code at once.
+///
+/// Call it on the thread that runs programs, after blocking SIGINT in the others
+/// (see [`block_interrupts`]) so that the signal is delivered here.
+pub fn handle_interrupts() -> std::io::Result<()> {
+    // SAFETY: a zeroed sigaction is valid; the handler only stores atomics and, when
+    // JIT'd code was interrupted, redirects this thread's saved registers.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_interrupt as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Blocks SIGINT on the calling thread, so that it reaches the program's thread.
+pub fn block_interrupts() {
+    // SAFETY: plain signal-mask manipulation of the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+extern "C" fn on_interrupt(
+    _signal: libc::c_int,
+    _info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+    let ctx = CURRENT.with(Cell::get);
+    if ctx.is_null() {
+        return;
+    }
+    let start = CODE_RANGE.0.load(Ordering::Relaxed);
+    let len = CODE_RANGE.1.load(Ordering::Relaxed);
+    // SAFETY: `context` is this thread's ucontext_t. JIT'd code holds no locks and
+    // owns nothing, so it may be abandoned at any instruction; Rust code (the
+    // runtime) may not, and polls the flag instead.
+    unsafe {
+        let uc = &mut *(context as *mut libc::ucontext_t);
+        let gregs = &mut uc.uc_mcontext.gregs;
+        let pc = gregs[libc::REG_RIP as usize] as u64;
+        if pc.wrapping_sub(start) < len {
+            gregs[libc::REG_RIP as usize] = toy_escape as *const () as i64;
+            gregs[libc::REG_RDI as usize] = ctx as i64;
+            gregs[libc::REG_RSI as usize] = STATUS_INTERRUPTED as i64;
+            gregs[libc::REG_RSP as usize] = (*ctx).saved_rsp as i64;
+        }
+    }
+}
+
+/// Called by runtime functions on entry: leaves the evaluation if Ctrl-C was pressed.
+pub fn poll_interrupt() {
+    if !INTERRUPTED.load(Ordering::Relaxed) {
+        return;
+    }
+    let ctx = CURRENT.with(Cell::get);
+    if !ctx.is_null() {
+        // SAFETY: called at the entry of a runtime function that owns nothing yet,
+        // directly from JIT'd code running under `ctx`.
+        unsafe { toy_escape(ctx, STATUS_INTERRUPTED) }
     }
 }
 
@@ -202,7 +301,11 @@ fn install_fault_handler() {
     });
 }
 
-extern "C" fn on_fault(_signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+extern "C" fn on_fault(
+    _signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let address = unsafe { (*info).si_addr() } as usize;
     let (low, high) = GUARD.with(Cell::get);
@@ -213,6 +316,7 @@ extern "C" fn on_fault(_signal: libc::c_int, info: *mut libc::siginfo_t, context
         unsafe {
             let uc = &mut *(context as *mut libc::ucontext_t);
             let gregs = &mut uc.uc_mcontext.gregs;
+            FAULT_PC.with(|pc| pc.set(gregs[libc::REG_RIP as usize] as u64));
             gregs[libc::REG_RIP as usize] = toy_escape as *const () as i64;
             gregs[libc::REG_RDI as usize] = ctx as i64;
             gregs[libc::REG_RSI as usize] = STATUS_OVERFLOW as i64;

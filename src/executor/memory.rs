@@ -31,7 +31,9 @@ impl Region {
         // SAFETY: memfd_create with a valid C string; the fd is checked before use.
         let fd = unsafe { libc::memfd_create(c"toy-jit".as_ptr(), libc::MFD_CLOEXEC) };
         if fd < 0 {
-            return Err(ExecError::Memory(std::io::Error::last_os_error().to_string()));
+            return Err(ExecError::Memory(
+                std::io::Error::last_os_error().to_string(),
+            ));
         }
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
         let file = unsafe { File::from_raw_fd(fd) };
@@ -102,7 +104,7 @@ impl Region {
     /// Stores a pointer-sized value atomically (stub slots are read by running code).
     pub fn store_u64(&mut self, addr: u64, value: u64) -> Result<(), ExecError> {
         let offset = self.offset(addr, 8)? as usize;
-        if addr % 8 != 0 {
+        if !addr.is_multiple_of(8) {
             return Err(ExecError::BadAlignment(addr));
         }
         let ptr = self.writable[offset..offset + 8].as_mut_ptr() as *mut u64;
@@ -116,7 +118,10 @@ impl Region {
     /// Returns a block to the free list, merging it with free neighbours.
     pub fn release(&mut self, addr: u64) -> Result<(), ExecError> {
         let offset = self.offset(addr, 0)?;
-        let mut size = self.live.remove(&offset).ok_or(ExecError::BadAddress(addr))?;
+        let mut size = self
+            .live
+            .remove(&offset)
+            .ok_or(ExecError::BadAddress(addr))?;
         let mut start = offset;
         if let Some((&prev, &prev_len)) = self.free.range(..start).next_back()
             && prev + prev_len == start
@@ -168,6 +173,10 @@ mod tests {
         // Everything merged back into one block: the next reservation starts at 0.
         assert_eq!(region.reserve(4096, 16).expect("c"), region.base());
         assert!(region.release(12345).is_err());
-        assert!(region.write(region.base() + REGION_SIZE - 1, &[0, 0]).is_err());
+        assert!(
+            region
+                .write(region.base() + REGION_SIZE - 1, &[0, 0])
+                .is_err()
+        );
     }
 }

@@ -9,10 +9,13 @@ pub mod memory;
 
 use thiserror::Error;
 
-pub use entry::{Abort, JIT_STACK_SIZE};
+pub use entry::{Abort, JIT_STACK_SIZE, block_interrupts, handle_interrupts, poll_interrupt};
 
 /// An address in the executor's address space.
 pub type Addr = u64;
+
+/// A resolved `extern`: its address and, when the runtime knows it, its arity.
+pub type ExternSymbol = (Addr, Option<usize>);
 
 /// Failures of executor operations (not of the program being run).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -46,7 +49,7 @@ pub trait Executor {
     fn set_slot(&mut self, slot: Addr, target: Addr) -> Result<(), ExecError>;
     /// Resolves `extern` declarations: runtime or C math functions only, with their
     /// arity when the runtime knows it.
-    fn lookup_externs(&mut self, names: &[&str]) -> Result<Vec<Option<(Addr, Option<usize>)>>, ExecError>;
+    fn lookup_externs(&mut self, names: &[&str]) -> Result<Vec<Option<ExternSymbol>>, ExecError>;
     /// Resolves symbols that LLVM itself introduced (`memset`, `sincos`, ...).
     fn lookup_symbols(&mut self, names: &[&str]) -> Result<Vec<Option<Addr>>, ExecError>;
     /// Where trap stubs jump, with their id in `edi`.
@@ -65,8 +68,10 @@ pub struct InProcess {
 impl InProcess {
     /// Maps the memory and the stack for JIT'd code on the calling thread.
     pub fn new() -> Result<Self, ExecError> {
+        let region = memory::Region::new()?;
+        entry::set_code_range(region.base(), memory::REGION_SIZE);
         Ok(InProcess {
-            region: memory::Region::new()?,
+            region,
             stack: entry::JitStack::new()?,
         })
     }
@@ -105,7 +110,7 @@ impl Executor for InProcess {
         self.region.store_u64(slot, target)
     }
 
-    fn lookup_externs(&mut self, names: &[&str]) -> Result<Vec<Option<(Addr, Option<usize>)>>, ExecError> {
+    fn lookup_externs(&mut self, names: &[&str]) -> Result<Vec<Option<ExternSymbol>>, ExecError> {
         Ok(names
             .iter()
             .map(|name| crate::runtime::lookup(name).map(|f| (f.addr(), f.arity)))
@@ -113,7 +118,10 @@ impl Executor for InProcess {
     }
 
     fn lookup_symbols(&mut self, names: &[&str]) -> Result<Vec<Option<Addr>>, ExecError> {
-        Ok(names.iter().map(|name| crate::runtime::lookup_symbol(name)).collect())
+        Ok(names
+            .iter()
+            .map(|name| crate::runtime::lookup_symbol(name))
+            .collect())
     }
 
     fn trap_entry(&self) -> Addr {
@@ -165,8 +173,14 @@ mod tests {
 
         // call self, forever.
         let r = load(&mut exec, &[0xe8, 0xfb, 0xff, 0xff, 0xff]);
-        assert_eq!(exec.run(r).expect("runs"), Err(Abort::StackOverflow));
-        assert_eq!(exec.run(r).expect("runs again"), Err(Abort::StackOverflow));
+        assert_eq!(
+            exec.run(r).expect("runs"),
+            Err(Abort::StackOverflow { pc: r })
+        );
+        assert_eq!(
+            exec.run(r).expect("runs again"),
+            Err(Abort::StackOverflow { pc: r })
+        );
         assert_eq!(exec.run(f).expect("still fine"), Ok(42.5));
         assert!(exec.run(12345).is_err());
     }

@@ -148,6 +148,61 @@ pub enum Item {
 /// The name given to top-level expressions.
 pub const ANON_NAME: &str = "__anon_expr";
 
+impl Expr {
+    /// Calls `f(name, arity, span)` for every call in `expr`, operators included.
+    pub fn for_each_call(&self, f: &mut dyn FnMut(&str, usize, Span)) {
+        let expr = self;
+        match &expr.kind {
+            ExprKind::Number(_) | ExprKind::Variable { .. } => {}
+            ExprKind::Assign { value, .. } => value.for_each_call(f),
+            ExprKind::Unary { op, operand } => {
+                f(&format!("unary{op}"), 1, expr.span);
+                operand.for_each_call(f);
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                if let BinOp::User(op) = op {
+                    f(&format!("binary{op}"), 2, expr.span);
+                }
+                lhs.for_each_call(f);
+                rhs.for_each_call(f);
+            }
+            ExprKind::Call { callee, args } => {
+                f(callee, args.len(), expr.span);
+                for arg in args {
+                    arg.for_each_call(f);
+                }
+            }
+            ExprKind::If { cond, then, else_ } => {
+                cond.for_each_call(f);
+                then.for_each_call(f);
+                else_.for_each_call(f);
+            }
+            ExprKind::For {
+                start,
+                end,
+                step,
+                body,
+                ..
+            } => {
+                start.for_each_call(f);
+                body.for_each_call(f);
+                if let Some(step) = step {
+                    step.for_each_call(f);
+                }
+                end.for_each_call(f);
+            }
+            ExprKind::Var { bindings, body } => {
+                for binding in bindings {
+                    if let Some(init) = &binding.init {
+                        init.for_each_call(f);
+                    }
+                }
+                body.for_each_call(f);
+            }
+        }
+    }
+}
+
 impl Prototype {
     /// Number of parameters.
     pub fn arity(&self) -> usize {

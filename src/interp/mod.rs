@@ -95,7 +95,7 @@ impl Interpreter {
     /// which a lazy JIT compiles and links it.
     fn check_callees(&self, expr: &Expr) -> Result<(), Error> {
         let mut result = Ok(());
-        visit_calls(expr, &mut |name, arity, span| {
+        expr.for_each_call(&mut |name, arity, span| {
             if result.is_err() {
                 return;
             }
@@ -303,58 +303,6 @@ fn operator_name(prefix: &str, op: char) -> OpName {
 fn stack_pointer() -> usize {
     let marker = 0u8;
     std::ptr::addr_of!(marker) as usize
-}
-
-/// Calls `f(name, arity, span)` for every call in `expr`, operators included.
-fn visit_calls(expr: &Expr, f: &mut dyn FnMut(&str, usize, Span)) {
-    match &expr.kind {
-        ExprKind::Number(_) | ExprKind::Variable { .. } => {}
-        ExprKind::Assign { value, .. } => visit_calls(value, f),
-        ExprKind::Unary { op, operand } => {
-            f(operator_name("unary", *op).as_str(), 1, expr.span);
-            visit_calls(operand, f);
-        }
-        ExprKind::Binary { op, lhs, rhs } => {
-            if let BinOp::User(op) = op {
-                f(operator_name("binary", *op).as_str(), 2, expr.span);
-            }
-            visit_calls(lhs, f);
-            visit_calls(rhs, f);
-        }
-        ExprKind::Call { callee, args } => {
-            f(callee, args.len(), expr.span);
-            for arg in args {
-                visit_calls(arg, f);
-            }
-        }
-        ExprKind::If { cond, then, else_ } => {
-            visit_calls(cond, f);
-            visit_calls(then, f);
-            visit_calls(else_, f);
-        }
-        ExprKind::For {
-            start,
-            end,
-            step,
-            body,
-            ..
-        } => {
-            visit_calls(start, f);
-            visit_calls(body, f);
-            if let Some(step) = step {
-                visit_calls(step, f);
-            }
-            visit_calls(end, f);
-        }
-        ExprKind::Var { bindings, body } => {
-            for binding in bindings {
-                if let Some(init) = &binding.init {
-                    visit_calls(init, f);
-                }
-            }
-            visit_calls(body, f);
-        }
-    }
 }
 
 impl Engine for Interpreter {

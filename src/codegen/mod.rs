@@ -1,0 +1,431 @@
+//! IR generation, optimization and code generation: one AST function at a time, each
+//! in its own LLVM context and module, to an ELF relocatable object in memory.
+//!
+//! Calls name their callee by symbol (`fib`, `binary|`); the JIT linker decides what
+//! each name means (a stub, a runtime function), so a compiled object never depends
+//! on whether its callees exist yet.
+
+use std::time::{Duration, Instant};
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::builder::{Builder, BuilderError};
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
+};
+use inkwell::values::{FloatValue, FunctionValue, PointerValue};
+use inkwell::{FloatPredicate, OptimizationLevel};
+use thiserror::Error;
+
+use crate::frontend::ast::{BinOp, Expr, ExprKind, Function};
+
+/// How hard to optimize.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OptLevel {
+    /// The tutorial's passes: mem2reg, instcombine, reassociate, gvn, simplifycfg.
+    #[default]
+    Tutorial,
+    /// `default<O0>` (plus mem2reg) and fast instruction selection.
+    O0,
+    /// `default<O1>`
+    O1,
+    /// `default<O2>`
+    O2,
+    /// `default<O3>`
+    O3,
+}
+
+impl OptLevel {
+    fn pipeline(self) -> &'static str {
+        match self {
+            OptLevel::Tutorial => "mem2reg,instcombine,reassociate,gvn,simplifycfg",
+            OptLevel::O0 => "mem2reg",
+            OptLevel::O1 => "default<O1>",
+            OptLevel::O2 => "default<O2>",
+            OptLevel::O3 => "default<O3>",
+        }
+    }
+
+    fn codegen(self) -> OptimizationLevel {
+        match self {
+            OptLevel::O0 => OptimizationLevel::None,
+            OptLevel::O1 => OptimizationLevel::Less,
+            OptLevel::Tutorial | OptLevel::O2 => OptimizationLevel::Default,
+            OptLevel::O3 => OptimizationLevel::Aggressive,
+        }
+    }
+}
+
+/// A failure inside LLVM: a bug of toy's, reported rather than crashed on.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("LLVM: {0}")]
+pub struct CodegenError(pub String);
+
+impl From<BuilderError> for CodegenError {
+    fn from(err: BuilderError) -> Self {
+        CodegenError(err.to_string())
+    }
+}
+
+/// Time spent in each phase of compiling one function.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// AST to LLVM IR.
+    pub irgen: Duration,
+    /// The optimization pipeline.
+    pub optimize: Duration,
+    /// IR to an object file.
+    pub codegen: Duration,
+}
+
+/// What to produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// An ELF relocatable object.
+    Object,
+    /// Optimized LLVM IR, as text.
+    Ir,
+    /// Assembly, as text.
+    Asm,
+}
+
+/// A compiler for one target machine and optimization level.
+pub struct Compiler {
+    machine: TargetMachine,
+    opt: OptLevel,
+}
+
+impl Compiler {
+    /// A compiler for the host (its CPU and features), position independent.
+    pub fn host(opt: OptLevel) -> Result<Self, CodegenError> {
+        Target::initialize_native(&InitializationConfig::default()).map_err(CodegenError)?;
+        let triple = TargetMachine::get_default_triple();
+        let cpu = TargetMachine::get_host_cpu_name();
+        let features = TargetMachine::get_host_cpu_features();
+        Self::new(
+            &triple,
+            &cpu.to_string_lossy(),
+            &features.to_string_lossy(),
+            opt,
+        )
+    }
+
+    /// A compiler for `triple` and `cpu`.
+    pub fn new(
+        triple: &TargetTriple,
+        cpu: &str,
+        features: &str,
+        opt: OptLevel,
+    ) -> Result<Self, CodegenError> {
+        Target::initialize_native(&InitializationConfig::default()).map_err(CodegenError)?;
+        let target = Target::from_triple(triple).map_err(|e| CodegenError(e.to_string()))?;
+        let machine = target
+            .create_target_machine(
+                triple,
+                cpu,
+                features,
+                opt.codegen(),
+                RelocMode::PIC,
+                CodeModel::Small,
+            )
+            .ok_or_else(|| CodegenError(format!("no target machine for {triple}")))?;
+        Ok(Compiler { machine, opt })
+    }
+
+    /// Compiles `function` under the symbol `name` (its own name unless given).
+    /// `library(name)` says whether a callee is a C library function (an `extern`)
+    /// that LLVM may fold or rewrite; other callees are marked `nobuiltin`, so that a
+    /// `def sin(x)` is never mistaken for libm's.
+    pub fn compile(
+        &self,
+        function: &Function,
+        name: Option<&str>,
+        output: Output,
+        library: &dyn Fn(&str) -> bool,
+        timings: &mut Timings,
+    ) -> Result<Vec<u8>, CodegenError> {
+        let start = Instant::now();
+        let context = Context::create();
+        let name = name.unwrap_or(&function.proto.name);
+        let module = context.create_module(name);
+        module.set_triple(&self.machine.get_triple());
+        module.set_data_layout(&self.machine.get_target_data().get_data_layout());
+        Generator::new(&context, &module, library).function(function, name)?;
+        module.verify().map_err(|e| CodegenError(e.to_string()))?;
+        let optimized = Instant::now();
+        timings.irgen += optimized - start;
+        module
+            .run_passes(
+                self.opt.pipeline(),
+                &self.machine,
+                PassBuilderOptions::create(),
+            )
+            .map_err(|e| CodegenError(e.to_string()))?;
+        let generated = Instant::now();
+        timings.optimize += generated - optimized;
+        let bytes = match output {
+            Output::Ir => module.print_to_string().to_bytes().to_vec(),
+            Output::Object | Output::Asm => {
+                let kind = if output == Output::Object {
+                    FileType::Object
+                } else {
+                    FileType::Assembly
+                };
+                let buffer = self
+                    .machine
+                    .write_to_memory_buffer(&module, kind)
+                    .map_err(|e| CodegenError(e.to_string()))?;
+                buffer.as_slice().to_vec()
+            }
+        };
+        timings.codegen += generated.elapsed();
+        Ok(bytes)
+    }
+}
+
+impl Compiler {
+    /// Compiles several functions into one object (calls between them are direct).
+    pub fn compile_module(
+        &self,
+        functions: &[&Function],
+        library: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<u8>, CodegenError> {
+        let context = Context::create();
+        let module = context.create_module("toy");
+        module.set_triple(&self.machine.get_triple());
+        module.set_data_layout(&self.machine.get_target_data().get_data_layout());
+        for function in functions {
+            Generator::new(&context, &module, library).function(function, &function.proto.name)?;
+        }
+        module.verify().map_err(|e| CodegenError(e.to_string()))?;
+        module
+            .run_passes(
+                self.opt.pipeline(),
+                &self.machine,
+                PassBuilderOptions::create(),
+            )
+            .map_err(|e| CodegenError(e.to_string()))?;
+        let buffer = self
+            .machine
+            .write_to_memory_buffer(&module, FileType::Object)
+            .map_err(|e| CodegenError(e.to_string()))?;
+        Ok(buffer.as_slice().to_vec())
+    }
+}
+
+// ANCHOR: generator
+/// Builds the IR of one function.
+struct Generator<'a, 'ctx> {
+    context: &'ctx Context,
+    library: &'a dyn Fn(&str) -> bool,
+    module: &'a Module<'ctx>,
+    builder: Builder<'ctx>,
+    /// One stack slot per local (promoted to registers by mem2reg).
+    slots: Vec<PointerValue<'ctx>>,
+    function: Option<FunctionValue<'ctx>>,
+}
+
+impl<'a, 'ctx> Generator<'a, 'ctx> {
+    fn new(
+        context: &'ctx Context,
+        module: &'a Module<'ctx>,
+        library: &'a dyn Fn(&str) -> bool,
+    ) -> Self {
+        Generator {
+            context,
+            library,
+            module,
+            builder: context.create_builder(),
+            slots: Vec::new(),
+            function: None,
+        }
+    }
+
+    /// The function `name` taking `arity` doubles, declared if this module lacks it.
+    fn declare(&self, name: &str, arity: usize) -> FunctionValue<'ctx> {
+        if let Some(f) = self.module.get_function(name) {
+            return f;
+        }
+        let f64 = self.context.f64_type();
+        let params = vec![f64.into(); arity];
+        let f =
+            self.module
+                .add_function(name, f64.fn_type(&params, false), Some(Linkage::External));
+        let mut attributes = vec!["nounwind"];
+        if !(self.library)(name) {
+            attributes.push("nobuiltin");
+        }
+        for attribute in attributes {
+            let kind = Attribute::get_named_enum_kind_id(attribute);
+            f.add_attribute(
+                AttributeLoc::Function,
+                self.context.create_enum_attribute(kind, 0),
+            );
+        }
+        f
+    }
+
+    fn function(mut self, function: &Function, name: &str) -> Result<(), CodegenError> {
+        let f = self.declare(name, function.proto.arity());
+        self.function = Some(f);
+        let entry = self.context.append_basic_block(f, "entry");
+        self.builder.position_at_end(entry);
+        let f64 = self.context.f64_type();
+        for slot in 0..function.slots {
+            let name = function.proto.params.get(slot).map_or("local", |n| &**n);
+            self.slots.push(self.builder.build_alloca(f64, name)?);
+        }
+        for (i, param) in f.get_param_iter().enumerate() {
+            param.set_name(&function.proto.params[i]);
+            self.builder.build_store(self.slots[i], param)?;
+        }
+        let value = self.expr(&function.body)?;
+        self.builder.build_return(Some(&value))?;
+        Ok(())
+    }
+
+    fn call(
+        &self,
+        name: &str,
+        args: &[FloatValue<'ctx>],
+    ) -> Result<FloatValue<'ctx>, CodegenError> {
+        let callee = self.declare(name, args.len());
+        let args: Vec<_> = args.iter().map(|a| (*a).into()).collect();
+        let call = self.builder.build_call(callee, &args, "call")?;
+        call.try_as_basic_value()
+            .basic()
+            .map(|v| v.into_float_value())
+            .ok_or_else(|| CodegenError(format!("call of {name} has no value")))
+    }
+
+    fn truth(
+        &self,
+        value: FloatValue<'ctx>,
+        name: &str,
+    ) -> Result<inkwell::values::IntValue<'ctx>, CodegenError> {
+        let zero = self.context.f64_type().const_float(0.0);
+        Ok(self
+            .builder
+            .build_float_compare(FloatPredicate::ONE, value, zero, name)?)
+    }
+
+    fn expr(&mut self, expr: &Expr) -> Result<FloatValue<'ctx>, CodegenError> {
+        let f64 = self.context.f64_type();
+        let function = self
+            .function
+            .ok_or_else(|| CodegenError("no function".into()))?;
+        Ok(match &expr.kind {
+            ExprKind::Number(n) => f64.const_float(*n),
+            ExprKind::Variable { name, slot } => self
+                .builder
+                .build_load(self.slots[*slot], name)?
+                .into_float_value(),
+            ExprKind::Assign { slot, value, .. } => {
+                let value = self.expr(value)?;
+                self.builder.build_store(self.slots[*slot], value)?;
+                value
+            }
+            ExprKind::Unary { op, operand } => {
+                let operand = self.expr(operand)?;
+                self.call(&format!("unary{op}"), &[operand])?
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.expr(lhs)?;
+                let r = self.expr(rhs)?;
+                match op {
+                    BinOp::Add => self.builder.build_float_add(l, r, "add")?,
+                    BinOp::Sub => self.builder.build_float_sub(l, r, "sub")?,
+                    BinOp::Mul => self.builder.build_float_mul(l, r, "mul")?,
+                    BinOp::Lt => {
+                        let lt =
+                            self.builder
+                                .build_float_compare(FloatPredicate::ULT, l, r, "lt")?;
+                        self.builder.build_unsigned_int_to_float(lt, f64, "bool")?
+                    }
+                    BinOp::User(c) => self.call(&format!("binary{c}"), &[l, r])?,
+                }
+            }
+            ExprKind::Call { callee, args } => {
+                let mut values = Vec::with_capacity(args.len());
+                for arg in args {
+                    values.push(self.expr(arg)?);
+                }
+                self.call(callee, &values)?
+            }
+            ExprKind::If { cond, then, else_ } => {
+                let cond = self.expr(cond)?;
+                let cond = self.truth(cond, "ifcond")?;
+                let then_bb = self.context.append_basic_block(function, "then");
+                let else_bb = self.context.append_basic_block(function, "else");
+                let merge_bb = self.context.append_basic_block(function, "ifcont");
+                self.builder
+                    .build_conditional_branch(cond, then_bb, else_bb)?;
+                self.builder.position_at_end(then_bb);
+                let then_value = self.expr(then)?;
+                self.builder.build_unconditional_branch(merge_bb)?;
+                let then_end = self.current_block()?;
+                self.builder.position_at_end(else_bb);
+                let else_value = self.expr(else_)?;
+                self.builder.build_unconditional_branch(merge_bb)?;
+                let else_end = self.current_block()?;
+                self.builder.position_at_end(merge_bb);
+                let phi = self.builder.build_phi(f64, "iftmp")?;
+                phi.add_incoming(&[(&then_value, then_end), (&else_value, else_end)]);
+                phi.as_basic_value().into_float_value()
+            }
+            ExprKind::For {
+                slot,
+                start,
+                end,
+                step,
+                body,
+                ..
+            } => {
+                // Chapter 7: body, step, end condition, then increment; loop while
+                // the condition (evaluated before the increment) was true.
+                let start = self.expr(start)?;
+                self.builder.build_store(self.slots[*slot], start)?;
+                let loop_bb = self.context.append_basic_block(function, "loop");
+                self.builder.build_unconditional_branch(loop_bb)?;
+                self.builder.position_at_end(loop_bb);
+                self.expr(body)?;
+                let step = match step {
+                    Some(step) => self.expr(step)?,
+                    None => f64.const_float(1.0),
+                };
+                let end = self.expr(end)?;
+                let current = self
+                    .builder
+                    .build_load(self.slots[*slot], "var")?
+                    .into_float_value();
+                let next = self.builder.build_float_add(current, step, "nextvar")?;
+                self.builder.build_store(self.slots[*slot], next)?;
+                let more = self.truth(end, "loopcond")?;
+                let after_bb = self.context.append_basic_block(function, "afterloop");
+                self.builder
+                    .build_conditional_branch(more, loop_bb, after_bb)?;
+                self.builder.position_at_end(after_bb);
+                f64.const_float(0.0)
+            }
+            ExprKind::Var { bindings, body } => {
+                for binding in bindings {
+                    let value = match &binding.init {
+                        Some(init) => self.expr(init)?,
+                        None => f64.const_float(0.0),
+                    };
+                    self.builder.build_store(self.slots[binding.slot], value)?;
+                }
+                self.expr(body)?
+            }
+        })
+    }
+
+    fn current_block(&self) -> Result<inkwell::basic_block::BasicBlock<'ctx>, CodegenError> {
+        self.builder
+            .get_insert_block()
+            .ok_or_else(|| CodegenError("builder has no block".into()))
+    }
+}
+// ANCHOR_END: generator

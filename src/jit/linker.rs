@@ -1,0 +1,267 @@
+//! Our JIT linker: lays out an ELF relocatable object in executor memory, resolves its
+//! symbols and applies its x86-64 relocations.
+//!
+//! Targets further than ±2 GiB from a 32-bit PC-relative call go through a GOT slot and
+//! a `jmp *slot(%rip)` stub placed with the code. The linker never touches executable
+//! memory: it builds the image locally and hands it to the executor in one write.
+
+use std::collections::HashMap;
+
+use object::elf;
+use object::{
+    Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionFlags,
+    SectionIndex,
+};
+use thiserror::Error;
+
+use crate::executor::{Addr, ExecError, Executor};
+
+/// Why an object could not be linked.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// The bytes are not an object file we can read.
+    #[error("cannot read object file: {0}")]
+    Parse(String),
+    /// A symbol that nothing defines.
+    #[error("unresolved symbol `{0}`")]
+    Unresolved(String),
+    /// A relocation type this linker does not implement.
+    #[error("unsupported relocation type {r_type} against `{symbol}`")]
+    Unsupported {
+        /// The ELF relocation type.
+        r_type: u32,
+        /// Its symbol.
+        symbol: String,
+    },
+    /// A value that does not fit its relocation field.
+    #[error("relocation against `{symbol}` out of range")]
+    OutOfRange {
+        /// The symbol.
+        symbol: String,
+    },
+    /// The executor refused an operation.
+    #[error(transparent)]
+    Executor(#[from] ExecError),
+}
+
+/// An object placed in executor memory.
+#[derive(Debug)]
+pub struct Linked {
+    /// The block holding it (to release later).
+    pub block: Addr,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Addresses of the global symbols it defines.
+    pub symbols: HashMap<String, Addr>,
+}
+
+/// Size of a far-call stub: `jmp *[rip+disp32]` padded to 8 bytes.
+const STUB_SIZE: u64 = 8;
+
+// ANCHOR: link
+/// Links `bytes` into `executor`. Undefined symbols are resolved by `resolve` first;
+/// the rest are looked up in the executor, in one batch.
+pub fn link(
+    bytes: &[u8],
+    executor: &mut dyn Executor,
+    resolve: &mut dyn FnMut(&str) -> Option<Addr>,
+) -> Result<Linked, LinkError> {
+    let file = object::File::parse(bytes).map_err(|e| LinkError::Parse(e.to_string()))?;
+
+    // 1. Layout: every allocated section except unwind tables, in order.
+    let mut offsets: HashMap<SectionIndex, u64> = HashMap::new();
+    let mut size = 0u64;
+    let mut max_align = 16u64;
+    for section in file.sections() {
+        if !loaded(&section) {
+            continue;
+        }
+        let align = section.align().max(1);
+        max_align = max_align.max(align);
+        size = size.next_multiple_of(align);
+        offsets.insert(section.index(), size);
+        size += section.size();
+    }
+
+    // 2. External symbols: resolved now; each may need a GOT slot and a far stub.
+    let mut externals: Vec<(String, Option<Addr>)> = Vec::new();
+    let mut external_index: HashMap<String, usize> = HashMap::new();
+    for symbol in file.symbols() {
+        if !symbol.is_undefined() {
+            continue;
+        }
+        let name = symbol.name().map_err(|e| LinkError::Parse(e.to_string()))?;
+        if name.is_empty() || external_index.contains_key(name) {
+            continue;
+        }
+        external_index.insert(name.to_string(), externals.len());
+        externals.push((name.to_string(), resolve(name)));
+    }
+    let missing: Vec<&str> = externals
+        .iter()
+        .filter(|(_, addr)| addr.is_none())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let found = if missing.is_empty() {
+        Vec::new()
+    } else {
+        executor.lookup_symbols(&missing)?
+    };
+    let mut found = found.into_iter();
+    let externals: Vec<(String, Addr)> = externals
+        .into_iter()
+        .map(|(name, addr)| {
+            let addr = match addr {
+                Some(addr) => Some(addr),
+                None => found.next().flatten(),
+            };
+            addr.map(|a| (name.clone(), a))
+                .ok_or(LinkError::Unresolved(name))
+        })
+        .collect::<Result<_, _>>()?;
+    let got_offset = size.next_multiple_of(8);
+    let stubs_offset = got_offset + 8 * externals.len() as u64;
+    let total = stubs_offset + STUB_SIZE * externals.len() as u64;
+
+    // 3. Reserve, then build the image with the final addresses.
+    let block = executor.reserve(total.max(1), max_align.min(4096))?;
+    let mut image = vec![0u8; total as usize];
+    for section in file.sections() {
+        if let Some(&offset) = offsets.get(&section.index())
+            && section.kind() != object::SectionKind::UninitializedData
+        {
+            let data = section
+                .data()
+                .map_err(|e| LinkError::Parse(e.to_string()))?;
+            image[offset as usize..offset as usize + data.len()].copy_from_slice(data);
+        }
+    }
+    for (i, (_, addr)) in externals.iter().enumerate() {
+        let got = got_offset as usize + 8 * i;
+        image[got..got + 8].copy_from_slice(&addr.to_le_bytes());
+        // jmp *[rip + disp32]: the GOT slot, relative to the end of this instruction.
+        let stub = stubs_offset + STUB_SIZE * i as u64;
+        let disp = (got_offset + 8 * i as u64) as i64 - (stub as i64 + 6);
+        let s = stub as usize;
+        image[s..s + 2].copy_from_slice(&[0xff, 0x25]);
+        image[s + 2..s + 6].copy_from_slice(&(disp as i32).to_le_bytes());
+        image[s + 6..s + 8].copy_from_slice(&[0xcc, 0xcc]);
+    }
+
+    let symbol_addr = |index| -> Result<(String, Option<usize>, Addr), LinkError> {
+        let symbol = file
+            .symbol_by_index(index)
+            .map_err(|e| LinkError::Parse(e.to_string()))?;
+        let name = symbol.name().unwrap_or("").to_string();
+        if symbol.is_undefined() {
+            let i = *external_index
+                .get(&name)
+                .ok_or_else(|| LinkError::Unresolved(name.clone()))?;
+            return Ok((name, Some(i), externals[i].1));
+        }
+        let section = symbol
+            .section_index()
+            .ok_or_else(|| LinkError::Unresolved(name.clone()))?;
+        let offset = offsets
+            .get(&section)
+            .ok_or_else(|| LinkError::Unresolved(name.clone()))?;
+        Ok((name, None, block + offset + symbol.address()))
+    };
+
+    // 4. Relocations.
+    for section in file.sections() {
+        let Some(&section_offset) = offsets.get(&section.index()) else {
+            continue;
+        };
+        for (at, relocation) in section.relocations() {
+            let RelocationTarget::Symbol(index) = relocation.target() else {
+                return Err(LinkError::Parse("relocation without a symbol".into()));
+            };
+            let (name, external, target) = symbol_addr(index)?;
+            let RelocationFlags::Elf { r_type } = relocation.flags() else {
+                return Err(LinkError::Parse("not an ELF relocation".into()));
+            };
+            let place_offset = (section_offset + at) as usize;
+            let place = block + section_offset + at;
+            let addend = relocation.addend();
+            let got = external.map(|i| block + got_offset + 8 * i as u64);
+            let stub = external.map(|i| block + stubs_offset + STUB_SIZE * i as u64);
+            let pcrel = |to: Addr| to.wrapping_add(addend as u64).wrapping_sub(place) as i64;
+            let out_of_range = || LinkError::OutOfRange {
+                symbol: name.clone(),
+            };
+            match r_type {
+                elf::R_X86_64_64 => {
+                    let value = target.wrapping_add(addend as u64);
+                    image[place_offset..place_offset + 8].copy_from_slice(&value.to_le_bytes());
+                }
+                elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => {
+                    let mut value = pcrel(target);
+                    if i32::try_from(value).is_err() {
+                        // Too far for a 32-bit displacement: call through the far stub.
+                        value = pcrel(stub.ok_or_else(out_of_range)?);
+                    }
+                    let value = i32::try_from(value).map_err(|_| out_of_range())?;
+                    image[place_offset..place_offset + 4].copy_from_slice(&value.to_le_bytes());
+                }
+                elf::R_X86_64_GOTPCREL | elf::R_X86_64_GOTPCRELX | elf::R_X86_64_REX_GOTPCRELX => {
+                    let slot = match got {
+                        Some(slot) => slot,
+                        // A GOT reference to a symbol defined here: the code only
+                        // loads its address, which a new slot can hold.
+                        None => {
+                            return Err(LinkError::Unsupported {
+                                r_type,
+                                symbol: name,
+                            });
+                        }
+                    };
+                    let value = i32::try_from(pcrel(slot)).map_err(|_| out_of_range())?;
+                    image[place_offset..place_offset + 4].copy_from_slice(&value.to_le_bytes());
+                }
+                elf::R_X86_64_32 => {
+                    let value = u32::try_from(target.wrapping_add(addend as u64))
+                        .map_err(|_| out_of_range())?;
+                    image[place_offset..place_offset + 4].copy_from_slice(&value.to_le_bytes());
+                }
+                elf::R_X86_64_32S => {
+                    let value = i32::try_from(target.wrapping_add(addend as u64) as i64)
+                        .map_err(|_| out_of_range())?;
+                    image[place_offset..place_offset + 4].copy_from_slice(&value.to_le_bytes());
+                }
+                r_type => {
+                    return Err(LinkError::Unsupported {
+                        r_type,
+                        symbol: name,
+                    });
+                }
+            }
+        }
+    }
+
+    // 5. One write, then make it runnable.
+    executor.write(block, &image)?;
+    executor.finalize(block, total)?;
+    let mut symbols = HashMap::new();
+    for symbol in file.symbols() {
+        if symbol.is_definition() && symbol.is_global() {
+            let (name, _, addr) = symbol_addr(symbol.index())?;
+            symbols.insert(name, addr);
+        }
+    }
+    Ok(Linked {
+        block,
+        size: total,
+        symbols,
+    })
+}
+// ANCHOR_END: link
+
+/// Whether a section is loaded: allocated, and not an unwind table (skipped for now).
+fn loaded(section: &object::Section<'_, '_>) -> bool {
+    let alloc = match section.flags() {
+        SectionFlags::Elf { sh_flags } => sh_flags & u64::from(elf::SHF_ALLOC) != 0,
+        _ => false,
+    };
+    alloc && section.name() != Ok(".eh_frame") && section.size() > 0
+}
