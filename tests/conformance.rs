@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ks_files, toy};
+use common::{ENGINES, ks_files, toy};
 
 fn expected(path: &std::path::Path) -> String {
     std::fs::read_to_string(path.with_extension("out")).expect("expected output exists")
@@ -10,8 +10,16 @@ fn expected(path: &std::path::Path) -> String {
 
 #[test]
 fn files_print_exactly_the_reference_output() {
-    for path in ks_files("tests/conformance") {
-        let output = toy().arg(&path).output().expect("toy runs");
+    for (engine, path) in ENGINES.iter().flat_map(|e| {
+        ks_files("tests/conformance")
+            .into_iter()
+            .map(move |p| (e, p))
+    }) {
+        let output = toy()
+            .arg(format!("--engine={engine}"))
+            .arg(&path)
+            .output()
+            .expect("toy runs");
         assert!(
             output.status.success(),
             "{} failed: {}",
@@ -34,8 +42,13 @@ fn files_print_exactly_the_reference_output() {
 
 #[test]
 fn piped_without_echo_prints_exactly_the_reference_output() {
-    for path in ks_files("tests/conformance") {
+    for (engine, path) in ENGINES.iter().flat_map(|e| {
+        ks_files("tests/conformance")
+            .into_iter()
+            .map(move |p| (e, p))
+    }) {
         let output = toy()
+            .arg(format!("--engine={engine}"))
             .arg("--no-echo")
             .pipe_stdin(&path)
             .expect("input file")

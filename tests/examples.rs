@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ks_files, toy};
+use common::{ENGINES, ks_files, toy};
 
 #[test]
 fn examples_print_their_expected_output() {

@@ -5,10 +5,7 @@
 
 mod common;
 
-use common::run;
-
-/// The engines that must agree; later engines join this list.
-const ENGINES: &[&str] = &["interp", "eager"];
+use common::{ENGINES, run};
 
 /// Runs `program` on every engine with `args`; returns the one (status, stdout) they
 /// agree on, and the stderr of the first.

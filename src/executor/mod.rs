@@ -56,6 +56,8 @@ pub trait Executor {
     fn trap_entry(&self) -> Addr;
     /// Runs the `double(*)(void)` at `addr`.
     fn run(&mut self, addr: Addr) -> Result<Result<f64, Abort>, ExecError>;
+    /// Bytes of memory currently reserved.
+    fn memory_in_use(&self) -> u64;
 }
 // ANCHOR_END: executor
 
@@ -74,11 +76,6 @@ impl InProcess {
             region,
             stack: entry::JitStack::new()?,
         })
-    }
-
-    /// Bytes of JIT memory in use.
-    pub fn used(&self) -> u64 {
-        self.region.used()
     }
 
     /// Address of the first byte of JIT memory.
@@ -126,6 +123,10 @@ impl Executor for InProcess {
 
     fn trap_entry(&self) -> Addr {
         entry::trap_entry()
+    }
+
+    fn memory_in_use(&self) -> u64 {
+        self.region.used()
     }
 
     fn run(&mut self, addr: Addr) -> Result<Result<f64, Abort>, ExecError> {

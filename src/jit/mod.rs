@@ -88,6 +88,11 @@ impl EagerJit {
         }
     }
 
+    /// Bytes of executor memory in use (code, data, stubs).
+    pub fn memory_in_use(&self) -> u64 {
+        self.executor.memory_in_use()
+    }
+
     /// The global `name`, created (undefined, slot on its trap) if new.
     fn global(&mut self, name: &str) -> Result<usize, ExecError> {
         if let Some(&i) = self.index.get(name) {

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+/// Every engine; each must give the same output.
+pub const ENGINES: &[&str] = &["interp", "eager"];
+
 /// The built `toy` binary, with a clean environment for diagnostics.
 pub fn toy() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
