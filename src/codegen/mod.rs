@@ -78,6 +78,10 @@ pub struct Timings {
     pub optimize: Duration,
     /// IR to an object file.
     pub codegen: Duration,
+    /// Linking the object into executor memory (filled in by the JIT).
+    pub link: Duration,
+    /// Functions compiled.
+    pub count: u32,
 }
 
 /// What to produce.
@@ -181,6 +185,7 @@ impl Compiler {
             }
         };
         timings.codegen += generated.elapsed();
+        timings.count += 1;
         Ok(bytes)
     }
 }

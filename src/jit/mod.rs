@@ -142,8 +142,10 @@ impl EagerJit {
             stub_of.insert(name.clone(), self.globals[i].stub);
         }
         let mut resolve = |name: &str| stub_of.get(name).copied();
+        let start = std::time::Instant::now();
         let linked = linker::link(&object, &mut *self.executor, &mut resolve)
             .map_err(|e| jit_error(e, span))?;
+        self.timings.link += start.elapsed();
         let entry = *linked
             .symbols
             .get(symbol)
