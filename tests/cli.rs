@@ -224,3 +224,60 @@ fn the_readme_commands_exist() {
     assert!(readme.contains("cargo run --release -- examples/mandel.ks"));
     assert!(readme.contains("cargo test"));
 }
+
+#[test]
+fn emit_ir_asm_and_obj() {
+    use object::{Object, ObjectSymbol};
+    let program = "extern sin(x);\ndef f(x) sin(x) * 2;\ndef g(x) f(x) + 1;\ng(1);\n";
+    let (status, ir, _) = run(&["--emit=ir"], program);
+    assert_eq!(status, 0);
+    assert!(ir.contains("define double @f(double %x)"), "{ir}");
+    assert!(ir.contains("define double @__anon_expr()"), "{ir}");
+    assert!(ir.contains("declare double @sin(double)"), "{ir}");
+    let (status, asm, _) = run(&["--emit=asm", "-O", "0"], program);
+    assert_eq!(status, 0);
+    assert!(asm.contains("g:") && asm.contains("call"), "{asm}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("out.o");
+    let output = toy()
+        .args(["--emit=obj", "-o"])
+        .arg(&path)
+        .write_stdin(program)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bytes = std::fs::read(&path).expect("object written");
+    let file = object::File::parse(&*bytes).expect("an object file");
+    let defined: Vec<String> = file
+        .symbols()
+        .filter(|s| s.is_definition() && s.is_global())
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .collect();
+    assert!(
+        defined.contains(&"f".to_string()) && defined.contains(&"g".to_string()),
+        "{defined:?}"
+    );
+    let (status, _, stderr) = run(&["--emit=obj"], program);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("-o FILE"), "{stderr}");
+}
+
+#[test]
+fn opt_levels_are_checked() {
+    for level in ["0", "1", "2", "3"] {
+        let (status, stdout, _) = run(&["-O", level], "def f(x) x * x;\nf(3);\n");
+        assert_eq!(
+            (status, stdout.as_str()),
+            (0, "Evaluated to 9.000000\n"),
+            "-O{level}"
+        );
+    }
+    let (status, _, _) = run(&["-O", "4"], "");
+    assert_eq!(status, 2);
+}

@@ -16,18 +16,24 @@ fn examples_print_their_expected_output() {
     for path in files {
         let expected = std::fs::read_to_string(path.with_extension("out"))
             .unwrap_or_else(|_| panic!("{} has no .out file", path.display()));
-        let output = toy().arg(&path).output().expect("toy runs");
-        assert!(
-            output.status.success(),
-            "{}: {}",
-            path.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&output.stdout),
-            expected,
-            "{}",
-            path.display()
-        );
+        for engine in ENGINES {
+            let output = toy()
+                .arg(format!("--engine={engine}"))
+                .arg(&path)
+                .output()
+                .expect("toy runs");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                output.status.success(),
+                "{engine} {}: {stderr}",
+                path.display()
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                expected,
+                "{engine} {}",
+                path.display()
+            );
+        }
     }
 }

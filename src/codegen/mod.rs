@@ -278,12 +278,17 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         let entry = self.context.append_basic_block(f, "entry");
         self.builder.position_at_end(entry);
         let f64 = self.context.f64_type();
+        for (param, name) in f.get_param_iter().zip(&function.proto.params) {
+            param.set_name(name);
+        }
         for slot in 0..function.slots {
-            let name = function.proto.params.get(slot).map_or("local", |n| &**n);
-            self.slots.push(self.builder.build_alloca(f64, name)?);
+            let name = match function.proto.params.get(slot) {
+                Some(param) => format!("{param}.addr"),
+                None => "local".into(),
+            };
+            self.slots.push(self.builder.build_alloca(f64, &name)?);
         }
         for (i, param) in f.get_param_iter().enumerate() {
-            param.set_name(&function.proto.params[i]);
             self.builder.build_store(self.slots[i], param)?;
         }
         let value = self.expr(&function.body)?;
