@@ -4,7 +4,6 @@
 //! `TOY_BENCH_QUICK=1` runs fewer repetitions.
 
 use std::io::Write;
-use std::ops::ControlFlow;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,19 +12,10 @@ use toy::engine::Engine;
 use toy::frontend::ast::Item;
 use toy::interp::Interpreter;
 use toy::jit::EagerJit;
-use toy::session::{Outcome, Session};
+use toy::session::Session;
 
 fn items(text: &str) -> Vec<Item> {
-    let mut session = Session::new(None);
-    let source = session.sources_mut().add("bench", text);
-    let mut out = Vec::new();
-    session.run(source, 0, true, &mut |_, result| {
-        if let Ok(Outcome::Resolved(item)) = result {
-            out.push(item);
-        }
-        ControlFlow::Continue(())
-    });
-    out
+    Session::resolve_program(text).expect("a valid program")
 }
 
 fn feed(engine: &mut dyn Engine, item: Item) -> f64 {

@@ -84,6 +84,29 @@ impl Session {
         self.globals.keys().map(|name| &**name)
     }
 
+    /// Parses and resolves a whole program (no engine): its items, or its first error.
+    pub fn resolve_program(text: &str) -> Result<Vec<Item>, Error> {
+        let mut session = Session::new(None);
+        let source = session.sources_mut().add("program", text);
+        let mut items = Vec::new();
+        let mut error = None;
+        session.run(source, 0, true, &mut |_, result| match result {
+            Ok(Outcome::Resolved(item)) => {
+                items.push(item);
+                ControlFlow::Continue(())
+            }
+            Ok(_) => ControlFlow::Continue(()),
+            Err(err) => {
+                error = Some(err);
+                ControlFlow::Break(())
+            }
+        });
+        match error {
+            Some(err) => Err(err),
+            None => Ok(items),
+        }
+    }
+
     /// Parses, checks and runs the items of `source` from byte `start` on, calling
     /// `on` with each outcome or error. Unless `eof` is set, an item that may continue
     /// in text not yet read is left pending.

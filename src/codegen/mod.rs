@@ -150,13 +150,45 @@ impl Compiler {
         library: &dyn Fn(&str) -> bool,
         timings: &mut Timings,
     ) -> Result<Vec<u8>, CodegenError> {
+        let name = name.unwrap_or(&function.proto.name);
+        let bytes = self.build(name, &[(function, name)], output, library, timings)?;
+        timings.count += 1;
+        Ok(bytes)
+    }
+
+    /// Compiles several functions into one object (calls between them are direct).
+    pub fn compile_module(
+        &self,
+        functions: &[&Function],
+        library: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<u8>, CodegenError> {
+        let named: Vec<_> = functions.iter().map(|f| (*f, &*f.proto.name)).collect();
+        self.build(
+            "toy",
+            &named,
+            Output::Object,
+            library,
+            &mut Timings::default(),
+        )
+    }
+
+    /// One module with `functions` (each under its symbol): IR, passes, output.
+    fn build(
+        &self,
+        module_name: &str,
+        functions: &[(&Function, &str)],
+        output: Output,
+        library: &dyn Fn(&str) -> bool,
+        timings: &mut Timings,
+    ) -> Result<Vec<u8>, CodegenError> {
         let start = Instant::now();
         let context = Context::create();
-        let name = name.unwrap_or(&function.proto.name);
-        let module = context.create_module(name);
+        let module = context.create_module(module_name);
         module.set_triple(&self.machine.get_triple());
         module.set_data_layout(&self.machine.get_target_data().get_data_layout());
-        Generator::new(&context, &module, library).function(function, name)?;
+        for (function, name) in functions {
+            Generator::new(&context, &module, library).function(function, name)?;
+        }
         module.verify().map_err(|e| CodegenError(e.to_string()))?;
         let optimized = Instant::now();
         timings.irgen += optimized - start;
@@ -169,53 +201,16 @@ impl Compiler {
             .map_err(|e| CodegenError(e.to_string()))?;
         let generated = Instant::now();
         timings.optimize += generated - optimized;
-        let bytes = match output {
-            Output::Ir => module.print_to_string().to_bytes().to_vec(),
-            Output::Object | Output::Asm => {
-                let kind = if output == Output::Object {
-                    FileType::Object
-                } else {
-                    FileType::Assembly
-                };
-                let buffer = self
-                    .machine
-                    .write_to_memory_buffer(&module, kind)
-                    .map_err(|e| CodegenError(e.to_string()))?;
-                buffer.as_slice().to_vec()
-            }
+        let kind = match output {
+            Output::Ir => return Ok(module.print_to_string().to_bytes().to_vec()),
+            Output::Object => FileType::Object,
+            Output::Asm => FileType::Assembly,
         };
-        timings.codegen += generated.elapsed();
-        timings.count += 1;
-        Ok(bytes)
-    }
-}
-
-impl Compiler {
-    /// Compiles several functions into one object (calls between them are direct).
-    pub fn compile_module(
-        &self,
-        functions: &[&Function],
-        library: &dyn Fn(&str) -> bool,
-    ) -> Result<Vec<u8>, CodegenError> {
-        let context = Context::create();
-        let module = context.create_module("toy");
-        module.set_triple(&self.machine.get_triple());
-        module.set_data_layout(&self.machine.get_target_data().get_data_layout());
-        for function in functions {
-            Generator::new(&context, &module, library).function(function, &function.proto.name)?;
-        }
-        module.verify().map_err(|e| CodegenError(e.to_string()))?;
-        module
-            .run_passes(
-                self.opt.pipeline(),
-                &self.machine,
-                PassBuilderOptions::create(),
-            )
-            .map_err(|e| CodegenError(e.to_string()))?;
         let buffer = self
             .machine
-            .write_to_memory_buffer(&module, FileType::Object)
+            .write_to_memory_buffer(&module, kind)
             .map_err(|e| CodegenError(e.to_string()))?;
+        timings.codegen += generated.elapsed();
         Ok(buffer.as_slice().to_vec())
     }
 }
