@@ -86,6 +86,21 @@ impl<'s> Items<'s> {
         self.pos = i.min(self.tokens.len());
     }
 
+    /// End of the tokens the next item can use: no item contains `;`, `def` or
+    /// `extern` after its start, so parsing stops at the first of them (included, so
+    /// that errors name it). Without this bound, every item would cost as much as
+    /// the rest of the input.
+    fn window_end(&self) -> usize {
+        let rest = &self.tokens[self.pos + 1..];
+        let stop = rest
+            .iter()
+            .position(|(t, _)| matches!(t, Token::Semi | Token::Def | Token::Extern));
+        match stop {
+            Some(i) => self.pos + 1 + i + 1,
+            None => self.tokens.len(),
+        }
+    }
+
     fn index_at(&self, offset: usize) -> usize {
         self.tokens.partition_point(|(_, span)| span.start < offset)
     }
@@ -102,7 +117,8 @@ impl<'s> Iterator for Items<'s> {
             return None;
         }
         let eoi = SimpleSpan::from(self.text.len()..self.text.len());
-        let input = self.tokens[self.pos..].split_token_span(eoi);
+        let window = &self.tokens[self.pos..self.window_end()];
+        let input = window.split_token_span(eoi);
         let mut depth = RollbackState(0usize);
         let result = item(self.source)
             .map_with(move |item, e| (item, e.span()))
@@ -122,7 +138,7 @@ impl<'s> Iterator for Items<'s> {
                 }
                 // Parse again, this time insisting on the whole input, to get the
                 // error of the continuation that failed (the furthest one).
-                let input = self.tokens[self.pos..].split_token_span(eoi);
+                let input = window.split_token_span(eoi);
                 let mut depth = RollbackState(0usize);
                 match item(self.source)
                     .then_ignore(end())
