@@ -251,3 +251,18 @@ fn unsupported_relocations_are_errors() {
         Err(LinkError::Unresolved(_))
     ));
 }
+
+#[test]
+fn symbols_the_resolver_lacks_are_looked_up_in_the_executor() {
+    let mut exec = InProcess::new().expect("executor");
+    // movabs rax, bits(-2.5); movq xmm0, rax; sub rsp, 8; call fabs; add rsp, 8; ret
+    let mut code = vec![0x48, 0xb8];
+    code.extend_from_slice(&(-2.5f64).to_bits().to_le_bytes());
+    code.extend_from_slice(&[
+        0x66, 0x48, 0x0f, 0x6e, 0xc0, 0x48, 0x83, 0xec, 0x08, 0xe8, 0, 0, 0, 0,
+    ]);
+    code.extend_from_slice(&[0x48, 0x83, 0xc4, 0x08, 0xc3]);
+    let mut b = Builder::new(&code);
+    b.text_reloc(20, "fabs", -4, elf::R_X86_64_PLT32);
+    assert_eq!(run_f(&mut exec, &b.bytes(), &[]), Ok(2.5));
+}

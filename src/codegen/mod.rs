@@ -27,7 +27,7 @@ pub enum OptLevel {
     /// The tutorial's passes: mem2reg, instcombine, reassociate, gvn, simplifycfg.
     #[default]
     Tutorial,
-    /// `default<O0>` (plus mem2reg) and fast instruction selection.
+    /// `default<O0>` and fast instruction selection.
     O0,
     /// `default<O1>`
     O1,
@@ -41,7 +41,7 @@ impl OptLevel {
     fn pipeline(self) -> &'static str {
         match self {
             OptLevel::Tutorial => "mem2reg,instcombine,reassociate,gvn,simplifycfg",
-            OptLevel::O0 => "mem2reg",
+            OptLevel::O0 => "default<O0>",
             OptLevel::O1 => "default<O1>",
             OptLevel::O2 => "default<O2>",
             OptLevel::O3 => "default<O3>",
