@@ -74,8 +74,11 @@ fn ctrl_c(engine: &str) {
     let mut p = start_with(state.path(), true, &[engine]);
     p.send("1 + 2").expect("send");
     p.flush().expect("flush");
+    p.exp_string("1 + 2").expect("echoed");
     p.send_control('c').expect("Ctrl-C");
     p.exp_string("toy> ").expect("fresh prompt");
+    // rustyline drops what was typed ahead of an interrupted line: let it settle.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     enter(&mut p, "3 * 3");
     p.exp_string("Evaluated to 9.000000")
         .expect("only the new input ran");
