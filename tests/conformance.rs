@@ -2,51 +2,45 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use common::{ENGINES, ks_files, toy};
 
-fn expected(path: &std::path::Path) -> String {
-    std::fs::read_to_string(path.with_extension("out")).expect("expected output exists")
+/// Every (engine, program) pair.
+fn cases() -> Vec<(&'static str, PathBuf)> {
+    let files = ks_files("tests/conformance");
+    ENGINES
+        .iter()
+        .flat_map(|engine| files.iter().map(move |path| (*engine, path.clone())))
+        .collect()
+}
+
+/// Checks one run against the program's `.out` file.
+fn check(engine: &str, path: &Path, output: std::process::Output) {
+    let expected =
+        std::fs::read_to_string(path.with_extension("out")).expect("expected output exists");
+    let what = format!("{engine} {}", path.display());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{what} failed: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected, "{what}");
+    assert!(stderr.is_empty(), "{what}: unexpected stderr {stderr}");
 }
 
 #[test]
 fn files_print_exactly_the_reference_output() {
-    for (engine, path) in ENGINES.iter().flat_map(|e| {
-        ks_files("tests/conformance")
-            .into_iter()
-            .map(move |p| (e, p))
-    }) {
+    for (engine, path) in cases() {
         let output = toy()
             .arg(format!("--engine={engine}"))
             .arg(&path)
             .output()
             .expect("toy runs");
-        assert!(
-            output.status.success(),
-            "{} failed: {}",
-            path.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&output.stdout),
-            expected(&path),
-            "{}",
-            path.display()
-        );
-        assert!(
-            output.stderr.is_empty(),
-            "{}: unexpected stderr",
-            path.display()
-        );
+        check(engine, &path, output);
     }
 }
 
 #[test]
 fn piped_without_echo_prints_exactly_the_reference_output() {
-    for (engine, path) in ENGINES.iter().flat_map(|e| {
-        ks_files("tests/conformance")
-            .into_iter()
-            .map(move |p| (e, p))
-    }) {
+    for (engine, path) in cases() {
         let output = toy()
             .arg(format!("--engine={engine}"))
             .arg("--no-echo")
@@ -54,12 +48,6 @@ fn piped_without_echo_prints_exactly_the_reference_output() {
             .expect("input file")
             .output()
             .expect("toy runs");
-        assert!(output.status.success(), "{}", path.display());
-        assert_eq!(
-            String::from_utf8_lossy(&output.stdout),
-            expected(&path),
-            "{}",
-            path.display()
-        );
+        check(engine, &path, output);
     }
 }
