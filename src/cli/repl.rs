@@ -90,8 +90,7 @@ impl Completer for ReplHelper {
 
 impl Validator for ReplHelper {
     fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
-        let input = ctx.input();
-        if !input.trim_start().starts_with(':') && is_incomplete(input) {
+        if unfinished(ctx.input()) {
             Ok(ValidationResult::Incomplete)
         } else {
             Ok(ValidationResult::Valid(None))
@@ -120,14 +119,19 @@ impl Highlighter for ReplHelper {
     }
 }
 
+/// Whether the REPL should ask for another line: an item the parser finds incomplete
+/// (commands are always one line).
+fn unfinished(input: &str) -> bool {
+    !input.trim_start().starts_with(':') && is_incomplete(input)
+}
+
 /// Enter at the end of an unfinished item starts a continuation line.
 struct ContinueLine;
 
 impl ConditionalEventHandler for ContinueLine {
     fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext<'_>) -> Option<Cmd> {
         let line = ctx.line();
-        let at_end = ctx.pos() == line.len();
-        if at_end && !line.trim_start().starts_with(':') && is_incomplete(line) {
+        if ctx.pos() == line.len() && unfinished(line) {
             Some(Cmd::Insert(1, format!("\n{INDENT}")))
         } else {
             None

@@ -19,7 +19,7 @@ use inkwell::values::{FloatValue, FunctionValue, PointerValue};
 use inkwell::{FloatPredicate, OptimizationLevel};
 use thiserror::Error;
 
-use crate::frontend::ast::{BinOp, Expr, ExprKind, Function};
+use crate::frontend::ast::{BinOp, Expr, ExprKind, Fixity, Function, OperatorName};
 
 /// How hard to optimize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -104,7 +104,6 @@ pub struct Compiler {
 impl Compiler {
     /// A compiler for the host (its CPU and features), position independent.
     pub fn host(opt: OptLevel) -> Result<Self, CodegenError> {
-        Target::initialize_native(&InitializationConfig::default()).map_err(CodegenError)?;
         let triple = TargetMachine::get_default_triple();
         let cpu = TargetMachine::get_host_cpu_name();
         let features = TargetMachine::get_host_cpu_features();
@@ -334,7 +333,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             }
             ExprKind::Unary { op, operand } => {
                 let operand = self.expr(operand)?;
-                self.call(&format!("unary{op}"), &[operand])?
+                self.call(OperatorName::new(Fixity::Unary, *op).as_str(), &[operand])?
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.expr(lhs)?;
@@ -349,7 +348,9 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
                                 .build_float_compare(FloatPredicate::ULT, l, r, "lt")?;
                         self.builder.build_unsigned_int_to_float(lt, f64, "bool")?
                     }
-                    BinOp::User(c) => self.call(&format!("binary{c}"), &[l, r])?,
+                    BinOp::User(c) => {
+                        self.call(OperatorName::new(Fixity::Binary, *c).as_str(), &[l, r])?
+                    }
                 }
             }
             ExprKind::Call { callee, args } => {

@@ -237,19 +237,34 @@ extern "C" fn on_interrupt(
     }
     let start = CODE_RANGE.0.load(Ordering::Relaxed);
     let len = CODE_RANGE.1.load(Ordering::Relaxed);
-    // SAFETY: `context` is this thread's ucontext_t. JIT'd code holds no locks and
-    // owns nothing, so it may be abandoned at any instruction; Rust code (the
-    // runtime) may not, and polls the flag instead.
+    // SAFETY: `context` is this thread's ucontext_t.
+    let pc = unsafe {
+        (*(context as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize]
+    } as u64;
+    // JIT'd code holds no locks and owns nothing, so it may be abandoned at any
+    // instruction; Rust code (the runtime) may not, and polls the flag instead.
+    if pc.wrapping_sub(start) < len {
+        // SAFETY: as above, and `ctx` is this thread's live evaluation context.
+        unsafe { escape_on_return(context, ctx, STATUS_INTERRUPTED) };
+    }
+}
+
+/// Makes the interrupted thread resume in `toy_escape(ctx, status)` when the signal
+/// handler returns; returns the interrupted instruction's address.
+///
+/// # Safety
+/// `context` must be the handler's ucontext_t and `ctx` the live context of the
+/// evaluation running on this thread.
+unsafe fn escape_on_return(context: *mut libc::c_void, ctx: *mut Context, status: u64) -> u64 {
+    // SAFETY: guaranteed by the caller; only saved registers are changed.
     unsafe {
-        let uc = &mut *(context as *mut libc::ucontext_t);
-        let gregs = &mut uc.uc_mcontext.gregs;
+        let gregs = &mut (*(context as *mut libc::ucontext_t)).uc_mcontext.gregs;
         let pc = gregs[libc::REG_RIP as usize] as u64;
-        if pc.wrapping_sub(start) < len {
-            gregs[libc::REG_RIP as usize] = toy_escape as *const () as i64;
-            gregs[libc::REG_RDI as usize] = ctx as i64;
-            gregs[libc::REG_RSI as usize] = STATUS_INTERRUPTED as i64;
-            gregs[libc::REG_RSP as usize] = (*ctx).saved_rsp as i64;
-        }
+        gregs[libc::REG_RIP as usize] = toy_escape as *const () as i64;
+        gregs[libc::REG_RDI as usize] = ctx as i64;
+        gregs[libc::REG_RSI as usize] = status as i64;
+        gregs[libc::REG_RSP as usize] = (*ctx).saved_rsp as i64;
+        pc
     }
 }
 
@@ -311,17 +326,9 @@ extern "C" fn on_fault(
     let (low, high) = GUARD.with(Cell::get);
     let ctx = CURRENT.with(Cell::get);
     if !ctx.is_null() && (low..high).contains(&address) {
-        // Resume in `toy_escape(ctx, STATUS_OVERFLOW)` when the handler returns.
-        // SAFETY: `context` is this thread's ucontext_t; we only redirect registers.
-        unsafe {
-            let uc = &mut *(context as *mut libc::ucontext_t);
-            let gregs = &mut uc.uc_mcontext.gregs;
-            FAULT_PC.with(|pc| pc.set(gregs[libc::REG_RIP as usize] as u64));
-            gregs[libc::REG_RIP as usize] = toy_escape as *const () as i64;
-            gregs[libc::REG_RDI as usize] = ctx as i64;
-            gregs[libc::REG_RSI as usize] = STATUS_OVERFLOW as i64;
-            gregs[libc::REG_RSP as usize] = (*ctx).saved_rsp as i64;
-        }
+        // SAFETY: `context` is this thread's ucontext_t and `ctx` its live context.
+        let pc = unsafe { escape_on_return(context, ctx, STATUS_OVERFLOW) };
+        FAULT_PC.with(|cell| cell.set(pc));
         return;
     }
     // Not ours: restore the previous handler; the fault repeats and reaches it.

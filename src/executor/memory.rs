@@ -142,14 +142,6 @@ impl Region {
     pub fn used(&self) -> u64 {
         self.live.values().sum()
     }
-
-    /// Highest offset ever handed out plus one (how far the region has grown).
-    pub fn high_water(&self) -> u64 {
-        self.live
-            .iter()
-            .next_back()
-            .map_or(0, |(start, len)| start + len)
-    }
 }
 
 #[cfg(test)]

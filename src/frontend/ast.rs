@@ -30,6 +30,65 @@ pub enum BinOp {
     User(char),
 }
 
+impl BinOp {
+    /// The operator for a character: built-in, or a user-defined one.
+    pub fn from_char(op: char) -> BinOp {
+        match op {
+            '+' => BinOp::Add,
+            '-' => BinOp::Sub,
+            '*' => BinOp::Mul,
+            '<' => BinOp::Lt,
+            other => BinOp::User(other),
+        }
+    }
+
+    /// The operator's character.
+    pub fn symbol(self) -> char {
+        match self {
+            BinOp::Add => '+',
+            BinOp::Sub => '-',
+            BinOp::Mul => '*',
+            BinOp::Lt => '<',
+            BinOp::User(c) => c,
+        }
+    }
+}
+
+/// Whether an operator is written before its operand or between two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fixity {
+    /// `unaryX`
+    Unary,
+    /// `binaryX`
+    Binary,
+}
+
+/// The name of the function behind a user-defined operator (`unary!`, `binary|`),
+/// built without allocating: interpreters look it up on every use.
+pub struct OperatorName {
+    buf: [u8; 12],
+    len: usize,
+}
+
+impl OperatorName {
+    /// The operator function's name.
+    pub fn new(fixity: Fixity, op: char) -> Self {
+        let prefix = match fixity {
+            Fixity::Unary => "unary",
+            Fixity::Binary => "binary",
+        };
+        let mut buf = [0u8; 12];
+        buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
+        let len = prefix.len() + op.encode_utf8(&mut buf[prefix.len()..]).len();
+        OperatorName { buf, len }
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
 /// An expression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
@@ -156,12 +215,16 @@ impl Expr {
             ExprKind::Number(_) | ExprKind::Variable { .. } => {}
             ExprKind::Assign { value, .. } => value.for_each_call(f),
             ExprKind::Unary { op, operand } => {
-                f(&format!("unary{op}"), 1, expr.span);
+                f(OperatorName::new(Fixity::Unary, *op).as_str(), 1, expr.span);
                 operand.for_each_call(f);
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 if let BinOp::User(op) = op {
-                    f(&format!("binary{op}"), 2, expr.span);
+                    f(
+                        OperatorName::new(Fixity::Binary, *op).as_str(),
+                        2,
+                        expr.span,
+                    );
                 }
                 lhs.for_each_call(f);
                 rhs.for_each_call(f);

@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Write};
 
-use super::ast::{BinOp, Expr, ExprKind, Item, ProtoKind, Prototype};
+use super::ast::{Expr, ExprKind, Item, ProtoKind, Prototype};
 
 /// The item as one S-expression line.
 pub fn item(item: &Item) -> String {
@@ -59,14 +59,7 @@ fn expr(out: &mut String, e: &Expr) -> fmt::Result {
             write!(out, ")")
         }
         ExprKind::Binary { op, lhs, rhs } => {
-            let op = match op {
-                BinOp::Add => '+',
-                BinOp::Sub => '-',
-                BinOp::Mul => '*',
-                BinOp::Lt => '<',
-                BinOp::User(c) => *c,
-            };
-            write!(out, "({op} ")?;
+            write!(out, "({} ", op.symbol())?;
             expr(out, lhs)?;
             out.push(' ');
             expr(out, rhs)?;

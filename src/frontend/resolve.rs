@@ -3,7 +3,10 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use super::ast::{self, ANON_NAME, BinOp, Binding, ExprKind, Function, Name, Prototype, Slot};
+use super::ast::{
+    self, ANON_NAME, BinOp, Binding, ExprKind, Fixity, Function, Name, OperatorName, Prototype,
+    Slot,
+};
 use super::source::Span;
 use super::syntax::{self, Expr as SynExpr};
 use crate::error::Error;
@@ -148,7 +151,10 @@ fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Error>
                 return Err(Error::UnaryPrecedence { span });
             }
             operands("unary", 1)?;
-            (format!("unary{op}").into(), ast::ProtoKind::Unary(op))
+            (
+                OperatorName::new(Fixity::Unary, op).as_str().into(),
+                ast::ProtoKind::Unary(op),
+            )
         }
         syntax::ProtoKind::Binary(op, precedence) => {
             if Operators::is_builtin(op) {
@@ -165,7 +171,7 @@ fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Error>
             };
             operands("binary", 2)?;
             (
-                format!("binary{op}").into(),
+                OperatorName::new(Fixity::Binary, op).as_str().into(),
                 ast::ProtoKind::Binary(op, prec),
             )
         }
@@ -397,20 +403,11 @@ fn reduce(operands: &mut Vec<ast::Expr>, op: char) -> Result<(), Error> {
             },
             _ => return Err(Error::InvalidAssignment { span: lhs.span }),
         },
-        _ => {
-            let op = match op {
-                '+' => BinOp::Add,
-                '-' => BinOp::Sub,
-                '*' => BinOp::Mul,
-                '<' => BinOp::Lt,
-                other => BinOp::User(other),
-            };
-            ExprKind::Binary {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-            }
-        }
+        _ => ExprKind::Binary {
+            op: BinOp::from_char(op),
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
     };
     operands.push(ast::Expr { kind, span });
     Ok(())

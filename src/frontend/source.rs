@@ -86,14 +86,6 @@ impl SourceMap {
         &self.sources[id.0 as usize]
     }
 
-    /// All sources, in the order they were added.
-    pub fn iter(&self) -> impl Iterator<Item = (SourceId, &Source)> {
-        self.sources
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (SourceId(i as u32), s))
-    }
-
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: SourceId, offset: usize) -> (usize, usize) {
         let text = &self.get(id).text;

@@ -10,7 +10,9 @@ use std::rc::Rc;
 
 use crate::engine::{Engine, interrupted};
 use crate::error::Error;
-use crate::frontend::ast::{BinOp, Expr, ExprKind, Function, Name, Prototype};
+use crate::frontend::ast::{
+    BinOp, Expr, ExprKind, Fixity, Function, Name, OperatorName, Prototype,
+};
 use crate::frontend::source::Span;
 use crate::runtime::{self, ExternFn, MAX_EXTERN_ARGS};
 
@@ -192,12 +194,12 @@ impl Interpreter {
                 Ok(value)
             }
             ExprKind::Unary { op, operand } => {
-                let name = operator_name("unary", *op);
+                let name = OperatorName::new(Fixity::Unary, *op);
                 self.call(name.as_str(), &[operand], frame, expr.span)
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 if let BinOp::User(op) = op {
-                    let name = operator_name("binary", *op);
+                    let name = OperatorName::new(Fixity::Binary, *op);
                     return self.call(name.as_str(), &[lhs, rhs], frame, expr.span);
                 }
                 let l = self.eval(lhs, frame)?;
@@ -277,25 +279,6 @@ fn truthy(value: f64) -> bool {
 
 fn bool_value(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
-}
-
-/// The function name behind an operator, such as `binary|`, without allocating.
-struct OpName {
-    buf: [u8; 12],
-    len: usize,
-}
-
-impl OpName {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-fn operator_name(prefix: &str, op: char) -> OpName {
-    let mut buf = [0u8; 12];
-    buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
-    let len = prefix.len() + op.encode_utf8(&mut buf[prefix.len()..]).len();
-    OpName { buf, len }
 }
 
 /// An approximation of the stack pointer: the address of a local.
