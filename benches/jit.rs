@@ -1,18 +1,43 @@
-//! `cargo bench`: start-up, per-function compile phases and run time, as a table.
+//! `cargo bench`: start-up, laziness, per-function compile phases, stub overhead and
+//! run time, as a table, with the targets alongside.
 //!
 //! Not a test: it reports figures (medians of several runs) and checks nothing.
-//! `TOY_BENCH_QUICK=1` runs fewer repetitions.
+//! `TOY_BENCH_QUICK=1` runs fewer repetitions and smaller sizes.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use toy::codegen::{OptLevel, Timings};
 use toy::engine::Engine;
 use toy::frontend::ast::Item;
 use toy::interp::Interpreter;
-use toy::jit::EagerJit;
-use toy::session::Session;
+use toy::jit::{Jit, Strategy};
+use toy::session::{Outcome, Session};
+
+/// Counts live heap bytes, to report what a definition costs in memory.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: same layout contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 fn items(text: &str) -> Vec<Item> {
     Session::resolve_program(text).expect("a valid program")
@@ -25,6 +50,14 @@ fn feed(engine: &mut dyn Engine, item: Item) -> f64 {
         Item::Expr(f) => engine.evaluate(f),
     }
     .expect("benchmark program runs")
+}
+
+fn jit(strategy: Strategy, opt: OptLevel) -> Jit {
+    Jit::new(strategy, opt).expect("JIT")
+}
+
+fn row(label: &str, value: String, note: &str) {
+    println!("{label:<56} {value:>12}  {note}");
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -63,19 +96,11 @@ fn process(args: &[&str], input: &str) -> Duration {
 fn main() {
     let quick = std::env::var_os("TOY_BENCH_QUICK").is_some();
     let reps = if quick { 3 } else { 15 };
-    println!("{:<52} {:>14}", "benchmark", "median");
+    println!("{:<56} {:>12}", "benchmark", "median");
 
     for (label, args, input) in [
-        (
-            "process start to exit, empty input (eager)",
-            &["--engine=eager"][..],
-            "",
-        ),
-        (
-            "process start to first result `1;` (eager)",
-            &["--engine=eager"][..],
-            "1;\n",
-        ),
+        ("process start to exit, empty input", &[][..], ""),
+        ("process start to first result `1;` (lazy)", &[][..], "1;\n"),
         (
             "process start to first result `1;` (interp)",
             &["--engine=interp"][..],
@@ -83,63 +108,229 @@ fn main() {
         ),
     ] {
         let t = median((0..reps).map(|_| process(args, input)).collect());
-        println!("{label:<52} {:>14}", ms(t));
+        row(label, ms(t), "");
     }
 
-    // Per compiled small function, by phase.
-    let n = if quick { 50 } else { 500 };
+    definitions(quick);
+    first_calls(quick);
+    stub_overhead(quick);
+    fib(quick);
+}
+
+/// N definitions and one call, through a whole session (parse, resolve, define):
+/// lazy against eager, and the cost of one uncompiled definition.
+fn definitions(quick: bool) {
+    let n = if quick { 1000 } else { 10_000 };
+    let mut program: String = (0..n)
+        .map(|i| format!("def f{i}(x) x * {i} + 1;\n"))
+        .collect();
+    program.push_str("f7(2);\n");
+    let run = |strategy| {
+        let mut session = Session::new(Some(Box::new(jit(strategy, OptLevel::Tutorial))));
+        let source = session.sources_mut().add("bench", &program);
+        let heap = LIVE.load(Ordering::Relaxed);
+        let start = Instant::now();
+        let mut value = None;
+        session.run(source, 0, true, &mut |_, result| {
+            if let Ok(Outcome::Evaluated(v)) = result {
+                value = Some(v);
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        let t = start.elapsed();
+        assert_eq!(value, Some(15.0));
+        let stats = session.engine().and_then(|e| e.stats()).expect("stats");
+        let heap = LIVE.load(Ordering::Relaxed).saturating_sub(heap);
+        (t, stats, heap)
+    };
+    let lazy_reps = if quick { 3 } else { 7 };
+    let mut lazy: Vec<_> = (0..lazy_reps).map(|_| run(Strategy::Lazy)).collect();
+    lazy.sort_by_key(|r| r.0);
+    let (lazy_t, stats, heap) = lazy.swap_remove(lazy.len() / 2);
+    let (eager_t, _, _) = run(Strategy::Eager);
+    row(
+        &format!("{n} definitions + one call, eager"),
+        ms(eager_t),
+        "",
+    );
+    row(
+        &format!("{n} definitions + one call, lazy"),
+        ms(lazy_t),
+        &format!(
+            "{:.0}x faster than eager (target >= 20x); {} of {} compiled",
+            eager_t.as_secs_f64() / lazy_t.as_secs_f64(),
+            stats.compiled,
+            stats.functions
+        ),
+    );
+    row(
+        "  per definition (parse + resolve + define)",
+        us(lazy_t / n),
+        "target <= 2 µs",
+    );
+
+    // The engine alone: define pre-resolved items.
+    let items = items(&program);
+    let mut samples = Vec::new();
+    for _ in 0..lazy_reps {
+        let mut jit = jit(Strategy::Lazy, OptLevel::Tutorial);
+        let start = Instant::now();
+        for item in items.iter().take(n as usize) {
+            let Item::Def(f) = item else { continue };
+            jit.define(std::rc::Rc::clone(f)).expect("defines");
+        }
+        samples.push(start.elapsed());
+    }
+    row(
+        "  per definition, JIT engine only",
+        us(median(samples) / n),
+        "",
+    );
+    row(
+        "  executable memory per uncompiled function",
+        format!("{:.1} B", stats.stub_bytes as f64 / stats.functions as f64),
+        "stub + trampoline; target <= 64 B",
+    );
+    row(
+        "  heap per definition (source, AST, tables)",
+        format!("{:.0} B", heap as f64 / f64::from(n)),
+        "",
+    );
+}
+
+/// The first call of a small function: the lazy compile's phases, per function.
+fn first_calls(quick: bool) {
+    let n = if quick { 50 } else { 300 };
+    let defs: String = (0..n)
+        .map(|i| format!("def f{i}(x) x * {i} + 1;\n"))
+        .collect();
     for opt in [OptLevel::Tutorial, OptLevel::O0] {
-        let mut jit = EagerJit::new(opt).expect("JIT");
-        let defs: String = (0..n)
-            .map(|i| format!("def f{i}(x) x * {i} + 1;\n"))
-            .collect();
-        jit.timings = Timings::default();
+        let mut jit = jit(Strategy::Lazy, opt);
         for item in items(&defs) {
             feed(&mut jit, item);
         }
-        let t = jit.timings;
-        let per = |d: Duration| d / t.count.max(1);
-        println!(
-            "{:<52} {:>14}",
-            format!("compile small function ({opt:?}): total"),
-            us(per(t.irgen + t.optimize + t.codegen + t.link))
-        );
-        for (phase, d) in [
-            ("IR gen", t.irgen),
-            ("optimize", t.optimize),
-            ("codegen", t.codegen),
-            ("link", t.link),
-        ] {
-            println!("{:<52} {:>14}", format!("  {phase}"), us(per(d)));
+        let mut totals = Vec::new();
+        let mut phases = Timings::default();
+        for i in 0..n {
+            let call = items(&format!("{defs}f{i}(1);")).pop().expect("call");
+            let before = jit.stats().expect("stats").timings;
+            feed(&mut jit, call);
+            let after = jit.stats().expect("stats").timings;
+            assert_eq!(after.count, before.count + 1, "one compile per first call");
+            let d = |a: Duration, b: Duration| a - b;
+            let one = Timings {
+                irgen: d(after.irgen, before.irgen),
+                optimize: d(after.optimize, before.optimize),
+                codegen: d(after.codegen, before.codegen),
+                link: d(after.link, before.link),
+                count: 1,
+            };
+            totals.push(one.irgen + one.optimize + one.codegen + one.link);
+            phases.irgen += one.irgen;
+            phases.optimize += one.optimize;
+            phases.codegen += one.codegen;
+            phases.link += one.link;
         }
+        let target = match opt {
+            OptLevel::O0 => "target <= 0.4 ms",
+            _ => "target <= 1.0 ms",
+        };
+        row(
+            &format!("first call of a small function ({opt:?}): compile"),
+            us(median(totals)),
+            target,
+        );
+        let per = |d: Duration| us(d / n);
+        row(
+            "  mean IR gen / optimize / codegen / link",
+            String::new(),
+            &format!(
+                "{} / {} / {} / {}",
+                per(phases.irgen),
+                per(phases.optimize),
+                per(phases.codegen),
+                per(phases.link)
+            ),
+        );
     }
+}
 
-    // fib(30): the definition is compiled before timing; each timed run includes
-    // compiling the one-call top-level expression (see the `1;` row for that cost).
+/// A hot loop calling a JIT'd function through its stub, and calling its code directly.
+fn stub_overhead(quick: bool) {
+    let calls: u32 = if quick { 20_000_000 } else { 200_000_000 };
+    let mut jit = jit(Strategy::Lazy, OptLevel::Tutorial);
+    for item in items("def id(x) x; id(1);") {
+        feed(&mut jit, item);
+    }
+    let (stub, code) = jit.addresses("id").expect("id exists");
+    let code = code.expect("compiled by its first call");
+    // push rbx; mov ebx, calls; L: xorps xmm0, xmm0; call TARGET; dec ebx; jnz L;
+    // pop rbx; ret
+    let driver = |jit: &mut Jit, target: u64| {
+        let loader = jit.executor().loader();
+        let at = loader.reserve(32, 16).expect("reserve");
+        let mut bytes = vec![0x53, 0xbb];
+        bytes.extend_from_slice(&calls.to_le_bytes());
+        bytes.extend_from_slice(&[0x0f, 0x57, 0xc0, 0xe8]);
+        let rel = target.wrapping_sub(at + 14) as i64;
+        let rel = i32::try_from(rel).expect("within the JIT region");
+        bytes.extend_from_slice(&rel.to_le_bytes());
+        bytes.extend_from_slice(&[0xff, 0xcb, 0x75, 0xf4, 0x5b, 0xc3]);
+        loader.write(at, &bytes).expect("write");
+        loader.finalize(at, 32).expect("finalize");
+        at
+    };
+    let through_stub = driver(&mut jit, stub);
+    let direct = driver(&mut jit, code);
+    let mut time = |addr| {
+        let start = Instant::now();
+        let result = jit.executor().run(addr, &mut |_, _| None).expect("runs");
+        assert_eq!(result, Ok(0.0));
+        start.elapsed().as_secs_f64() * 1e9 / f64::from(calls)
+    };
+    let reps = if quick { 3 } else { 7 };
+    let mut stub_ns = f64::MAX;
+    let mut direct_ns = f64::MAX;
+    for _ in 0..reps {
+        stub_ns = stub_ns.min(time(through_stub));
+        direct_ns = direct_ns.min(time(direct));
+    }
+    row(
+        "call through a stub, hot loop (best run)",
+        format!("{stub_ns:.3} ns"),
+        &format!(
+            "direct call {direct_ns:.3} ns: {:+.3} ns apart (target <= 1 ns)",
+            stub_ns - direct_ns
+        ),
+    );
+}
+
+/// fib(30): each timed run includes compiling the one-call top-level expression
+/// (see the `1;` figure); the lazy JIT compiles fib in a warm-up call first.
+fn fib(quick: bool) {
     let calls = if quick { 3 } else { 7 };
     let program = format!(
         "def fib(x) if x < 3 then 1 else fib(x-1) + fib(x-2);\n{}",
-        "fib(30);\n".repeat(calls)
+        "fib(30);\n".repeat(calls + 1)
     );
     let mut engines: Vec<(&str, Box<dyn Engine>)> = vec![
         (
+            "lazy, tutorial passes",
+            Box::new(jit(Strategy::Lazy, OptLevel::Tutorial)),
+        ),
+        (
             "eager, tutorial passes",
-            Box::new(EagerJit::new(OptLevel::Tutorial).expect("JIT")),
+            Box::new(jit(Strategy::Eager, OptLevel::Tutorial)),
         ),
-        (
-            "eager, -O0",
-            Box::new(EagerJit::new(OptLevel::O0).expect("JIT")),
-        ),
-        (
-            "eager, -O2",
-            Box::new(EagerJit::new(OptLevel::O2).expect("JIT")),
-        ),
+        ("lazy, -O0", Box::new(jit(Strategy::Lazy, OptLevel::O0))),
+        ("lazy, -O2", Box::new(jit(Strategy::Lazy, OptLevel::O2))),
         ("interp", Box::new(Interpreter::new())),
     ];
     let mut baseline = None;
     for (label, engine) in &mut engines {
         let mut calls = items(&program).into_iter();
         feed(&mut **engine, calls.next().expect("the definition"));
+        feed(&mut **engine, calls.next().expect("the warm-up call"));
         let one = items("1;").pop().expect("item");
         let start = Instant::now();
         feed(&mut **engine, one);
@@ -154,12 +345,14 @@ fn main() {
                 .collect(),
         );
         let base = *baseline.get_or_insert(t);
-        println!(
-            "{:<52} {:>14}  ({:.2}x the first row; `1;` takes {})",
-            format!("fib(30), {label}"),
+        row(
+            &format!("fib(30), {label}"),
             ms(t),
-            t.as_secs_f64() / base.as_secs_f64(),
-            us(round_trip)
+            &format!(
+                "{:.2}x the first; `1;` takes {}",
+                t.as_secs_f64() / base.as_secs_f64(),
+                us(round_trip)
+            ),
         );
     }
 }

@@ -3,6 +3,7 @@
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::codegen::Timings;
 use crate::error::Error;
 use crate::frontend::ast::{Function, Prototype};
 
@@ -20,6 +21,31 @@ pub trait Engine {
     fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error>;
     /// Runs a top-level expression and returns its value.
     fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error>;
+    /// What a compiling engine has compiled so far (`None`: it compiles nothing).
+    fn stats(&mut self) -> Option<Stats> {
+        None
+    }
+}
+
+/// Counters of a compiling engine, for the REPL's `:stats`.
+#[derive(Clone, Copy, Debug)]
+pub struct Stats {
+    /// Functions (and operators) defined.
+    pub functions: usize,
+    /// Of those, the ones with machine code.
+    pub compiled: usize,
+    /// `extern` declarations.
+    pub externs: usize,
+    /// Time spent compiling functions, by phase.
+    pub timings: Timings,
+    /// Time spent compiling top-level expressions, by phase.
+    pub expressions: Timings,
+    /// Bytes of machine code and data of compiled functions.
+    pub code_bytes: u64,
+    /// Bytes of stubs and trampolines.
+    pub stub_bytes: u64,
+    /// Bytes of executor memory in use.
+    pub memory_in_use: u64,
 }
 // ANCHOR_END: engine
 

@@ -111,6 +111,13 @@ pub enum Error {
     /// Compiling, linking or running JIT'd code failed for a reason of toy's own.
     #[error("JIT: {message}")]
     Jit { message: String, span: Span },
+    /// A function could not be compiled (it stays uncompiled; a later call retries).
+    #[error("cannot compile `{name}`: {message}")]
+    CompileFailed {
+        name: String,
+        message: String,
+        span: Span,
+    },
 }
 
 impl Error {
@@ -140,7 +147,8 @@ impl Error {
             | TooManyExternParams { span, .. }
             | StackOverflow { span }
             | Interrupted { span }
-            | Jit { span, .. } => *span,
+            | Jit { span, .. }
+            | CompileFailed { span, .. } => *span,
         }
     }
 
@@ -170,6 +178,7 @@ impl Error {
             StackOverflow { .. } => "the call that overflowed".into(),
             Interrupted { .. } => "running here".into(),
             Jit { .. } => "while compiling or running this".into(),
+            CompileFailed { .. } => "defined here".into(),
         }
     }
 

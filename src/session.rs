@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::frontend::ast::{Item, Name};
+use crate::frontend::ast::{Function, Item, Name};
 use crate::frontend::parser::{Items, Step};
 use crate::frontend::resolve::{Operators, resolve_item};
 use crate::frontend::source::{SourceId, SourceMap, Span};
@@ -44,9 +44,9 @@ pub enum Progress {
     Pending(usize),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 enum Global {
-    Defined(usize),
+    Defined(Rc<Function>),
     Extern(usize),
 }
 
@@ -77,6 +77,24 @@ impl Session {
     /// The sources, to add or append text.
     pub fn sources_mut(&mut self) -> &mut SourceMap {
         &mut self.sources
+    }
+
+    /// The engine, if any.
+    pub fn engine(&mut self) -> Option<&mut (dyn Engine + 'static)> {
+        self.engine.as_deref_mut()
+    }
+
+    /// The latest definition of `name`, if it is a defined function.
+    pub fn function(&self, name: &str) -> Option<&Rc<Function>> {
+        match self.globals.get(name) {
+            Some(Global::Defined(function)) => Some(function),
+            _ => None,
+        }
+    }
+
+    /// Whether `name` is declared `extern` (and not defined).
+    pub fn is_extern(&self, name: &str) -> bool {
+        matches!(self.globals.get(name), Some(Global::Extern(_)))
     }
 
     /// Names of the functions defined or declared so far (for completion).
@@ -161,7 +179,8 @@ struct Globals<'a>(&'a HashMap<Name, Global>);
 impl crate::frontend::resolve::Signatures for Globals<'_> {
     fn arity(&self, name: &str) -> Option<usize> {
         self.0.get(name).map(|g| match g {
-            Global::Defined(n) | Global::Extern(n) => *n,
+            Global::Defined(function) => function.proto.arity(),
+            Global::Extern(n) => *n,
         })
     }
 }
@@ -186,7 +205,7 @@ fn accept(
                 }
             }
             let name = function.proto.name.clone();
-            globals.insert(name.clone(), Global::Defined(function.proto.arity()));
+            globals.insert(name.clone(), Global::Defined(Rc::clone(function)));
             Outcome::Defined(name)
         }
         Item::Extern(proto) => {
@@ -194,11 +213,11 @@ fn accept(
             match globals.get(&name) {
                 // A `def` takes precedence over an `extern` of the same name, as in
                 // the tutorial's JIT, where JIT'd symbols are found first.
-                Some(&Global::Defined(defined)) if defined == proto.arity() => {}
-                Some(&Global::Defined(defined)) => {
+                Some(Global::Defined(defined)) if defined.proto.arity() == proto.arity() => {}
+                Some(Global::Defined(defined)) => {
                     return Err(Error::ConflictingExtern {
                         name: name.to_string(),
-                        defined,
+                        defined: defined.proto.arity(),
                         span,
                     });
                 }

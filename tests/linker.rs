@@ -88,17 +88,21 @@ impl Builder {
 }
 
 fn load(exec: &mut InProcess, code: &[u8]) -> Addr {
-    let addr = exec.reserve(code.len() as u64, 16).expect("reserve");
-    exec.write(addr, code).expect("write");
+    let loader = exec.loader();
+    let addr = loader.reserve(code.len() as u64, 16).expect("reserve");
+    loader.write(addr, code).expect("write");
     addr
 }
 
 fn run_f(exec: &mut InProcess, object: &[u8], symbols: &[(&str, Addr)]) -> Result<f64, LinkError> {
     let mut resolve = |name: &str| symbols.iter().find(|(n, _)| *n == name).map(|(_, a)| *a);
-    let linked = link(object, exec, &mut resolve)?;
+    let linked = link(object, exec.loader(), &mut resolve)?;
     let f = linked.symbols["f"];
-    let value = exec.run(f).expect("runs").expect("no abort");
-    exec.release(linked.block).expect("release");
+    let value = exec
+        .run(f, &mut |_, _| None)
+        .expect("runs")
+        .expect("no abort");
+    exec.loader().release(linked.block).expect("release");
     Ok(value)
 }
 

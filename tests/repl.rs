@@ -64,7 +64,7 @@ fn multi_line_definitions_evaluation_and_errors() {
 
 #[test]
 fn ctrl_c_abandons_input_and_interrupts_evaluation() {
-    for engine in ["--engine=eager", "--engine=interp"] {
+    for engine in ["--engine=lazy", "--engine=eager", "--engine=interp"] {
         ctrl_c(engine);
     }
 }

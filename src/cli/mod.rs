@@ -12,7 +12,7 @@ use clap::{Parser, ValueEnum};
 use toy::codegen::OptLevel;
 use toy::engine::Engine;
 use toy::interp::Interpreter;
-use toy::jit::EagerJit;
+use toy::jit::{Jit, Strategy};
 
 /// Kaleidoscope, the language of LLVM's tutorials: a REPL and a script runner.
 #[derive(Parser, Debug)]
@@ -39,8 +39,12 @@ pub struct Args {
     pub keep_going: bool,
 
     /// How to run the program
-    #[arg(long, value_enum, default_value_t = EngineKind::Eager)]
+    #[arg(long, value_enum, default_value_t = EngineKind::Lazy)]
     pub engine: EngineKind,
+
+    /// Print a line to stderr for every function the JIT compiles
+    #[arg(long)]
+    pub trace_jit: bool,
 
     /// Optimization: 0-3 select LLVM's default<On> pipelines (0 also selects fast
     /// instruction selection); without -O, the tutorial's passes
@@ -60,10 +64,12 @@ pub struct Args {
 /// The execution engines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EngineKind {
-    /// The tree-walking reference interpreter
-    Interp,
+    /// LLVM, compiling each function on its first call
+    Lazy,
     /// LLVM, compiling each definition as soon as it is read
     Eager,
+    /// The tree-walking reference interpreter
+    Interp,
 }
 
 /// What `--emit` prints.
@@ -108,7 +114,15 @@ impl Args {
     pub fn engine(&self) -> Result<Box<dyn Engine>, String> {
         Ok(match self.engine {
             EngineKind::Interp => Box::new(Interpreter::new()),
-            EngineKind::Eager => Box::new(EagerJit::new(self.opt_level())?),
+            EngineKind::Eager | EngineKind::Lazy => {
+                let strategy = match self.engine {
+                    EngineKind::Eager => Strategy::Eager,
+                    _ => Strategy::Lazy,
+                };
+                let mut jit = Jit::new(strategy, self.opt_level())?;
+                jit.set_trace(self.trace_jit);
+                Box::new(jit)
+            }
         })
     }
 }

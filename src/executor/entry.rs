@@ -2,10 +2,16 @@
 //!
 //! `toy_enter` runs a `double(*)(void)` on a stack of our own (with a guard page) after
 //! saving the caller's registers in a context; `toy_escape` abandons whatever JIT'd
-//! frames are on that stack and returns from `toy_enter` with a status. Traps (calls
-//! of functions that cannot run) and stack overflows (a fault on the guard page,
-//! caught on an alternate signal stack) both leave through `toy_escape`, so a failed
-//! evaluation never unwinds JIT'd frames with Rust panics and never kills the process.
+//! frames are on that stack and returns from `toy_enter` with a status.
+//!
+//! `toy_resolver` is where every trampoline (a function's compile callback) leads: it
+//! saves the argument registers, asks the evaluation's resolve callback for the
+//! function's code (compiling it, on the host thread's stack), restores the registers
+//! and jumps there, as if the caller had called the code directly.
+//!
+//! A declined resolve, Ctrl-C and stack overflows (a fault on the guard page, caught on
+//! an alternate signal stack) all leave through `toy_escape`, so a failed evaluation
+//! never unwinds JIT'd frames with Rust panics and never kills the process.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -25,7 +31,7 @@ const ALT_STACK_SIZE: usize = 64 << 10;
 const STATUS_OK: u64 = 0;
 const STATUS_OVERFLOW: u64 = 1;
 const STATUS_INTERRUPTED: u64 = 2;
-const STATUS_TRAP: u64 = 2 << 32;
+const STATUS_UNRESOLVED: u64 = 2 << 32;
 
 // ANCHOR: enter
 std::arch::global_asm!(
@@ -79,22 +85,98 @@ std::arch::global_asm!(
 );
 // ANCHOR_END: enter
 
+// ANCHOR: resolver
+std::arch::global_asm!(
+    ".globl toy_resolver",
+    ".type toy_resolver,@function",
+    "toy_resolver:",
+    // A trampoline pushed the function's id and jumped here, so [rsp] = id,
+    // [rsp+8] = the return address of the call to the stub and stack-passed arguments
+    // start at [rsp+16]. The caller aligned its call, so rsp is 16-byte aligned now.
+    "push rbp",
+    "mov rbp, rsp",
+    // Save the integer argument registers, and rax (the vector count of variadic
+    // calls): seven pushes after rbp, so rsp is aligned again.
+    "push rax",
+    "push rdi",
+    "push rsi",
+    "push rdx",
+    "push rcx",
+    "push r8",
+    "push r9",
+    // Save the vector argument registers xmm0-xmm7.
+    "sub rsp, 128",
+    "movups [rsp], xmm0",
+    "movups [rsp + 16], xmm1",
+    "movups [rsp + 32], xmm2",
+    "movups [rsp + 48], xmm3",
+    "movups [rsp + 64], xmm4",
+    "movups [rsp + 80], xmm5",
+    "movups [rsp + 96], xmm6",
+    "movups [rsp + 112], xmm7",
+    // Compiling needs far more stack than may be left on the JIT stack: move to the
+    // free part of the host thread's stack, below the frame of `toy_enter`.
+    "call {host_stack}",
+    "mov rsp, rax",
+    // rax = toy_resolve(id): the code to run, once it exists. A declined resolve does
+    // not return here (it leaves through `toy_escape`).
+    "mov edi, [rbp + 8]",
+    "call {resolve}",
+    "mov r11, rax",
+    // Back to the JIT stack; restore every argument register.
+    "lea rsp, [rbp - 184]",
+    "movups xmm0, [rsp]",
+    "movups xmm1, [rsp + 16]",
+    "movups xmm2, [rsp + 32]",
+    "movups xmm3, [rsp + 48]",
+    "movups xmm4, [rsp + 64]",
+    "movups xmm5, [rsp + 80]",
+    "movups xmm6, [rsp + 96]",
+    "movups xmm7, [rsp + 112]",
+    "add rsp, 128",
+    "pop r9",
+    "pop r8",
+    "pop rcx",
+    "pop rdx",
+    "pop rsi",
+    "pop rdi",
+    "pop rax",
+    "pop rbp",
+    // Drop the id: the stack is exactly as the caller left it, with its return
+    // address on top, and the code runs as if called directly. r11 is free to use: it
+    // is neither an argument register nor preserved across calls.
+    "add rsp, 8",
+    "jmp r11",
+    ".size toy_resolver, . - toy_resolver",
+    host_stack = sym toy_host_stack,
+    resolve = sym toy_resolve,
+);
+// ANCHOR_END: resolver
+
 unsafe extern "C" {
-    fn toy_enter(function: u64, out: *mut f64, ctx: *mut Context, stack_top: u64) -> u64;
-    fn toy_escape(ctx: *mut Context, status: u64) -> !;
+    // `ctx` points at a `Context`, whose first field is the saved stack pointer.
+    fn toy_enter(function: u64, out: *mut f64, ctx: *mut u64, stack_top: u64) -> u64;
+    fn toy_escape(ctx: *mut u64, status: u64) -> !;
+    fn toy_resolver();
 }
 
-/// Where `toy_enter` saved the caller's stack pointer.
+/// Called by the resolver with a function id: the address to continue at, or `None` to
+/// abandon the evaluation with [`Abort::Unresolved`].
+pub type ResolveFn<'a> = dyn FnMut(u32) -> Option<u64> + 'a;
+
+/// An evaluation in progress: where `toy_enter` saved the caller's stack pointer (the
+/// assembly reads it at offset 0) and who resolves trampolines.
 #[repr(C)]
-struct Context {
+struct Context<'a> {
     saved_rsp: u64,
+    resolve: &'a mut ResolveFn<'a>,
 }
 
 /// Why JIT'd code did not return normally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Abort {
-    /// A trap with this id was called.
-    Trap(u32),
+    /// The function with this id was called, and its resolve was declined.
+    Unresolved(u32),
     /// Ctrl-C stopped the code.
     Interrupted,
     /// The JIT stack overflowed; `pc` is the instruction that faulted.
@@ -106,7 +188,7 @@ pub enum Abort {
 
 thread_local! {
     /// The context of the evaluation running on this thread, if any.
-    static CURRENT: Cell<*mut Context> = const { Cell::new(std::ptr::null_mut()) };
+    static CURRENT: Cell<*mut Context<'static>> = const { Cell::new(std::ptr::null_mut()) };
     /// The guard page range of this thread's JIT stack.
     static GUARD: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
     /// The instruction that hit the guard page last.
@@ -160,27 +242,42 @@ impl JitStack {
         (self.memory.as_ptr() as u64 + self.memory.len() as u64) & !15
     }
 
-    /// Runs the `double(*)(void)` at `function` on this stack.
+    /// Runs the `double(*)(void)` at `function` on this stack; trampolines it reaches
+    /// are resolved by `resolve`.
     ///
     /// # Safety
     /// `function` must be the address of machine code with that signature, and any
-    /// code it reaches may only leave early through [`trap_entry`].
-    pub unsafe fn run(&mut self, function: u64) -> Result<f64, Abort> {
-        let mut ctx = Context { saved_rsp: 0 };
+    /// code it reaches may only leave early through [`resolver_entry`].
+    pub unsafe fn run(
+        &mut self,
+        function: u64,
+        resolve: &mut ResolveFn<'_>,
+    ) -> Result<Result<f64, Abort>, ExecError> {
+        if !CURRENT.with(Cell::get).is_null() {
+            // One evaluation at a time per thread: a resolve callback cannot run code.
+            return Err(ExecError::Reentered);
+        }
+        let mut ctx = Context {
+            saved_rsp: 0,
+            resolve,
+        };
         let mut out = 0.0;
-        let previous = CURRENT.with(|c| c.replace(&mut ctx));
+        // The thread-local only lives while `ctx` does (it is cleared below), so
+        // erasing the lifetime is sound.
+        let ptr = (&raw mut ctx).cast::<Context<'static>>();
+        CURRENT.with(|c| c.set(ptr));
         // SAFETY: the caller guarantees `function`; the stack top is aligned and the
         // context outlives the call.
-        let status = unsafe { toy_enter(function, &mut out, &mut ctx, self.top()) };
-        CURRENT.with(|c| c.set(previous));
-        match status {
+        let status = unsafe { toy_enter(function, &mut out, ptr.cast(), self.top()) };
+        CURRENT.with(|c| c.set(std::ptr::null_mut()));
+        Ok(match status {
             STATUS_OK => Ok(out),
             STATUS_INTERRUPTED => Err(Abort::Interrupted),
             STATUS_OVERFLOW => Err(Abort::StackOverflow {
                 pc: FAULT_PC.with(Cell::get),
             }),
-            s => Err(Abort::Trap((s - STATUS_TRAP) as u32)),
-        }
+            s => Err(Abort::Unresolved((s - STATUS_UNRESOLVED) as u32)),
+        })
     }
 }
 
@@ -255,7 +352,11 @@ extern "C" fn on_interrupt(
 /// # Safety
 /// `context` must be the handler's ucontext_t and `ctx` the live context of the
 /// evaluation running on this thread.
-unsafe fn escape_on_return(context: *mut libc::c_void, ctx: *mut Context, status: u64) -> u64 {
+unsafe fn escape_on_return(
+    context: *mut libc::c_void,
+    ctx: *mut Context<'static>,
+    status: u64,
+) -> u64 {
     // SAFETY: guaranteed by the caller; only saved registers are changed.
     unsafe {
         let gregs = &mut (*(context as *mut libc::ucontext_t)).uc_mcontext.gregs;
@@ -277,24 +378,42 @@ pub fn poll_interrupt() {
     if !ctx.is_null() {
         // SAFETY: called at the entry of a runtime function that owns nothing yet,
         // directly from JIT'd code running under `ctx`.
-        unsafe { toy_escape(ctx, STATUS_INTERRUPTED) }
+        unsafe { toy_escape(ctx.cast(), STATUS_INTERRUPTED) }
     }
 }
 
-/// What a trap stub jumps to, with the trap's id in `edi`: abandons the evaluation.
-pub fn trap_entry() -> u64 {
-    toy_trap as *const () as u64
+/// Where trampolines jump, with their function's id pushed: the resolver.
+pub fn resolver_entry() -> u64 {
+    toy_resolver as *const () as u64
 }
 
-extern "C" fn toy_trap(id: u32) -> ! {
+/// Called by the resolver on the JIT stack: the host stack pointer to resolve on.
+extern "C" fn toy_host_stack() -> u64 {
     let ctx = CURRENT.with(Cell::get);
     if ctx.is_null() {
-        // A trap outside any evaluation is a bug in the JIT, not in the program.
+        // A trampoline reached outside any evaluation is a bug in the JIT.
         std::process::abort();
     }
-    // SAFETY: `ctx` is the live context of the `toy_enter` running on this thread;
-    // no Rust frame with a destructor lies between it and here.
-    unsafe { toy_escape(ctx, STATUS_TRAP + u64::from(id)) }
+    // SAFETY: `ctx` is the live context of the `toy_enter` running on this thread.
+    // Everything below its saved stack pointer is unused host stack; keep a small gap.
+    (unsafe { (*ctx).saved_rsp } - 256) & !15
+}
+
+/// Called by the resolver on the host stack: the code of function `id`, or an escape.
+extern "C" fn toy_resolve(id: u32) -> u64 {
+    let ctx = CURRENT.with(Cell::get);
+    // SAFETY: `toy_host_stack` checked that `ctx` is live; the callback is the one
+    // `JitStack::run` was given, and nothing else uses it while JIT'd code runs.
+    let target = unsafe { ((*ctx).resolve)(id) };
+    let status = match target {
+        // Ctrl-C while compiling: the code stays compiled, the evaluation stops.
+        Some(_) if INTERRUPTED.load(Ordering::Relaxed) => STATUS_INTERRUPTED,
+        Some(code) => return code,
+        None => STATUS_UNRESOLVED + u64::from(id),
+    };
+    // SAFETY: no Rust frame with a destructor lies between here and `toy_enter`
+    // (the callback has returned; the resolver and JIT'd frames own nothing).
+    unsafe { toy_escape(ctx.cast(), status) }
 }
 
 /// The SIGSEGV handler that was installed before ours.

@@ -9,7 +9,9 @@ pub mod memory;
 
 use thiserror::Error;
 
-pub use entry::{Abort, JIT_STACK_SIZE, block_interrupts, handle_interrupts, poll_interrupt};
+pub use entry::{
+    Abort, JIT_STACK_SIZE, ResolveFn, block_interrupts, handle_interrupts, poll_interrupt,
+};
 
 /// An address in the executor's address space.
 pub type Addr = u64;
@@ -32,11 +34,15 @@ pub enum ExecError {
     /// An unusable alignment.
     #[error("bad alignment {0}")]
     BadAlignment(u64),
+    /// `run` was called while code was already running on this thread.
+    #[error("an evaluation is already running")]
+    Reentered,
 }
 
 // ANCHOR: executor
-/// The operations the JIT needs from wherever its code runs.
-pub trait Executor {
+/// Everything the JIT does to the executor besides running code: memory, stub slots
+/// and symbol look-ups.
+pub trait Loader {
     /// Reserves `size` bytes of executable memory aligned to `align`.
     fn reserve(&mut self, size: u64, align: u64) -> Result<Addr, ExecError>;
     /// Writes bytes into reserved memory (before it runs).
@@ -52,39 +58,36 @@ pub trait Executor {
     fn lookup_externs(&mut self, names: &[&str]) -> Result<Vec<Option<ExternSymbol>>, ExecError>;
     /// Resolves symbols that LLVM itself introduced (`memset`, `sincos`, ...).
     fn lookup_symbols(&mut self, names: &[&str]) -> Result<Vec<Option<Addr>>, ExecError>;
-    /// Where trap stubs jump, with their id in `edi`.
-    fn trap_entry(&self) -> Addr;
-    /// Runs the `double(*)(void)` at `addr`.
-    fn run(&mut self, addr: Addr) -> Result<Result<f64, Abort>, ExecError>;
+    /// Where trampolines jump after pushing their function's id: the resolver.
+    fn resolver(&self) -> Addr;
     /// Bytes of memory currently reserved.
     fn memory_in_use(&self) -> u64;
 }
+
+/// What [`Executor::run`] calls when running code reaches a trampoline: given the
+/// loader and the function's id, the address to continue at (the function's code,
+/// which it may compile and load first), or `None` to abandon the evaluation.
+pub type Resolve<'a> = dyn FnMut(&mut dyn Loader, u32) -> Option<Addr> + 'a;
+
+/// Where JIT'd code lives and runs.
+pub trait Executor {
+    /// The loader, to place code and point stubs.
+    fn loader(&mut self) -> &mut dyn Loader;
+    /// Runs the `double(*)(void)` at `addr`, calling `resolve` for each trampoline hit.
+    fn run(
+        &mut self,
+        addr: Addr,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<Result<f64, Abort>, ExecError>;
+}
 // ANCHOR_END: executor
 
-/// The executor of this process.
-pub struct InProcess {
+/// Memory and look-ups of this process.
+pub struct LocalLoader {
     region: memory::Region,
-    stack: entry::JitStack,
 }
 
-impl InProcess {
-    /// Maps the memory and the stack for JIT'd code on the calling thread.
-    pub fn new() -> Result<Self, ExecError> {
-        let region = memory::Region::new()?;
-        entry::set_code_range(region.base(), memory::REGION_SIZE);
-        Ok(InProcess {
-            region,
-            stack: entry::JitStack::new()?,
-        })
-    }
-
-    /// Address of the first byte of JIT memory.
-    pub fn base(&self) -> Addr {
-        self.region.base()
-    }
-}
-
-impl Executor for InProcess {
+impl Loader for LocalLoader {
     fn reserve(&mut self, size: u64, align: u64) -> Result<Addr, ExecError> {
         self.region.reserve(size, align)
     }
@@ -121,22 +124,57 @@ impl Executor for InProcess {
             .collect())
     }
 
-    fn trap_entry(&self) -> Addr {
-        entry::trap_entry()
+    fn resolver(&self) -> Addr {
+        entry::resolver_entry()
     }
 
     fn memory_in_use(&self) -> u64 {
         self.region.used()
     }
+}
 
-    fn run(&mut self, addr: Addr) -> Result<Result<f64, Abort>, ExecError> {
-        if addr.wrapping_sub(self.region.base()) >= memory::REGION_SIZE {
+/// The executor of this process: JIT'd code runs on the calling thread.
+pub struct InProcess {
+    loader: LocalLoader,
+    stack: entry::JitStack,
+}
+
+impl InProcess {
+    /// Maps the memory and the stack for JIT'd code on the calling thread.
+    pub fn new() -> Result<Self, ExecError> {
+        let region = memory::Region::new()?;
+        entry::set_code_range(region.base(), memory::REGION_SIZE);
+        Ok(InProcess {
+            loader: LocalLoader { region },
+            stack: entry::JitStack::new()?,
+        })
+    }
+
+    /// Address of the first byte of JIT memory.
+    pub fn base(&self) -> Addr {
+        self.loader.region.base()
+    }
+}
+
+impl Executor for InProcess {
+    fn loader(&mut self) -> &mut dyn Loader {
+        &mut self.loader
+    }
+
+    fn run(
+        &mut self,
+        addr: Addr,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<Result<f64, Abort>, ExecError> {
+        if addr.wrapping_sub(self.base()) >= memory::REGION_SIZE {
             return Err(ExecError::BadAddress(addr));
         }
+        let loader = &mut self.loader;
+        let mut resolve = |id| resolve(loader, id);
         // SAFETY: `addr` lies in JIT memory, where the JIT links only code of type
-        // `double(*)(void)` for evaluation entry points; traps leave through
-        // `trap_entry`.
-        Ok(unsafe { self.stack.run(addr) })
+        // `double(*)(void)` for evaluation entry points; trampolines lead to the
+        // resolver, which calls `resolve`.
+        unsafe { self.stack.run(addr, &mut resolve) }
     }
 }
 
@@ -145,9 +183,10 @@ mod tests {
     use super::*;
 
     fn load(exec: &mut InProcess, code: &[u8]) -> Addr {
-        let addr = exec.reserve(code.len() as u64, 16).expect("reserve");
-        exec.write(addr, code).expect("write");
-        exec.finalize(addr, code.len() as u64).expect("finalize");
+        let loader = exec.loader();
+        let addr = loader.reserve(code.len() as u64, 16).expect("reserve");
+        loader.write(addr, code).expect("write");
+        loader.finalize(addr, code.len() as u64).expect("finalize");
         addr
     }
 
@@ -159,31 +198,50 @@ mod tests {
         code
     }
 
+    /// `push id; movabs rax, resolver; jmp rax`: a trampoline.
+    fn trampoline(exec: &mut InProcess, id: u8) -> Vec<u8> {
+        let mut code = vec![0x6a, id, 0x48, 0xb8];
+        code.extend_from_slice(&exec.loader().resolver().to_le_bytes());
+        code.extend_from_slice(&[0xff, 0xe0]);
+        code
+    }
+
+    fn never(_: &mut dyn Loader, _: u32) -> Option<Addr> {
+        None
+    }
+
     #[test]
-    fn runs_code_traps_and_survives_stack_overflow() {
+    fn runs_code_resolves_and_survives_stack_overflow() {
         let mut exec = InProcess::new().expect("executor");
         let f = load(&mut exec, &returns(42.5));
-        assert_eq!(exec.run(f).expect("runs"), Ok(42.5));
+        assert_eq!(exec.run(f, &mut never).expect("runs"), Ok(42.5));
 
-        // mov edi, 7; movabs rax, trap; jmp rax
-        let mut trap = vec![0xbf, 7, 0, 0, 0, 0x48, 0xb8];
-        trap.extend_from_slice(&exec.trap_entry().to_le_bytes());
-        trap.extend_from_slice(&[0xff, 0xe0]);
-        let t = load(&mut exec, &trap);
-        assert_eq!(exec.run(t).expect("runs"), Err(Abort::Trap(7)));
+        let code = trampoline(&mut exec, 7);
+        let t = load(&mut exec, &code);
+        assert_eq!(
+            exec.run(t, &mut never).expect("runs"),
+            Err(Abort::Unresolved(7))
+        );
+        let mut seen = Vec::new();
+        let mut to_f = |_: &mut dyn Loader, id| {
+            seen.push(id);
+            Some(f)
+        };
+        assert_eq!(exec.run(t, &mut to_f).expect("runs"), Ok(42.5));
+        assert_eq!(seen, [7]);
 
         // call self, forever.
         let r = load(&mut exec, &[0xe8, 0xfb, 0xff, 0xff, 0xff]);
         assert_eq!(
-            exec.run(r).expect("runs"),
+            exec.run(r, &mut never).expect("runs"),
             Err(Abort::StackOverflow { pc: r })
         );
         assert_eq!(
-            exec.run(r).expect("runs again"),
+            exec.run(r, &mut never).expect("runs again"),
             Err(Abort::StackOverflow { pc: r })
         );
-        assert_eq!(exec.run(f).expect("still fine"), Ok(42.5));
-        assert!(exec.run(12345).is_err());
+        assert_eq!(exec.run(f, &mut never).expect("still fine"), Ok(42.5));
+        assert!(exec.run(12345, &mut never).is_err());
     }
 
     #[test]
@@ -192,12 +250,11 @@ mod tests {
         let a = load(&mut exec, &returns(1.0));
         let b = load(&mut exec, &returns(2.0));
         // jmp *[rip+2]; int3; int3; slot
-        let stub = exec.reserve(16, 16).expect("stub");
         let mut code = vec![0xff, 0x25, 2, 0, 0, 0, 0xcc, 0xcc];
         code.extend_from_slice(&a.to_le_bytes());
-        exec.write(stub, &code).expect("write");
-        assert_eq!(exec.run(stub).expect("runs"), Ok(1.0));
-        exec.set_slot(stub + 8, b).expect("set");
-        assert_eq!(exec.run(stub).expect("runs"), Ok(2.0));
+        let stub = load(&mut exec, &code);
+        assert_eq!(exec.run(stub, &mut never).expect("runs"), Ok(1.0));
+        exec.loader().set_slot(stub + 8, b).expect("set");
+        assert_eq!(exec.run(stub, &mut never).expect("runs"), Ok(2.0));
     }
 }

@@ -14,7 +14,7 @@ use object::{
 };
 use thiserror::Error;
 
-use crate::executor::{Addr, ExecError, Executor};
+use crate::executor::{Addr, ExecError, Loader};
 
 /// Why an object could not be linked.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ const STUB_SIZE: u64 = 8;
 /// the rest are looked up in the executor, in one batch.
 pub fn link(
     bytes: &[u8],
-    executor: &mut dyn Executor,
+    executor: &mut dyn Loader,
     resolve: &mut dyn FnMut(&str) -> Option<Addr>,
 ) -> Result<Linked, LinkError> {
     let file = object::File::parse(bytes).map_err(|e| LinkError::Parse(e.to_string()))?;

@@ -1,37 +1,55 @@
-//! The eager JIT (BuildingAJIT chapters 1–2): every `def` is compiled and linked at
-//! once; top-level expressions are compiled, run and released.
+//! The JIT (BuildingAJIT chapters 1–4): functions compiled by LLVM, linked by our own
+//! linker into executor memory, and called through indirect stubs.
 //!
 //! Every global name (function, operator or `extern`) owns an *indirect stub*
 //! `jmp *slot(%rip)` whose address never changes; all calls go through stubs, so a
-//! function may call one defined later, and redefinition only re-points a slot. A
-//! name that cannot run yet (undefined, or calling something missing) has its slot
-//! pointed at its *trap*, which abandons the evaluation with that name's error: the
-//! same moment at which the reference interpreter reports it.
+//! function may call one defined later, and redefinition only re-points a slot. Until
+//! a name has code that can run, its slot points at its *trampoline*, which enters
+//! the executor's resolver with the name's id; the resolver calls [`Jit::resolve`]
+//! (through the executor's run loop), which compiles the function on the spot
+//! ([`Strategy::Lazy`]) or reports why it cannot run (a missing or mismatched callee:
+//! the same moment at which the reference interpreter reports it).
 
 pub mod linker;
 mod stubs;
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::time::Instant;
 
 use crate::codegen::{Compiler, OptLevel, Output, Timings};
-use crate::engine::Engine;
+use crate::engine::{Engine, Stats};
 use crate::error::Error;
-use crate::executor::{Abort, Addr, ExecError, Executor, InProcess};
+use crate::executor::{Abort, Addr, ExecError, Executor, InProcess, Loader};
 use crate::frontend::ast::{ANON_NAME, Function, Name, Prototype};
 use crate::frontend::source::Span;
 use stubs::Stubs;
+
+/// When functions are compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// As soon as they are defined (BuildingAJIT chapters 1–2).
+    Eager,
+    /// On their first call, from their trampoline (chapter 4).
+    Lazy,
+}
+
+/// A function's code in executor memory.
+#[derive(Clone, Copy)]
+struct Code {
+    entry: Addr,
+    block: Addr,
+    size: u64,
+}
 
 /// What a global name currently is.
 enum Body {
     /// Called somewhere, never defined.
     Undefined,
-    /// A compiled `def`: its AST (for arity and callees) and where its code lives.
+    /// A `def`: its AST (for arity, callees and compiling) and its code, once compiled.
     Defined {
         function: Rc<Function>,
-        code: Addr,
-        block: Addr,
-        size: u64,
+        code: Option<Code>,
     },
     /// An `extern`, resolved (`target`) or not.
     Extern {
@@ -42,23 +60,29 @@ enum Body {
 
 struct Global {
     name: Name,
-    stub: Addr,
     body: Body,
-    /// Why the body cannot run now (it calls something missing), if so.
-    blocked: Option<Error>,
-    /// Names whose bodies call this one: they are checked again when it changes.
-    callers: HashSet<Name>,
+    /// Globals whose bodies call this one: they are checked again when it changes.
+    callers: HashSet<u32>,
 }
 
-/// The eager JIT engine.
-pub struct EagerJit {
-    compiler: Compiler,
+/// The JIT engine.
+pub struct Jit {
     executor: Box<dyn Executor>,
+    state: State,
+}
+
+/// Everything but the executor, so that resolving can borrow both while code runs.
+struct State {
+    compiler: Compiler,
+    strategy: Strategy,
+    trace: bool,
     stubs: Stubs,
     globals: Vec<Global>,
-    index: HashMap<Name, usize>,
-    /// Time spent compiling, by phase.
-    pub timings: Timings,
+    index: HashMap<Name, u32>,
+    /// Time spent compiling functions, by phase (top-level expressions excluded).
+    timings: Timings,
+    /// Time spent compiling top-level expressions.
+    expressions: Timings,
 }
 
 fn jit_error(err: impl std::fmt::Display, span: Span) -> Error {
@@ -68,57 +92,101 @@ fn jit_error(err: impl std::fmt::Display, span: Span) -> Error {
     }
 }
 
-impl EagerJit {
-    /// An eager JIT running code in this process.
-    pub fn new(opt: OptLevel) -> Result<Self, String> {
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+impl Jit {
+    /// A JIT running code in this process.
+    pub fn new(strategy: Strategy, opt: OptLevel) -> Result<Self, String> {
         let compiler = Compiler::host(opt).map_err(|e| e.to_string())?;
         let executor = InProcess::new().map_err(|e| e.to_string())?;
-        Ok(Self::with(compiler, Box::new(executor)))
+        Ok(Self::with(strategy, compiler, Box::new(executor)))
     }
 
-    /// An eager JIT with the given compiler and executor.
-    pub fn with(compiler: Compiler, executor: Box<dyn Executor>) -> Self {
-        EagerJit {
-            compiler,
-            stubs: Stubs::default(),
+    /// A JIT with the given compiler and executor.
+    pub fn with(strategy: Strategy, compiler: Compiler, executor: Box<dyn Executor>) -> Self {
+        Jit {
             executor,
-            globals: Vec::new(),
-            index: HashMap::new(),
-            timings: Timings::default(),
+            state: State {
+                compiler,
+                strategy,
+                trace: false,
+                stubs: Stubs::default(),
+                globals: Vec::new(),
+                index: HashMap::new(),
+                timings: Timings::default(),
+                expressions: Timings::default(),
+            },
         }
+    }
+
+    /// Prints `[jit] compiled NAME in ...` to stderr for every function compiled.
+    pub fn set_trace(&mut self, trace: bool) {
+        self.state.trace = trace;
     }
 
     /// Bytes of executor memory in use (code, data, stubs).
-    pub fn memory_in_use(&self) -> u64 {
-        self.executor.memory_in_use()
+    pub fn memory_in_use(&mut self) -> u64 {
+        self.executor.loader().memory_in_use()
     }
 
-    /// The global `name`, created (undefined, slot on its trap) if new.
-    fn global(&mut self, name: &str) -> Result<usize, ExecError> {
-        if let Some(&i) = self.index.get(name) {
-            return Ok(i);
+    /// The executor (for tools and benchmarks that load code of their own).
+    pub fn executor(&mut self) -> &mut dyn Executor {
+        &mut *self.executor
+    }
+
+    /// The stub of `name` and its code, if compiled.
+    pub fn addresses(&mut self, name: &str) -> Option<(Addr, Option<Addr>)> {
+        let &id = self.state.index.get(name)?;
+        let stub = self.state.stubs.create(self.executor.loader(), id).ok()?;
+        let code = match &self.state.globals[id as usize].body {
+            Body::Defined { code, .. } => code.map(|c| c.entry),
+            _ => None,
+        };
+        Some((stub, code))
+    }
+}
+
+impl State {
+    /// The global `name`, created (undefined, slot on its trampoline) if new.
+    fn global(&mut self, loader: &mut dyn Loader, name: &str) -> Result<u32, ExecError> {
+        if let Some(&id) = self.index.get(name) {
+            return Ok(id);
         }
-        let i = self.globals.len();
-        let stub = self.stubs.create(&mut *self.executor, i as u32)?;
+        let id = u32::try_from(self.globals.len()).map_err(|_| ExecError::OutOfMemory(0))?;
+        self.stubs.create(loader, id)?;
         let name: Name = name.into();
         self.globals.push(Global {
             name: name.clone(),
-            stub,
             body: Body::Undefined,
-            blocked: None,
             callers: HashSet::new(),
         });
-        self.index.insert(name, i);
-        Ok(i)
+        self.index.insert(name, id);
+        Ok(id)
     }
 
-    /// Compiles and links `function` under `symbol`; returns (entry, block, size).
-    fn build(&mut self, function: &Function, symbol: &str) -> Result<(Addr, Addr, u64), Error> {
+    /// Compiles and links `function` under `symbol`.
+    fn build(
+        &mut self,
+        loader: &mut dyn Loader,
+        function: &Function,
+        symbol: &str,
+    ) -> Result<Code, Error> {
         let span = function.proto.span;
+        let failed = |err: &dyn std::fmt::Display| match symbol {
+            ANON_NAME => jit_error(err, span),
+            _ => Error::CompileFailed {
+                name: symbol.to_string(),
+                message: err.to_string(),
+                span,
+            },
+        };
+        let mut timings = Timings::default();
         let library = |name: &str| {
             self.index
                 .get(name)
-                .is_some_and(|&i| matches!(self.globals[i].body, Body::Extern { .. }))
+                .is_some_and(|&i| matches!(self.globals[i as usize].body, Body::Extern { .. }))
         };
         let object = self
             .compiler
@@ -127,128 +195,197 @@ impl EagerJit {
                 Some(symbol),
                 Output::Object,
                 &library,
-                &mut self.timings,
+                &mut timings,
             )
-            .map_err(|e| jit_error(e, span))?;
+            .map_err(|e| failed(&e))?;
+        // Every name the program calls resolves to its stub; anything else is a call
+        // LLVM introduced (memset, sincos, ...) and resolves in the executor.
         let mut callees = HashSet::new();
         function.body.for_each_call(&mut |name, _, _| {
             callees.insert(name.to_string());
         });
-        // Every name the program calls resolves to its stub; anything else is a call
-        // LLVM introduced (memset, sincos, ...) and resolves in the executor.
         let mut stub_of = HashMap::new();
-        for name in &callees {
-            let i = self.global(name).map_err(|e| jit_error(e, span))?;
-            stub_of.insert(name.clone(), self.globals[i].stub);
+        for name in callees {
+            let id = self.global(loader, &name).map_err(|e| failed(&e))?;
+            let stub = self.stubs.create(loader, id).map_err(|e| failed(&e))?;
+            stub_of.insert(name, stub);
         }
         let mut resolve = |name: &str| stub_of.get(name).copied();
-        let start = std::time::Instant::now();
-        let linked = linker::link(&object, &mut *self.executor, &mut resolve)
-            .map_err(|e| jit_error(e, span))?;
-        self.timings.link += start.elapsed();
-        let entry = *linked
-            .symbols
-            .get(symbol)
-            .ok_or_else(|| jit_error(format!("object lacks `{symbol}`"), span))?;
-        Ok((entry, linked.block, linked.size))
+        let start = Instant::now();
+        let linked = linker::link(&object, loader, &mut resolve).map_err(|e| failed(&e))?;
+        timings.link = start.elapsed();
+        let Some(&entry) = linked.symbols.get(symbol) else {
+            loader.release(linked.block).map_err(|e| failed(&e))?;
+            return Err(failed(&format!("object lacks `{symbol}`")));
+        };
+        if symbol == ANON_NAME {
+            add(&mut self.expressions, &timings);
+        } else {
+            add(&mut self.timings, &timings);
+            if self.trace {
+                let total = timings.irgen + timings.optimize + timings.codegen + timings.link;
+                eprintln!(
+                    "[jit] compiled {symbol} in {:.3} ms (irgen {:.3}, optimize {:.3}, codegen {:.3}, link {:.3})",
+                    ms(total),
+                    ms(timings.irgen),
+                    ms(timings.optimize),
+                    ms(timings.codegen),
+                    ms(timings.link),
+                );
+            }
+        }
+        Ok(Code {
+            entry,
+            block: linked.block,
+            size: linked.size,
+        })
     }
 
-    /// Why `body` cannot run now, if it calls something missing or mismatched.
+    /// Why `function` cannot run now, if it calls something missing or mismatched.
     fn check_calls(&self, function: &Function) -> Option<Error> {
         let mut error = None;
         function.body.for_each_call(&mut |name, arity, span| {
             if error.is_some() {
                 return;
             }
-            let global = self.index.get(name).map(|&i| &self.globals[i]);
-            error = match global.map(|g| &g.body) {
-                None | Some(Body::Undefined) => Some(Error::UnknownFunction {
-                    name: name.to_string(),
-                    span,
-                }),
-                Some(Body::Defined { function, .. }) if function.proto.arity() != arity => {
-                    Some(Error::WrongArity {
+            let global = self.index.get(name).map(|&i| &self.globals[i as usize]);
+            let expected = match global.map(|g| &g.body) {
+                None | Some(Body::Undefined) => {
+                    error = Some(Error::UnknownFunction {
                         name: name.to_string(),
-                        expected: function.proto.arity(),
-                        found: arity,
                         span,
-                    })
-                }
-                Some(Body::Extern { proto, .. }) if proto.arity() != arity => {
-                    Some(Error::WrongArity {
-                        name: name.to_string(),
-                        expected: proto.arity(),
-                        found: arity,
-                        span,
-                    })
+                    });
+                    return;
                 }
                 Some(Body::Extern {
                     target: Err(err), ..
-                }) => Some(with_span(err.clone(), span)),
-                Some(_) => None,
+                }) => {
+                    error = Some(with_span(err.clone(), span));
+                    return;
+                }
+                Some(Body::Defined { function, .. }) => function.proto.arity(),
+                Some(Body::Extern { proto, .. }) => proto.arity(),
             };
+            if expected != arity {
+                error = Some(Error::WrongArity {
+                    name: name.to_string(),
+                    expected,
+                    found: arity,
+                    span,
+                });
+            }
         });
         error
     }
 
-    /// Recomputes whether global `i` can run and points its slot accordingly.
-    fn refresh(&mut self, i: usize) -> Result<(), ExecError> {
-        let (blocked, target) = match &self.globals[i].body {
-            Body::Undefined => (None, None),
-            Body::Defined { function, code, .. } => {
-                let function = Rc::clone(function);
-                match self.check_calls(&function) {
-                    Some(err) => (Some(err), None),
-                    None => (None, Some(*code)),
-                }
+    /// The code global `id` may run now: compiled, or an extern's, with every callee
+    /// in place.
+    fn runnable(&self, id: u32) -> Option<Addr> {
+        match &self.globals[id as usize].body {
+            Body::Undefined => None,
+            Body::Defined { function, code } => {
+                let code = (*code)?;
+                self.check_calls(function).is_none().then_some(code.entry)
             }
-            Body::Extern { target, .. } => (None, target.as_ref().ok().copied()),
-        };
-        let global = &mut self.globals[i];
-        global.blocked = blocked;
-        match target {
-            Some(code) => self.stubs.point(&mut *self.executor, global.stub, code),
-            None => self.stubs.trap(&mut *self.executor, global.stub),
+            Body::Extern { target, .. } => target.as_ref().ok().copied(),
         }
     }
 
-    /// After `name` changed: re-check it and every function that calls it.
-    fn changed(&mut self, i: usize) -> Result<(), ExecError> {
-        self.refresh(i)?;
-        let callers: Vec<Name> = self.globals[i].callers.iter().cloned().collect();
+    /// Points the slot of `id` at its code if it can run, else at its trampoline.
+    fn refresh(&mut self, loader: &mut dyn Loader, id: u32) -> Result<(), ExecError> {
+        match self.runnable(id) {
+            Some(code) => self.stubs.point(loader, id, code),
+            None => self.stubs.reset(loader, id),
+        }
+    }
+
+    /// After global `id` changed: re-check it and every function that calls it.
+    fn changed(&mut self, loader: &mut dyn Loader, id: u32) -> Result<(), ExecError> {
+        self.refresh(loader, id)?;
+        let callers: Vec<u32> = self.globals[id as usize].callers.iter().copied().collect();
         for caller in callers {
-            if let Some(&c) = self.index.get(&caller) {
-                self.refresh(c)?;
-            }
+            self.refresh(loader, caller)?;
         }
         Ok(())
     }
 
-    fn record_callers(&mut self, function: &Function) -> Result<(), ExecError> {
+    fn record_callers(
+        &mut self,
+        loader: &mut dyn Loader,
+        id: u32,
+        function: &Function,
+    ) -> Result<(), ExecError> {
         let mut names = Vec::new();
         function
             .body
             .for_each_call(&mut |name, _, _| names.push(name.to_string()));
         for name in names {
-            let i = self.global(&name)?;
-            self.globals[i].callers.insert(function.proto.name.clone());
+            let callee = self.global(loader, &name)?;
+            self.globals[callee as usize].callers.insert(id);
         }
         Ok(())
     }
 
-    /// The error to report for an aborted evaluation.
-    fn abort_error(&self, abort: Abort, span: Span) -> Error {
-        match abort {
-            Abort::Trap(id) => {
-                let global = self.globals.get(id as usize);
-                match global.and_then(|g| g.blocked.clone()) {
-                    Some(err) => err,
-                    None => Error::UnknownFunction {
-                        name: global.map_or("?".into(), |g| g.name.to_string()),
-                        span,
-                    },
-                }
+    /// Replaces the body of `id`, releasing code no evaluation can be running: items
+    /// arrive only between evaluations.
+    fn replace(&mut self, loader: &mut dyn Loader, id: u32, body: Body) -> Result<(), ExecError> {
+        let old = std::mem::replace(&mut self.globals[id as usize].body, body);
+        if let Body::Defined {
+            code: Some(code), ..
+        } = old
+        {
+            loader.release(code.block)?;
+        }
+        Ok(())
+    }
+
+    /// The compile callback: the code global `id` runs, compiled now if it has not
+    /// been, or why it cannot run. A failure leaves the function uncompiled, so a
+    /// later call tries again.
+    fn resolve(&mut self, loader: &mut dyn Loader, id: u32, span: Span) -> Result<Addr, Error> {
+        let global = &self.globals[id as usize];
+        let function = match &global.body {
+            Body::Undefined => {
+                return Err(Error::UnknownFunction {
+                    name: global.name.to_string(),
+                    span,
+                });
             }
+            Body::Extern { target, .. } => return target.clone().map_err(|e| with_span(e, span)),
+            Body::Defined { function, .. } => Rc::clone(function),
+        };
+        if let Some(err) = self.check_calls(&function) {
+            return Err(err);
+        }
+        let code = match &self.globals[id as usize].body {
+            Body::Defined {
+                code: Some(code), ..
+            } => *code,
+            _ => {
+                let code = self.build(loader, &function, &function.proto.name)?;
+                if let Body::Defined { code: slot, .. } = &mut self.globals[id as usize].body {
+                    *slot = Some(code);
+                }
+                code
+            }
+        };
+        let span = function.proto.span;
+        self.stubs
+            .point(loader, id, code.entry)
+            .map_err(|e| jit_error(e, span))?;
+        Ok(code.entry)
+    }
+
+    /// The error to report for an aborted evaluation.
+    fn abort_error(&self, abort: Abort, failure: Option<Error>, span: Span) -> Error {
+        match abort {
+            Abort::Unresolved(id) => failure.unwrap_or_else(|| Error::UnknownFunction {
+                name: self
+                    .globals
+                    .get(id as usize)
+                    .map_or("?".into(), |g| g.name.to_string()),
+                span,
+            }),
             Abort::Interrupted => Error::Interrupted { span },
             Abort::StackOverflow { pc } => {
                 // Blame the function whose code overflowed, if it is one of ours.
@@ -258,10 +395,10 @@ impl EagerJit {
                     .find_map(|g| match &g.body {
                         Body::Defined {
                             function,
-                            block,
-                            size,
-                            ..
-                        } if (*block..block + size).contains(&pc) => Some(function.proto.span),
+                            code: Some(code),
+                        } if (code.block..code.block + code.size).contains(&pc) => {
+                            Some(function.proto.span)
+                        }
                         _ => None,
                     })
                     .unwrap_or(span);
@@ -269,6 +406,14 @@ impl EagerJit {
             }
         }
     }
+}
+
+fn add(total: &mut Timings, one: &Timings) {
+    total.irgen += one.irgen;
+    total.optimize += one.optimize;
+    total.codegen += one.codegen;
+    total.link += one.link;
+    total.count += one.count;
 }
 
 fn with_span(err: Error, span: Span) -> Error {
@@ -289,31 +434,35 @@ fn with_span(err: Error, span: Span) -> Error {
     }
 }
 
-impl Engine for EagerJit {
+impl Engine for Jit {
     fn define(&mut self, function: Rc<Function>) -> Result<(), Error> {
         let span = function.proto.span;
         let name = function.proto.name.clone();
-        let (code, block, size) = self.build(&function, &name)?;
-        let i = self.global(&name).map_err(|e| jit_error(e, span))?;
-        if let Body::Defined { block: old, .. } = self.globals[i].body {
-            // Nothing runs between items, so the old code can go at once.
-            self.executor.release(old).map_err(|e| jit_error(e, span))?;
-        }
-        self.globals[i].body = Body::Defined {
+        let state = &mut self.state;
+        let loader = self.executor.loader();
+        let code = match state.strategy {
+            Strategy::Eager => Some(state.build(loader, &function, &name)?),
+            Strategy::Lazy => None,
+        };
+        let id = state
+            .global(loader, &name)
+            .map_err(|e| jit_error(e, span))?;
+        let body = Body::Defined {
             function: Rc::clone(&function),
             code,
-            block,
-            size,
         };
-        self.record_callers(&function)
-            .map_err(|e| jit_error(e, span))?;
-        self.changed(i).map_err(|e| jit_error(e, span))
+        state
+            .replace(loader, id, body)
+            .and_then(|()| state.record_callers(loader, id, &function))
+            .and_then(|()| state.changed(loader, id))
+            .map_err(|e| jit_error(e, span))
     }
 
     fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error> {
         let span = proto.span;
-        let found = self
-            .executor
+        let state = &mut self.state;
+        let loader = self.executor.loader();
+        let found = loader
             .lookup_externs(&[&proto.name])
             .map_err(|e| jit_error(e, span))?
             .pop()
@@ -331,30 +480,69 @@ impl Engine for EagerJit {
             }),
             Some((addr, _)) => Ok(addr),
         };
-        let i = self.global(&proto.name).map_err(|e| jit_error(e, span))?;
-        if let Body::Defined { block, .. } = self.globals[i].body {
-            self.executor
-                .release(block)
-                .map_err(|e| jit_error(e, span))?;
-        }
-        self.globals[i].body = Body::Extern { proto, target };
-        self.changed(i).map_err(|e| jit_error(e, span))
+        let id = state
+            .global(loader, &proto.name)
+            .map_err(|e| jit_error(e, span))?;
+        state
+            .replace(loader, id, Body::Extern { proto, target })
+            .and_then(|()| state.changed(loader, id))
+            .map_err(|e| jit_error(e, span))
     }
 
     fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error> {
         let span = expr.proto.span;
-        if let Some(err) = self.check_calls(&expr) {
+        let Jit { executor, state } = self;
+        if let Some(err) = state.check_calls(&expr) {
             return Err(err);
         }
-        let (entry, block, _) = self.build(&expr, ANON_NAME)?;
-        let result = self.executor.run(entry);
+        let code = state.build(executor.loader(), &expr, ANON_NAME)?;
+        let mut failure = None;
+        let result = executor.run(code.entry, &mut |loader, id| match state
+            .resolve(loader, id, span)
+        {
+            Ok(addr) => Some(addr),
+            Err(err) => {
+                failure = Some(err);
+                None
+            }
+        });
         // A top-level expression's memory goes as soon as it has run.
-        self.executor
-            .release(block)
+        executor
+            .loader()
+            .release(code.block)
             .map_err(|e| jit_error(e, span))?;
         match result.map_err(|e| jit_error(e, span))? {
             Ok(value) => Ok(value),
-            Err(abort) => Err(self.abort_error(abort, span)),
+            Err(abort) => Err(state.abort_error(abort, failure, span)),
         }
+    }
+
+    fn stats(&mut self) -> Option<Stats> {
+        let state = &self.state;
+        let mut stats = Stats {
+            functions: 0,
+            compiled: 0,
+            externs: 0,
+            timings: state.timings,
+            expressions: state.expressions,
+            code_bytes: 0,
+            stub_bytes: state.stubs.memory(),
+            memory_in_use: 0,
+        };
+        for global in &state.globals {
+            match &global.body {
+                Body::Undefined => {}
+                Body::Defined { code, .. } => {
+                    stats.functions += 1;
+                    if let Some(code) = code {
+                        stats.compiled += 1;
+                        stats.code_bytes += code.size;
+                    }
+                }
+                Body::Extern { .. } => stats.externs += 1,
+            }
+        }
+        stats.memory_in_use = self.executor.loader().memory_in_use();
+        Some(stats)
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 /// Every engine; each must give the same output.
-pub const ENGINES: &[&str] = &["interp", "eager"];
+pub const ENGINES: &[&str] = &["interp", "eager", "lazy"];
 
 /// The built `toy` binary, with a clean environment for diagnostics.
 pub fn toy() -> Command {
