@@ -1,6 +1,7 @@
 //! Command-line interface: arguments, then files, piped input or the REPL.
 
 mod diag;
+mod inspect;
 mod repl;
 mod run;
 

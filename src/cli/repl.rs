@@ -13,11 +13,12 @@ use rustyline::{
     Cmd, ColorMode, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
     EventHandler, Helper, Hinter, KeyEvent, RepeatCount,
 };
+use toy::codegen::Output;
 use toy::frontend::parser::is_incomplete;
 use toy::runtime;
 
 use super::run::Driver;
-use super::{Args, Status, diag};
+use super::{Args, Status, diag, inspect};
 
 const PROMPT: &str = "toy> ";
 /// Inserted after a newline in an unfinished item; shown as [`CONTINUATION`] (same width).
@@ -27,7 +28,7 @@ const CONTINUATION: &str = "...> ";
 const KEYWORDS: [&str; 10] = [
     "def", "extern", "if", "then", "else", "for", "in", "binary", "unary", "var",
 ];
-const COMMANDS: [&str; 3] = [":help", ":quit", ":load"];
+const COMMANDS: [&str; 6] = [":help", ":quit", ":load", ":stats", ":ir", ":asm"];
 
 const HELP: &str = "\
 Type Kaleidoscope definitions and expressions; `;` or Enter ends an item, and an
@@ -42,6 +43,9 @@ unfinished item continues on the next line (prompt `...>`).
 Commands:
   :help          this text
   :load FILE     run a file in this session
+  :stats         functions defined and compiled, compile time by phase, JIT memory
+  :ir NAME       the optimized LLVM IR of a function (as the JIT compiles it)
+  :asm NAME      its assembly
   :quit          leave (or Ctrl-D)
 
 Ctrl-C abandons the current input, or interrupts a running evaluation.";
@@ -190,6 +194,7 @@ pub fn run(args: &Args) -> Status {
         }
     };
     let source = driver.session.sources_mut().add("<repl>", "");
+    let mut compiler = None;
     println!(
         "toy {} — Kaleidoscope REPL. Type :help for help, Ctrl-D to quit.",
         env!("CARGO_PKG_VERSION")
@@ -222,6 +227,18 @@ pub fn run(args: &Args) -> Status {
                 "h" | "help" => println!("{HELP}"),
                 "load" if !arg.trim().is_empty() => load(&mut driver, arg.trim()),
                 "load" => diag::plain(":load needs a file name"),
+                "stats" => println!("{}", inspect::stats(&mut driver.session)),
+                "ir" | "asm" if arg.trim().is_empty() => {
+                    diag::plain(&format!(":{name} needs a function name"));
+                }
+                "ir" | "asm" => {
+                    let output = if name == "ir" { Output::Ir } else { Output::Asm };
+                    let opt = args.opt_level();
+                    match inspect::show(&driver.session, &mut compiler, opt, arg.trim(), output) {
+                        Ok(text) => print!("{text}"),
+                        Err(err) => diag::plain(&err),
+                    }
+                }
                 other => diag::plain(&format!("unknown command :{other} (try :help)")),
             }
         } else {
