@@ -273,13 +273,20 @@ pub fn stdin(args: &Args) -> Status {
 fn emit_tokens(driver: &mut Driver, source: SourceId) {
     let sources = driver.session.sources();
     let text = &sources.get(source).text;
+    // Line and column advance with the tokens (a look-up per token would be O(n²)).
+    let (mut at, mut line, mut line_start) = (0, 1, 0);
     for (token, span) in lex(text, source, 0) {
         if let Token::Error(err) = token {
             diag::report(sources, &lex_error(err, text, span));
             driver.errors += 1;
             continue;
         }
-        let (line, col) = sources.line_col(source, span.start);
+        for (i, _) in text[at..span.start].match_indices('\n') {
+            line += 1;
+            line_start = at + i + 1;
+        }
+        at = span.start;
+        let col = text[line_start..span.start].chars().count() + 1;
         runtime::write(
             format!("{line}:{col}\t{}\t{}\n", token.kind(), &text[span.range()]).as_bytes(),
         );
