@@ -169,6 +169,23 @@ fn definitions(quick: bool) {
         "target <= 2 µs",
     );
 
+    // The front end alone: a session without an engine (lex, parse, resolve).
+    let mut samples = Vec::new();
+    for _ in 0..lazy_reps {
+        let mut session = Session::new(None);
+        let source = session.sources_mut().add("bench", &program);
+        let start = Instant::now();
+        session.run(source, 0, true, &mut |_, _| {
+            std::ops::ControlFlow::Continue(())
+        });
+        samples.push(start.elapsed());
+    }
+    row(
+        "  per definition, front end only (lex, parse, resolve)",
+        us(median(samples) / n),
+        "",
+    );
+
     // The engine alone: define pre-resolved items.
     let items = items(&program);
     let mut samples = Vec::new();

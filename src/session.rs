@@ -10,9 +10,10 @@ use std::rc::Rc;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::frontend::ast::{Function, Item, Name};
-use crate::frontend::parser::{Items, Step};
+use crate::frontend::parser::{Step, Tokens};
 use crate::frontend::resolve::{Operators, resolve_item};
 use crate::frontend::source::{SourceId, SourceMap, Span};
+use crate::frontend::syntax;
 
 /// What became of one accepted item.
 #[derive(Debug)]
@@ -136,7 +137,8 @@ impl Session {
         on: &mut OnOutcome<'_>,
     ) -> Progress {
         let text = &self.sources.get(source).text;
-        let mut items = Items::new(text, source, start);
+        let tokens = Tokens::lex(text, source, start);
+        let mut items = tokens.items();
         loop {
             let before = items.offset();
             let Some(step) = items.next() else {
@@ -147,14 +149,18 @@ impl Session {
                     return Progress::Pending(before);
                 }
                 Step::Item { item, span, .. } => {
+                    // An operator is installed while its definition is resolved; keep
+                    // the table from before, in case the engine rejects it.
+                    let before = defines_operator(&item).then(|| self.operators.clone());
                     match resolve_item(item, &mut self.operators, &Globals(&self.globals)) {
-                        Ok(item) => accept(
-                            item,
-                            span,
-                            &mut self.operators,
-                            &mut self.globals,
-                            self.engine.as_deref_mut(),
-                        ),
+                        Ok(item) => {
+                            let result =
+                                accept(item, span, &mut self.globals, self.engine.as_deref_mut());
+                            if let (Err(_), Some(before)) = (&result, before) {
+                                self.operators = before;
+                            }
+                            result
+                        }
                         Err(err) => Err(err),
                     }
                 }
@@ -185,11 +191,14 @@ impl crate::frontend::resolve::Signatures for Globals<'_> {
     }
 }
 
+fn defines_operator(item: &syntax::Item<'_>) -> bool {
+    matches!(item, syntax::Item::Def(proto, _) if !matches!(proto.kind, syntax::ProtoKind::Function(_)))
+}
+
 /// Hands a resolved item to the engine (if any) and records the new global.
 fn accept(
     item: Item,
     span: Span,
-    operators: &mut Operators,
     globals: &mut HashMap<Name, Global>,
     engine: Option<&mut (dyn Engine + 'static)>,
 ) -> Result<Outcome, Error> {
@@ -197,12 +206,7 @@ fn accept(
     let outcome = match &item {
         Item::Def(function) => {
             if let Some(engine) = engine {
-                let saved = operators.clone();
-                if let Err(err) = engine.define(Rc::clone(function)) {
-                    // A definition the engine rejects leaves no operator behind.
-                    *operators = saved;
-                    return Err(err);
-                }
+                engine.define(Rc::clone(function))?;
             }
             let name = function.proto.name.clone();
             globals.insert(name.clone(), Global::Defined(Rc::clone(function)));

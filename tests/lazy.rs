@@ -138,7 +138,10 @@ fn an_arity_change_found_at_the_first_call_leaves_the_caller_uncompiled() {
     );
     assert_eq!(status, 1);
     assert_eq!(stdout, "Evaluated to 6.000000\n");
-    assert!(rest.contains("`g` takes 2 argument(s) but 1 were given"), "{rest}");
+    assert!(
+        rest.contains("`g` takes 2 argument(s) but 1 were given"),
+        "{rest}"
+    );
     assert_eq!(compiled, ["f", "g"]);
 }
 

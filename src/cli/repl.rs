@@ -232,7 +232,11 @@ pub fn run(args: &Args) -> Status {
                     diag::plain(&format!(":{name} needs a function name"));
                 }
                 "ir" | "asm" => {
-                    let output = if name == "ir" { Output::Ir } else { Output::Asm };
+                    let output = if name == "ir" {
+                        Output::Ir
+                    } else {
+                        Output::Asm
+                    };
                     let opt = args.opt_level();
                     match inspect::show(&driver.session, &mut compiler, opt, arg.trim(), output) {
                         Ok(text) => print!("{text}"),

@@ -34,29 +34,57 @@ pub enum Step<'s> {
     Error(Error),
 }
 
-/// Parses the items of `text[start..]` one after another.
-pub struct Items<'s> {
+/// The tokens of `text[start..]`, ready to be parsed into items.
+pub struct Tokens<'s> {
     text: &'s str,
     source: SourceId,
     tokens: Vec<(Token<'s>, SimpleSpan)>,
-    pos: usize,
 }
 
-impl<'s> Items<'s> {
+impl<'s> Tokens<'s> {
     /// Lexes `text[start..]`, a part of `source`.
-    pub fn new(text: &'s str, source: SourceId, start: usize) -> Self {
+    pub fn lex(text: &'s str, source: SourceId, start: usize) -> Self {
         let tokens = lex(text, source, start)
             .into_iter()
             .map(|(token, span)| (token, SimpleSpan::from(span.range())))
             .collect();
-        Items {
+        Tokens {
             text,
             source,
             tokens,
-            pos: 0,
         }
     }
 
+    /// The items, one after another.
+    pub fn items(&self) -> Items<'_, 's> {
+        Items {
+            text: self.text,
+            source: self.source,
+            tokens: &self.tokens,
+            pos: 0,
+            // Built once and reused for every item: building costs as much as parsing
+            // a small definition.
+            parser: item(self.source)
+                .map_with(|item, e| (item, e.span()))
+                .lazy()
+                .boxed(),
+        }
+    }
+}
+
+type TokenInput<'t, 's> =
+    chumsky::input::MappedInput<'t, Token<'s>, SimpleSpan, &'t [(Token<'s>, SimpleSpan)]>;
+
+/// Parses items one after another (see [`Tokens::items`]).
+pub struct Items<'t, 's> {
+    text: &'s str,
+    source: SourceId,
+    tokens: &'t [(Token<'s>, SimpleSpan)],
+    pos: usize,
+    parser: Boxed<'t, 't, TokenInput<'t, 's>, (Item<'s>, SimpleSpan), Extra<'t, 's>>,
+}
+
+impl<'t, 's> Items<'t, 's> {
     /// Byte offset just past what has been consumed so far.
     pub fn offset(&self) -> usize {
         match self.pos {
@@ -106,7 +134,7 @@ impl<'s> Items<'s> {
     }
 }
 
-impl<'s> Iterator for Items<'s> {
+impl<'s> Iterator for Items<'_, 's> {
     type Item = Step<'s>;
 
     fn next(&mut self) -> Option<Step<'s>> {
@@ -120,9 +148,8 @@ impl<'s> Iterator for Items<'s> {
         let window = &self.tokens[self.pos..self.window_end()];
         let input = window.split_token_span(eoi);
         let mut depth = RollbackState(0usize);
-        let result = item(self.source)
-            .map_with(move |item, e| (item, e.span()))
-            .lazy()
+        let result = self
+            .parser
             .parse_with_state(input, &mut depth)
             .into_result();
         let errors = match result {
@@ -169,7 +196,7 @@ impl<'s> Iterator for Items<'s> {
     }
 }
 
-impl Items<'_> {
+impl Items<'_, '_> {
     /// Whether an expression item stopped only because what followed it failed to
     /// parse: after an operand, an operator always continues the chain, and after a
     /// name, `(` always starts a call. (The C++ tutorial reports these as errors too.)
@@ -428,19 +455,21 @@ fn item<'t, 's: 't, I>(src: SourceId) -> impl Parser<'t, I, Item<'s>, Extra<'t, 
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
 {
+    // Built once per item: share one expression parser and one prototype parser.
+    let expr = expr(src);
+    let proto = proto(src);
     let def = just(Token::Def)
-        .ignore_then(proto(src))
-        .then(expr(src))
+        .ignore_then(proto.clone())
+        .then(expr.clone())
         .map(|(proto, body)| Item::Def(proto, body));
-    let ext = just(Token::Extern)
-        .ignore_then(proto(src))
-        .map(Item::Extern);
-    choice((def, ext, expr(src).map(Item::Expr)))
+    let ext = just(Token::Extern).ignore_then(proto).map(Item::Extern);
+    choice((def, ext, expr.map(Item::Expr)))
 }
 
 /// Whether `text` stops in the middle of an item, so that more lines could complete it
 /// (the REPL then shows a continuation prompt instead of an error).
 pub fn is_incomplete(text: &str) -> bool {
-    Items::new(text, SourceId(0), 0)
+    Tokens::lex(text, SourceId(0), 0)
+        .items()
         .any(|step| matches!(step, Step::Error(err) if err.is_incomplete()))
 }

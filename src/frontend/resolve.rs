@@ -93,7 +93,9 @@ pub fn resolve_item(
         }
         syntax::Item::Def(proto, body) => {
             let proto = prototype(proto, true)?;
-            let saved = ops.clone();
+            // Installed now, so that the body may use its own operator; the previous
+            // table comes back if the body is rejected.
+            let saved = (proto.kind != ast::ProtoKind::Function).then(|| ops.clone());
             match proto.kind {
                 ast::ProtoKind::Binary(op, prec) => {
                     ops.binary.insert(op, prec);
@@ -106,7 +108,9 @@ pub fn resolve_item(
             match function(proto, body, ops, globals, false) {
                 Ok(function) => Ok(ast::Item::Def(Rc::new(function))),
                 Err(err) => {
-                    *ops = saved;
+                    if let Some(saved) = saved {
+                        *ops = saved;
+                    }
                     Err(err)
                 }
             }
