@@ -3,7 +3,7 @@
 //! The session owns what every engine shares (sources, the operator table and the
 //! signatures of global functions) and hands each accepted item to its engine.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::ops::ControlFlow;
 use std::rc::Rc;
 

@@ -120,14 +120,18 @@ pub fn resolve_item(
 
 fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Error> {
     let syntax::Proto { kind, params, span } = proto;
-    let mut seen = HashSet::new();
-    for &(name, span) in &params {
-        if !seen.insert(name) {
-            return Err(Error::DuplicateParameter {
-                name: name.into(),
-                span,
-            });
-        }
+    // Sorted, duplicates sit side by side (cheaper than a set for a few names).
+    let mut names: Vec<(&str, Span)> = params.clone();
+    names.sort_by_key(|&(name, span)| (name, span.start));
+    let duplicate = names
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .min_by_key(|pair| pair[1].1.start);
+    if let Some(pair) = duplicate {
+        return Err(Error::DuplicateParameter {
+            name: pair[1].0.into(),
+            span: pair[1].1,
+        });
     }
     let operands = |kind: &'static str, expected: usize| {
         if params.len() == expected {

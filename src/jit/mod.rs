@@ -13,7 +13,7 @@
 pub mod linker;
 mod stubs;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::rc::Rc;
 use std::time::Instant;
 
