@@ -181,3 +181,36 @@ fn diagnostics_are_coloured_on_a_terminal_unless_no_color() {
     );
     quit(p);
 }
+
+#[test]
+fn stats_ir_and_asm_commands() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    enter(&mut p, "def twice(x) x * 2; def unused(x) x + 1;");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, ":stats");
+    p.exp_string("functions: 2 defined, 0 compiled")
+        .expect("nothing compiled before a call");
+    enter(&mut p, "twice(21)");
+    p.exp_string("Evaluated to 42.000000").expect("value");
+    enter(&mut p, ":stats");
+    p.exp_string("functions: 2 defined, 1 compiled")
+        .expect("only the called function");
+    p.exp_string("functions: 1 compiled in").expect("compile time");
+    p.exp_string("JIT memory:").expect("memory");
+    enter(&mut p, ":ir twice");
+    p.exp_string("define double @twice(double %x)")
+        .expect("the function's IR");
+    // Optimized: the argument is used directly, not loaded from its stack slot.
+    p.exp_string("fmul double %x, 2.000000e+00")
+        .expect("optimized IR");
+    enter(&mut p, ":asm twice");
+    p.exp_string("twice:").expect("the function's label");
+    p.exp_string("ret").expect("its code");
+    enter(&mut p, ":ir nothing");
+    p.exp_string("no function `nothing` is defined")
+        .expect("a clear error");
+    enter(&mut p, "twice(1)");
+    p.exp_string("Evaluated to 2.000000").expect("the REPL goes on");
+    quit(p);
+}
