@@ -196,7 +196,8 @@ fn stats_ir_and_asm_commands() {
     enter(&mut p, ":stats");
     p.exp_string("functions: 2 defined, 1 compiled")
         .expect("only the called function");
-    p.exp_string("functions: 1 compiled in").expect("compile time");
+    p.exp_string("functions: 1 compiled in")
+        .expect("compile time");
     p.exp_string("JIT memory:").expect("memory");
     enter(&mut p, ":ir twice");
     p.exp_string("define double @twice(double %x)")
@@ -211,6 +212,7 @@ fn stats_ir_and_asm_commands() {
     p.exp_string("no function `nothing` is defined")
         .expect("a clear error");
     enter(&mut p, "twice(1)");
-    p.exp_string("Evaluated to 2.000000").expect("the REPL goes on");
+    p.exp_string("Evaluated to 2.000000")
+        .expect("the REPL goes on");
     quit(p);
 }
