@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = EngineKind::Lazy)]
     pub engine: EngineKind,
 
-    /// Print a line to stderr for every function the JIT compiles
+    /// Print a line to stderr for every function the JIT compiles (lazy and eager)
     #[arg(long)]
     pub trace_jit: bool,
 
