@@ -7,7 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use toy::codegen::{OptLevel, Timings};
@@ -20,17 +20,23 @@ use toy::session::{Outcome, Session};
 /// Counts live heap bytes, to report what a definition costs in memory.
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// Counting is off while timing (an atomic add per allocation would distort it).
+static COUNTING: AtomicBool = AtomicBool::new(false);
 
 // SAFETY: forwards to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
         // SAFETY: same layout contract as ours.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
         // SAFETY: `ptr` came from `alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -125,7 +131,7 @@ fn definitions(quick: bool) {
         .map(|i| format!("def f{i}(x) x * {i} + 1;\n"))
         .collect();
     // Returns (total, the definitions alone, stats, heap growth of the definitions).
-    let run = |strategy| {
+    let run = |strategy, count: bool| {
         let mut session = Session::new(Some(Box::new(jit(strategy, OptLevel::Tutorial))));
         let mut value = None;
         let mut on = |_: &_, result| {
@@ -134,12 +140,14 @@ fn definitions(quick: bool) {
             }
             std::ops::ControlFlow::Continue(())
         };
+        COUNTING.store(count, Ordering::Relaxed);
         let heap = LIVE.load(Ordering::Relaxed);
         let start = Instant::now();
         let defs = session.sources_mut().add("bench", &program);
         session.run(defs, 0, true, &mut on);
         let defined = start.elapsed();
-        let heap = LIVE.load(Ordering::Relaxed).saturating_sub(heap);
+        let heap = LIVE.load(Ordering::Relaxed) - heap;
+        COUNTING.store(false, Ordering::Relaxed);
         let call = session.sources_mut().add("call", "f7(2);\n");
         session.run(call, 0, true, &mut on);
         let total = start.elapsed();
@@ -148,10 +156,37 @@ fn definitions(quick: bool) {
         (total, defined, stats, heap)
     };
     let lazy_reps = if quick { 3 } else { 7 };
-    let mut lazy: Vec<_> = (0..lazy_reps).map(|_| run(Strategy::Lazy)).collect();
+    let mut lazy: Vec<_> = (0..lazy_reps).map(|_| run(Strategy::Lazy, false)).collect();
     lazy.sort_by_key(|r| r.0);
-    let (lazy_t, defined, stats, heap) = lazy.swap_remove(lazy.len() / 2);
-    let (eager_t, _, _, _) = run(Strategy::Eager);
+    let (lazy_t, defined, stats, _) = lazy.swap_remove(lazy.len() / 2);
+    let (_, _, _, heap) = run(Strategy::Lazy, true);
+    // The front end alone: a session without an engine (lex, parse, resolve).
+    let mut samples = Vec::new();
+    for _ in 0..lazy_reps {
+        let mut session = Session::new(None);
+        let source = session.sources_mut().add("bench", &program);
+        let start = Instant::now();
+        session.run(source, 0, true, &mut |_, _| {
+            std::ops::ControlFlow::Continue(())
+        });
+        samples.push(start.elapsed());
+    }
+    let front_end = median(samples);
+
+    // The engine alone: define pre-resolved items.
+    let items = items(&program);
+    let mut samples = Vec::new();
+    for _ in 0..lazy_reps {
+        let mut jit = jit(Strategy::Lazy, OptLevel::Tutorial);
+        let start = Instant::now();
+        for item in items.iter().take(n as usize) {
+            let Item::Def(f) = item else { continue };
+            jit.define(std::rc::Rc::clone(f)).expect("defines");
+        }
+        samples.push(start.elapsed());
+    }
+    let engine_only = median(samples);
+    let (eager_t, _, _, _) = run(Strategy::Eager, false);
     row(
         &format!("{n} definitions + one call, eager"),
         ms(eager_t),
@@ -178,40 +213,12 @@ fn definitions(quick: bool) {
         "target <= 2 µs",
     );
 
-    // The front end alone: a session without an engine (lex, parse, resolve).
-    let mut samples = Vec::new();
-    for _ in 0..lazy_reps {
-        let mut session = Session::new(None);
-        let source = session.sources_mut().add("bench", &program);
-        let start = Instant::now();
-        session.run(source, 0, true, &mut |_, _| {
-            std::ops::ControlFlow::Continue(())
-        });
-        samples.push(start.elapsed());
-    }
     row(
         "  per definition, front end only (lex, parse, resolve)",
-        us(median(samples) / n),
+        us(front_end / n),
         "",
     );
-
-    // The engine alone: define pre-resolved items.
-    let items = items(&program);
-    let mut samples = Vec::new();
-    for _ in 0..lazy_reps {
-        let mut jit = jit(Strategy::Lazy, OptLevel::Tutorial);
-        let start = Instant::now();
-        for item in items.iter().take(n as usize) {
-            let Item::Def(f) = item else { continue };
-            jit.define(std::rc::Rc::clone(f)).expect("defines");
-        }
-        samples.push(start.elapsed());
-    }
-    row(
-        "  per definition, JIT engine only",
-        us(median(samples) / n),
-        "",
-    );
+    row("  per definition, JIT engine only", us(engine_only / n), "");
     row(
         "  executable memory per uncompiled function",
         format!("{:.1} B", stats.stub_bytes as f64 / stats.functions as f64),

@@ -198,8 +198,10 @@ pub fn files(args: &Args) -> Status {
             }
         }
     }
+    // The process exits right after: freeing every definition one by one would cost
+    // more than running them, so the driver is never dropped.
     let mut driver = match Driver::new(args, args.echo(false), args.keep_going) {
-        Ok(driver) => driver,
+        Ok(driver) => std::mem::ManuallyDrop::new(driver),
         Err(err) => {
             diag::plain(&err);
             return Status::ProgramError;
@@ -220,8 +222,9 @@ pub fn files(args: &Args) -> Status {
 
 /// `toy < FILE`: reads line by line and runs each item as soon as it is complete.
 pub fn stdin(args: &Args) -> Status {
+    // Never dropped, as in `files`.
     let mut driver = match Driver::new(args, args.echo(true), true) {
-        Ok(driver) => driver,
+        Ok(driver) => std::mem::ManuallyDrop::new(driver),
         Err(err) => {
             diag::plain(&err);
             return Status::ProgramError;

@@ -1,6 +1,5 @@
 //! From parse tree to AST: operator precedence, scopes and the checks that need them.
 
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::ast::{
@@ -18,19 +17,24 @@ pub const BUILTIN_BINARY: [(char, u32); 5] = [('=', 2), ('<', 10), ('+', 20), ('
 pub const DEFAULT_PRECEDENCE: u32 = 30;
 
 // ANCHOR: operators
-/// The operators known at a point of the program.
+/// The operators known at a point of the program, indexed by their (ASCII) character:
+/// looked up for every operator in every expression, so a table, not a map.
 #[derive(Clone, Debug)]
 pub struct Operators {
-    binary: HashMap<char, u32>,
-    unary: HashSet<char>,
+    binary: [Option<u32>; 128],
+    unary: [bool; 128],
 }
 
 impl Default for Operators {
     fn default() -> Self {
-        Operators {
-            binary: BUILTIN_BINARY.into_iter().collect(),
-            unary: HashSet::new(),
+        let mut ops = Operators {
+            binary: [None; 128],
+            unary: [false; 128],
+        };
+        for (op, prec) in BUILTIN_BINARY {
+            ops.binary[op as usize] = Some(prec);
         }
+        ops
     }
 }
 
@@ -42,12 +46,24 @@ impl Operators {
 
     /// Precedence of a binary operator, if it is known.
     pub fn precedence(&self, op: char) -> Option<u32> {
-        self.binary.get(&op).copied()
+        self.binary.get(op as usize).copied().flatten()
     }
 
     /// Whether a unary operator has been defined.
     pub fn has_unary(&self, op: char) -> bool {
-        self.unary.contains(&op)
+        self.unary.get(op as usize).copied().unwrap_or(false)
+    }
+
+    fn define_binary(&mut self, op: char, prec: u32) {
+        if let Some(entry) = self.binary.get_mut(op as usize) {
+            *entry = Some(prec);
+        }
+    }
+
+    fn define_unary(&mut self, op: char) {
+        if let Some(entry) = self.unary.get_mut(op as usize) {
+            *entry = true;
+        }
     }
 
     /// Whether `op` is a built-in binary operator.
@@ -97,12 +113,8 @@ pub fn resolve_item(
             // table comes back if the body is rejected.
             let saved = (proto.kind != ast::ProtoKind::Function).then(|| ops.clone());
             match proto.kind {
-                ast::ProtoKind::Binary(op, prec) => {
-                    ops.binary.insert(op, prec);
-                }
-                ast::ProtoKind::Unary(op) => {
-                    ops.unary.insert(op);
-                }
+                ast::ProtoKind::Binary(op, prec) => ops.define_binary(op, prec),
+                ast::ProtoKind::Unary(op) => ops.define_unary(op),
                 ast::ProtoKind::Function => {}
             }
             match function(proto, body, ops, globals, false) {
