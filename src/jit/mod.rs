@@ -183,10 +183,14 @@ impl State {
             },
         };
         let mut timings = Timings::default();
+        // The function itself is never a library function, even while it replaces an
+        // `extern` of the same name.
         let library = |name: &str| {
-            self.index
-                .get(name)
-                .is_some_and(|&i| matches!(self.globals[i as usize].body, Body::Extern { .. }))
+            name != symbol
+                && self
+                    .index
+                    .get(name)
+                    .is_some_and(|&i| matches!(self.globals[i as usize].body, Body::Extern { .. }))
         };
         let object = self
             .compiler
@@ -329,12 +333,45 @@ impl State {
     /// Replaces the body of `id`, releasing code no evaluation can be running: items
     /// arrive only between evaluations.
     fn replace(&mut self, loader: &mut dyn Loader, id: u32, body: Body) -> Result<(), ExecError> {
+        let is_extern = matches!(body, Body::Extern { .. });
         let old = std::mem::replace(&mut self.globals[id as usize].body, body);
+        let was_extern = matches!(old, Body::Extern { .. });
         if let Body::Defined {
             code: Some(code), ..
         } = old
         {
             loader.release(code.block)?;
+        }
+        if was_extern != is_extern && !matches!(old, Body::Undefined) {
+            self.recompile_callers(loader, id)?;
+        }
+        Ok(())
+    }
+
+    /// Callers were compiled believing `id` a C library function (which LLVM may fold,
+    /// as in `sin(1)`), or believing it not one: their code is stale. Lazily, they
+    /// compile again on their next call; eagerly, now.
+    fn recompile_callers(&mut self, loader: &mut dyn Loader, id: u32) -> Result<(), ExecError> {
+        let callers: Vec<u32> = self.globals[id as usize].callers.iter().copied().collect();
+        for caller in callers {
+            let Body::Defined { function, code } = &mut self.globals[caller as usize].body else {
+                continue;
+            };
+            let Some(stale) = code.take() else { continue };
+            let function = Rc::clone(function);
+            loader.release(stale.block)?;
+            self.stubs.reset(loader, caller)?;
+            if self.strategy == Strategy::Eager {
+                // A failure leaves the caller uncompiled: its next call compiles it
+                // and reports the error then.
+                if let Ok(code) = self.build(loader, &function, &function.proto.name) {
+                    if let Body::Defined { code: slot, .. } =
+                        &mut self.globals[caller as usize].body
+                    {
+                        *slot = Some(code);
+                    }
+                }
+            }
         }
         Ok(())
     }
