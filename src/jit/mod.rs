@@ -364,12 +364,11 @@ impl State {
             if self.strategy == Strategy::Eager {
                 // A failure leaves the caller uncompiled: its next call compiles it
                 // and reports the error then.
-                if let Ok(code) = self.build(loader, &function, &function.proto.name) {
-                    if let Body::Defined { code: slot, .. } =
+                if let Ok(code) = self.build(loader, &function, &function.proto.name)
+                    && let Body::Defined { code: slot, .. } =
                         &mut self.globals[caller as usize].body
-                    {
-                        *slot = Some(code);
-                    }
+                {
+                    *slot = Some(code);
                 }
             }
         }
