@@ -1,7 +1,6 @@
 //! The interface between the session (front end) and an execution engine.
 
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::codegen::Timings;
 use crate::error::Error;
@@ -49,17 +48,4 @@ pub struct Stats {
 }
 // ANCHOR_END: engine
 
-/// Set by Ctrl-C (see [`crate::executor::handle_interrupts`]); the interpreter polls
-/// it with [`interrupted`] and stops with [`Error::Interrupted`].
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Whether Ctrl-C was pressed since the last [`take_interrupt`].
-#[inline]
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::Relaxed)
-}
-
-/// Takes the pending Ctrl-C, if any.
-pub fn take_interrupt() -> bool {
-    INTERRUPTED.swap(false, Ordering::Relaxed)
-}
+pub use toy_executor::{INTERRUPTED, interrupted, take_interrupt};

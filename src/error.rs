@@ -111,6 +111,13 @@ pub enum Error {
     /// Compiling, linking or running JIT'd code failed for a reason of toy's own.
     #[error("JIT: {message}")]
     Jit { message: String, span: Span },
+    /// The executor process died while running or loading code.
+    #[error("executor {how} while evaluating this; {after}")]
+    ExecutorDied {
+        how: String,
+        after: String,
+        span: Span,
+    },
     /// A function could not be compiled (it stays uncompiled; a later call retries).
     #[error("cannot compile `{name}`: {message}")]
     CompileFailed {
@@ -148,7 +155,8 @@ impl Error {
             | StackOverflow { span }
             | Interrupted { span }
             | Jit { span, .. }
-            | CompileFailed { span, .. } => *span,
+            | CompileFailed { span, .. }
+            | ExecutorDied { span, .. } => *span,
         }
     }
 
@@ -179,6 +187,7 @@ impl Error {
             Interrupted { .. } => "running here".into(),
             Jit { .. } => "while compiling or running this".into(),
             CompileFailed { .. } => "defined here".into(),
+            ExecutorDied { .. } => "running here".into(),
         }
     }
 

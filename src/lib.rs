@@ -14,7 +14,7 @@ pub mod executor;
 pub mod frontend;
 pub mod interp;
 pub mod jit;
-pub mod runtime;
 pub mod session;
 
 pub use error::Error;
+pub use toy_executor::runtime;

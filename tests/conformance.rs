@@ -4,7 +4,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{ENGINES, ks_files, toy};
+use common::{ENGINES, Engine, ks_files};
 
 /// Every (engine, program) pair.
 fn cases() -> Vec<(&'static str, PathBuf)> {
@@ -29,8 +29,8 @@ fn check(engine: &str, path: &Path, output: std::process::Output) {
 #[test]
 fn files_print_exactly_the_reference_output() {
     for (engine, path) in cases() {
-        let output = toy()
-            .arg(format!("--engine={engine}"))
+        let output = Engine::new(engine)
+            .toy()
             .arg(&path)
             .output()
             .expect("toy runs");
@@ -41,8 +41,8 @@ fn files_print_exactly_the_reference_output() {
 #[test]
 fn piped_without_echo_prints_exactly_the_reference_output() {
     for (engine, path) in cases() {
-        let output = toy()
-            .arg(format!("--engine={engine}"))
+        let output = Engine::new(engine)
+            .toy()
             .arg("--no-echo")
             .pipe_stdin(&path)
             .expect("input file")

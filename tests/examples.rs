@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ENGINES, ks_files, toy};
+use common::{ENGINES, Engine, ks_files};
 
 #[test]
 fn examples_print_their_expected_output() {
@@ -17,8 +17,8 @@ fn examples_print_their_expected_output() {
         let expected = std::fs::read_to_string(path.with_extension("out"))
             .unwrap_or_else(|_| panic!("{} has no .out file", path.display()));
         for engine in ENGINES {
-            let output = toy()
-                .arg(format!("--engine={engine}"))
+            let output = Engine::new(engine)
+                .toy()
                 .arg(&path)
                 .output()
                 .expect("toy runs");

@@ -5,17 +5,14 @@
 
 mod common;
 
-use common::{ENGINES, run};
+use common::{ENGINES, Engine};
 
 /// Runs `program` on every engine with `args`; returns the one (status, stdout) they
 /// agree on, and the stderr of the first.
 fn all_engines(args: &[&str], program: &str) -> (i32, String, String) {
     let mut first: Option<(i32, String, String)> = None;
     for engine in ENGINES {
-        let flag = format!("--engine={engine}");
-        let mut full = vec![flag.as_str()];
-        full.extend_from_slice(args);
-        let result = run(&full, program);
+        let result = Engine::new(engine).run(args, program);
         match &first {
             None => first = Some(result),
             Some(f) => assert_eq!(

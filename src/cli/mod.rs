@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use toy::codegen::OptLevel;
 use toy::engine::Engine;
+use toy::executor::remote::{Remote, Transport};
 use toy::interp::Interpreter;
 use toy::jit::{Jit, Strategy};
 
@@ -39,9 +40,18 @@ pub struct Args {
     #[arg(long)]
     pub keep_going: bool,
 
-    /// How to run the program
-    #[arg(long, value_enum, default_value_t = EngineKind::Lazy)]
-    pub engine: EngineKind,
+    /// How to run the program [default: remote in the interactive REPL, else lazy]
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineKind>,
+
+    /// Run code in a `toy-executor --listen` at HOST:PORT (token from
+    /// TOY_EXECUTOR_TOKEN or --token-file)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect: Option<String>,
+
+    /// File holding the executor's token, for --connect
+    #[arg(long, value_name = "FILE", requires = "connect")]
+    pub token_file: Option<PathBuf>,
 
     /// Print a line to stderr for every function the JIT compiles (lazy and eager)
     #[arg(long)]
@@ -67,6 +77,8 @@ pub struct Args {
 pub enum EngineKind {
     /// LLVM, compiling each function on its first call
     Lazy,
+    /// The lazy JIT, its code running in a separate `toy-executor` process
+    Remote,
     /// LLVM, compiling each definition as soon as it is read
     Eager,
     /// The tree-walking reference interpreter
@@ -111,19 +123,48 @@ impl Args {
         }
     }
 
+    /// The engine to use: as selected, else remote for the interactive REPL (a crash
+    /// of user code cannot take the session down there) and lazy otherwise.
+    pub fn engine_kind(&self, interactive: bool) -> EngineKind {
+        match (self.engine, &self.connect) {
+            (Some(kind), _) => kind,
+            (None, Some(_)) => EngineKind::Remote,
+            (None, None) if interactive && Remote::default_binary().exists() => EngineKind::Remote,
+            (None, None) => EngineKind::Lazy,
+        }
+    }
+
     /// A fresh engine of the selected kind.
-    pub fn engine(&self) -> Result<Box<dyn Engine>, String> {
-        Ok(match self.engine {
-            EngineKind::Interp => Box::new(Interpreter::new()),
-            EngineKind::Eager | EngineKind::Lazy => {
-                let strategy = match self.engine {
-                    EngineKind::Eager => Strategy::Eager,
-                    _ => Strategy::Lazy,
-                };
-                let mut jit = Jit::new(strategy, self.opt_level())?;
-                jit.set_trace(self.trace_jit);
-                Box::new(jit)
-            }
+    pub fn engine(&self, interactive: bool) -> Result<Box<dyn Engine>, String> {
+        let kind = self.engine_kind(interactive);
+        if self.connect.is_some() && kind != EngineKind::Remote {
+            return Err("--connect needs the remote engine".into());
+        }
+        let mut jit = match kind {
+            EngineKind::Interp => return Ok(Box::new(Interpreter::new())),
+            EngineKind::Eager => Jit::new(Strategy::Eager, self.opt_level())?,
+            EngineKind::Lazy => Jit::new(Strategy::Lazy, self.opt_level())?,
+            EngineKind::Remote => Jit::remote(self.transport()?, self.opt_level())?,
+        };
+        jit.set_trace(self.trace_jit);
+        Ok(Box::new(jit))
+    }
+
+    fn transport(&self) -> Result<Transport, String> {
+        let Some(addr) = &self.connect else {
+            return Ok(Transport::Spawn(Remote::default_binary()));
+        };
+        let token = match (&self.token_file, std::env::var("TOY_EXECUTOR_TOKEN")) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                .trim()
+                .to_string(),
+            (None, Ok(token)) if !token.is_empty() => token,
+            _ => return Err("--connect needs a token: TOY_EXECUTOR_TOKEN or --token-file".into()),
+        };
+        Ok(Transport::Tcp {
+            addr: addr.clone(),
+            token,
         })
     }
 }

@@ -186,7 +186,7 @@ pub fn run(args: &Args) -> Status {
         let _ = editor.load_history(path);
     }
 
-    let mut driver = match Driver::new(args, args.echo(true), true) {
+    let mut driver = match Driver::new(args, args.echo(true), true, true) {
         Ok(driver) => driver,
         Err(err) => {
             diag::plain(&err);

@@ -31,10 +31,15 @@ pub struct Driver {
 
 impl Driver {
     /// A driver for `args`, echoing top-level values when `echo`.
-    pub fn new(args: &Args, echo: bool, keep_going: bool) -> Result<Self, String> {
+    pub fn new(
+        args: &Args,
+        echo: bool,
+        keep_going: bool,
+        interactive: bool,
+    ) -> Result<Self, String> {
         let (engine, emit) = match args.emit {
-            None | Some(Emit::Tokens) => (Some(args.engine()?), None),
-            Some(Emit::Ast) => (None, None),
+            None => (Some(args.engine(interactive)?), None),
+            Some(Emit::Ast | Emit::Tokens) => (None, None),
             Some(kind) => {
                 let compiler = Compiler::host(args.opt_level()).map_err(|e| e.to_string())?;
                 let emitter = Emitter {
@@ -200,7 +205,7 @@ pub fn files(args: &Args) -> Status {
     }
     // The process exits right after: freeing every definition one by one would cost
     // more than running them, so the driver is never dropped.
-    let mut driver = match Driver::new(args, args.echo(false), args.keep_going) {
+    let mut driver = match Driver::new(args, args.echo(false), args.keep_going, false) {
         Ok(driver) => std::mem::ManuallyDrop::new(driver),
         Err(err) => {
             diag::plain(&err);
@@ -223,7 +228,7 @@ pub fn files(args: &Args) -> Status {
 /// `toy < FILE`: reads line by line and runs each item as soon as it is complete.
 pub fn stdin(args: &Args) -> Status {
     // Never dropped, as in `files`.
-    let mut driver = match Driver::new(args, args.echo(true), true) {
+    let mut driver = match Driver::new(args, args.echo(true), true, false) {
         Ok(driver) => std::mem::ManuallyDrop::new(driver),
         Err(err) => {
             diag::plain(&err);

@@ -20,6 +20,7 @@ use std::time::Instant;
 use crate::codegen::{Compiler, OptLevel, Output, Timings};
 use crate::engine::{Engine, Stats};
 use crate::error::Error;
+use crate::executor::remote::{Remote, Transport};
 use crate::executor::{Abort, Addr, ExecError, Executor, InProcess, Loader};
 use crate::frontend::ast::{ANON_NAME, Function, Name, Prototype};
 use crate::frontend::source::Span;
@@ -104,6 +105,13 @@ impl Jit {
         Ok(Self::with(strategy, compiler, Box::new(executor)))
     }
 
+    /// A lazy JIT whose code runs in a `toy-executor` process.
+    pub fn remote(transport: Transport, opt: OptLevel) -> Result<Self, String> {
+        let compiler = Compiler::host(opt).map_err(|e| e.to_string())?;
+        let executor = Remote::new(transport).map_err(|e| e.to_string())?;
+        Ok(Self::with(Strategy::Lazy, compiler, Box::new(executor)))
+    }
+
     /// A JIT with the given compiler and executor.
     pub fn with(strategy: Strategy, compiler: Compiler, executor: Box<dyn Executor>) -> Self {
         Jit {
@@ -127,8 +135,26 @@ impl Jit {
     }
 
     /// Bytes of executor memory in use (code, data, stubs).
-    pub fn memory_in_use(&mut self) -> u64 {
+    pub fn memory_in_use(&mut self) -> Result<u64, ExecError> {
         self.executor.loader().memory_in_use()
+    }
+
+    /// An error of an engine operation, or, if the executor died meanwhile, the report
+    /// of that after replacing it with a fresh one that knows every definition.
+    fn checked<T>(&mut self, result: Result<T, Error>, span: Span) -> Result<T, Error> {
+        let Err(err) = result else { return result };
+        let Some(how) = self.executor.terminated() else {
+            return Err(err);
+        };
+        let after = match self.executor.restart() {
+            Ok(true) => match self.state.reload(self.executor.loader()) {
+                Ok(()) => "started a fresh executor; all definitions are kept".to_string(),
+                Err(e) => format!("started a fresh executor, but reloading failed: {e}"),
+            },
+            Ok(false) => "it cannot be restarted".to_string(),
+            Err(e) => format!("cannot start a fresh one: {e}"),
+        };
+        Err(Error::ExecutorDied { how, after, span })
     }
 
     /// The executor (for tools and benchmarks that load code of their own).
@@ -330,6 +356,36 @@ impl State {
         Ok(())
     }
 
+    /// Registers every global again in a fresh executor: stubs on their trampolines,
+    /// no code (functions compile again on their next call), externs looked up anew.
+    fn reload(&mut self, loader: &mut dyn Loader) -> Result<(), ExecError> {
+        self.stubs.clear();
+        let mut externs = Vec::new();
+        for (id, global) in self.globals.iter_mut().enumerate() {
+            match &mut global.body {
+                Body::Defined { code, .. } => *code = None,
+                Body::Extern { proto, .. } => externs.push((id, Rc::clone(proto))),
+                Body::Undefined => {}
+            }
+        }
+        let names: Vec<&str> = externs.iter().map(|(_, p)| &*p.name).collect();
+        let found = loader.lookup_externs(&names)?;
+        for ((id, proto), found) in externs.iter().zip(found) {
+            let target = extern_target(proto, found);
+            if let Body::Extern { target: t, .. } = &mut self.globals[*id].body {
+                *t = target;
+            }
+        }
+        let count = self.globals.len() as u32;
+        if count > 0 {
+            self.stubs.create(loader, count - 1)?;
+        }
+        for id in 0..count {
+            self.refresh(loader, id)?;
+        }
+        Ok(())
+    }
+
     /// Replaces the body of `id`, releasing code no evaluation can be running: items
     /// arrive only between evaluations.
     fn replace(&mut self, loader: &mut dyn Loader, id: u32, body: Body) -> Result<(), ExecError> {
@@ -444,6 +500,23 @@ impl State {
     }
 }
 
+/// What an `extern` resolves to, given what the executor found for its name.
+fn extern_target(proto: &Prototype, found: Option<(Addr, Option<usize>)>) -> Result<Addr, Error> {
+    match found {
+        None => Err(Error::UnresolvedExtern {
+            name: proto.name.to_string(),
+            span: proto.span,
+        }),
+        Some((_, Some(arity))) if arity != proto.arity() => Err(Error::WrongArity {
+            name: proto.name.to_string(),
+            expected: arity,
+            found: proto.arity(),
+            span: proto.span,
+        }),
+        Some((addr, _)) => Ok(addr),
+    }
+}
+
 fn add(total: &mut Timings, one: &Timings) {
     total.irgen += one.irgen;
     total.optimize += one.optimize;
@@ -470,8 +543,8 @@ fn with_span(err: Error, span: Span) -> Error {
     }
 }
 
-impl Engine for Jit {
-    fn define(&mut self, function: Rc<Function>) -> Result<(), Error> {
+impl Jit {
+    fn define_now(&mut self, function: Rc<Function>) -> Result<(), Error> {
         let span = function.proto.span;
         let name = function.proto.name.clone();
         let state = &mut self.state;
@@ -494,7 +567,7 @@ impl Engine for Jit {
             .map_err(|e| jit_error(e, span))
     }
 
-    fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error> {
+    fn declare_now(&mut self, proto: Rc<Prototype>) -> Result<(), Error> {
         let span = proto.span;
         let state = &mut self.state;
         let loader = self.executor.loader();
@@ -503,19 +576,7 @@ impl Engine for Jit {
             .map_err(|e| jit_error(e, span))?
             .pop()
             .flatten();
-        let target = match found {
-            None => Err(Error::UnresolvedExtern {
-                name: proto.name.to_string(),
-                span,
-            }),
-            Some((_, Some(arity))) if arity != proto.arity() => Err(Error::WrongArity {
-                name: proto.name.to_string(),
-                expected: arity,
-                found: proto.arity(),
-                span,
-            }),
-            Some((addr, _)) => Ok(addr),
-        };
+        let target = extern_target(&proto, found);
         let id = state
             .global(loader, &proto.name)
             .map_err(|e| jit_error(e, span))?;
@@ -525,7 +586,7 @@ impl Engine for Jit {
             .map_err(|e| jit_error(e, span))
     }
 
-    fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error> {
+    fn evaluate_now(&mut self, expr: Rc<Function>) -> Result<f64, Error> {
         let span = expr.proto.span;
         let Jit { executor, state } = self;
         if let Some(err) = state.check_calls(&expr) {
@@ -551,6 +612,26 @@ impl Engine for Jit {
             Ok(value) => Ok(value),
             Err(abort) => Err(state.abort_error(abort, failure, span)),
         }
+    }
+}
+
+impl Engine for Jit {
+    fn define(&mut self, function: Rc<Function>) -> Result<(), Error> {
+        let span = function.proto.span;
+        let result = self.define_now(function);
+        self.checked(result, span)
+    }
+
+    fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error> {
+        let span = proto.span;
+        let result = self.declare_now(proto);
+        self.checked(result, span)
+    }
+
+    fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error> {
+        let span = expr.proto.span;
+        let result = self.evaluate_now(expr);
+        self.checked(result, span)
     }
 
     fn stats(&mut self) -> Option<Stats> {
@@ -578,7 +659,7 @@ impl Engine for Jit {
                 Body::Extern { .. } => stats.externs += 1,
             }
         }
-        stats.memory_in_use = self.executor.loader().memory_in_use();
+        stats.memory_in_use = self.executor.loader().memory_in_use().unwrap_or(0);
         Some(stats)
     }
 }

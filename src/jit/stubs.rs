@@ -1,31 +1,9 @@
-//! Indirect stubs and their trampolines, packed densely into chunks of executor memory.
-//!
-//! Global number `id` owns 32 bytes: its stub (the name's permanent address) and its
-//! trampoline (the compile callback the slot points at until there is code to run):
-//!
-//! ```text
-//!  0: ff 25 02 00 00 00   jmp *slot(%rip)         the stub
-//!  6: cc cc
-//!  8: slot                (8 bytes)               the code, an extern, or the trampoline
-//! 16: 68 <id>             push $id                the trampoline
-//! 21: ff 25 <disp>        jmp *resolver(%rip)     (one resolver pointer per chunk)
-//! 27: cc cc cc cc cc
-//! ```
-//!
-//! A chunk holds 64 of them and ends with the 8-byte address of the executor's
-//! resolver (padded): 2064 bytes, 32.25 per function. Stubs are never freed (names are never
-//! forgotten), so a stub's address follows from its id.
+//! The JIT's view of the stubs: which chunk holds which ids (the executor writes them;
+//! see [`toy_executor::stubs`] for the layout).
+
+use toy_executor::stubs::{CHUNK, CHUNK_BYTES, SLOT_OFFSET, STUB_BYTES, TRAMPOLINE_OFFSET};
 
 use crate::executor::{Addr, ExecError, Loader};
-
-/// Bytes per stub and trampoline.
-pub const STUB_BYTES: u64 = 32;
-/// Stubs per chunk.
-const CHUNK: u64 = 64;
-/// Bytes per chunk: the stubs, then the resolver's address (padded to 16).
-const CHUNK_BYTES: u64 = STUB_BYTES * CHUNK + 16;
-const SLOT_OFFSET: u64 = 8;
-const TRAMPOLINE_OFFSET: u64 = 16;
 
 /// The stubs of all globals, by id.
 #[derive(Default)]
@@ -38,11 +16,9 @@ impl Stubs {
     /// trampolines.
     pub fn create(&mut self, loader: &mut dyn Loader, id: u32) -> Result<Addr, ExecError> {
         while self.chunks.len() as u64 * CHUNK <= u64::from(id) {
-            let first = self.chunks.len() as u64 * CHUNK;
-            let chunk = loader.reserve(CHUNK_BYTES, 16)?;
-            loader.write(chunk, &chunk_bytes(chunk, first, loader.resolver()))?;
-            loader.finalize(chunk, CHUNK_BYTES)?;
-            self.chunks.push(chunk);
+            let first = u32::try_from(self.chunks.len() as u64 * CHUNK)
+                .map_err(|_| ExecError::OutOfMemory(CHUNK_BYTES))?;
+            self.chunks.push(loader.create_stubs(first)?);
         }
         Ok(self.stub(id))
     }
@@ -64,51 +40,13 @@ impl Stubs {
         loader.set_slot(stub + SLOT_OFFSET, stub + TRAMPOLINE_OFFSET)
     }
 
+    /// Forgets every chunk (after the executor was replaced by a fresh one).
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+    }
+
     /// Bytes of executor memory the stubs take.
     pub fn memory(&self) -> u64 {
         self.chunks.len() as u64 * CHUNK_BYTES
-    }
-}
-
-/// The machine code of a chunk at `chunk` holding ids `first..first + CHUNK`.
-fn chunk_bytes(chunk: Addr, first: u64, resolver: Addr) -> Vec<u8> {
-    let mut bytes = vec![0xcc; CHUNK_BYTES as usize];
-    let pointer = STUB_BYTES * CHUNK;
-    for i in 0..CHUNK {
-        let at = (i * STUB_BYTES) as usize;
-        let stub = &mut bytes[at..at + STUB_BYTES as usize];
-        let id = u32::try_from(first + i).unwrap_or(u32::MAX);
-        stub[0..6].copy_from_slice(&[0xff, 0x25, 0x02, 0, 0, 0]);
-        let trampoline = chunk + i * STUB_BYTES + TRAMPOLINE_OFFSET;
-        stub[8..16].copy_from_slice(&trampoline.to_le_bytes());
-        stub[16] = 0x68;
-        stub[17..21].copy_from_slice(&id.to_le_bytes());
-        // rip after the jmp is stub + 27; the displacement is at most a chunk.
-        let disp = (pointer - (i * STUB_BYTES + 27)) as u32;
-        stub[21..23].copy_from_slice(&[0xff, 0x25]);
-        stub[23..27].copy_from_slice(&disp.to_le_bytes());
-    }
-    bytes[pointer as usize..pointer as usize + 8].copy_from_slice(&resolver.to_le_bytes());
-    bytes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trampolines_push_their_id_and_reach_the_shared_pointer() {
-        let bytes = chunk_bytes(0x1000, 64, 0xdead_beef);
-        let pointer = (STUB_BYTES * CHUNK) as usize;
-        assert_eq!(&bytes[pointer..pointer + 8], &0xdead_beefu64.to_le_bytes());
-        for i in [0usize, 1, 63] {
-            let at = i * STUB_BYTES as usize;
-            let slot = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().expect("8"));
-            assert_eq!(slot, 0x1000 + at as u64 + TRAMPOLINE_OFFSET);
-            let id = u32::from_le_bytes(bytes[at + 17..at + 21].try_into().expect("4"));
-            assert_eq!(id as usize, 64 + i);
-            let disp = u32::from_le_bytes(bytes[at + 23..at + 27].try_into().expect("4"));
-            assert_eq!(at + 27 + disp as usize, pointer);
-        }
     }
 }

@@ -5,8 +5,99 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-/// Every engine; each must give the same output.
-pub const ENGINES: &[&str] = &["interp", "eager", "lazy"];
+/// Every engine; each must give the same output. `tcp` is the remote engine talking
+/// to a `toy-executor --listen` on loopback.
+pub const ENGINES: &[&str] = &["interp", "eager", "lazy", "remote", "tcp"];
+
+/// A `toy-executor --listen` on loopback, stopped when dropped.
+pub struct Listener {
+    child: std::process::Child,
+    /// Its `HOST:PORT`.
+    pub addr: String,
+    /// Its token.
+    pub token: String,
+}
+
+impl Listener {
+    /// Starts one on a free port.
+    pub fn start() -> Listener {
+        use std::io::BufRead;
+        let token = format!("test-token-{}", std::process::id());
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_toy-executor"))
+            .args(["--listen", "127.0.0.1:0"])
+            .env("TOY_EXECUTOR_TOKEN", &token)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("toy-executor starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the listener reports its address");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Listener { child, addr, token }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How to run `toy` on one engine of [`ENGINES`].
+pub struct Engine {
+    args: Vec<String>,
+    listener: Option<Listener>,
+}
+
+impl Engine {
+    /// The engine called `name` in [`ENGINES`].
+    pub fn new(name: &str) -> Engine {
+        if name == "tcp" {
+            let listener = Listener::start();
+            return Engine {
+                args: vec!["--connect".into(), listener.addr.clone()],
+                listener: Some(listener),
+            };
+        }
+        Engine {
+            args: vec![format!("--engine={name}")],
+            listener: None,
+        }
+    }
+
+    /// A `toy` command on this engine.
+    pub fn toy(&self) -> Command {
+        let mut cmd = toy();
+        cmd.args(&self.args);
+        if let Some(listener) = &self.listener {
+            cmd.env("TOY_EXECUTOR_TOKEN", &listener.token);
+        }
+        cmd
+    }
+
+    /// Runs `toy` on this engine with `args` and `stdin`; returns (status, stdout,
+    /// stderr).
+    pub fn run(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
+        let output = self
+            .toy()
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .expect("toy runs");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
 
 /// The built `toy` binary, with a clean environment for diagnostics.
 pub fn toy() -> Command {

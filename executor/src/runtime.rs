@@ -9,9 +9,14 @@ use std::ffi::{CStr, CString, c_char, c_void};
 use std::io::{IsTerminal, Write};
 use std::sync::{Mutex, OnceLock};
 
+/// Where program output goes instead of stdout (the executor process sends it to
+/// `toy`).
+pub type Sink = Box<dyn FnMut(&[u8]) + Send>;
+
 struct Out {
     buf: Vec<u8>,
     line_buffered: bool,
+    sink: Option<Sink>,
 }
 
 static OUT: Mutex<Option<Out>> = Mutex::new(None);
@@ -24,18 +29,44 @@ pub fn write(bytes: &[u8]) {
     let out = guard.get_or_insert_with(|| Out {
         buf: Vec::with_capacity(BLOCK),
         line_buffered: std::io::stdout().is_terminal(),
+        sink: None,
     });
     out.buf.extend_from_slice(bytes);
     if out.buf.len() >= BLOCK || (out.line_buffered && bytes.contains(&b'\n')) {
-        flush_buffer(&mut out.buf);
+        flush_out(out);
     }
 }
 
-/// Writes buffered program output to stdout.
+/// Sends program output to `sink` from now on, flushing at each newline if
+/// `line_buffered`.
+pub fn set_sink(sink: Sink, line_buffered: bool) {
+    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(out) = guard.as_mut() {
+        flush_out(out);
+    }
+    *guard = Some(Out {
+        buf: Vec::with_capacity(BLOCK),
+        line_buffered,
+        sink: Some(sink),
+    });
+}
+
+/// Writes buffered program output to stdout (or the sink).
 pub fn flush() {
     let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(out) = guard.as_mut() {
-        flush_buffer(&mut out.buf);
+        flush_out(out);
+    }
+}
+
+fn flush_out(out: &mut Out) {
+    match &mut out.sink {
+        Some(sink) if !out.buf.is_empty() => {
+            sink(&out.buf);
+            out.buf.clear();
+        }
+        Some(_) => {}
+        None => flush_buffer(&mut out.buf),
     }
 }
 
@@ -75,7 +106,7 @@ pub fn format_f(x: f64) -> String {
 // ANCHOR: runtime
 /// `putchard(c)`: writes the byte `c` to stdout and returns 0.
 pub extern "C" fn putchard(c: f64) -> f64 {
-    crate::executor::poll_interrupt();
+    crate::entry::poll_interrupt();
     // C's `(char)c` for in-range values; out-of-range values saturate, then wrap.
     write(&[(c as i32) as u8]);
     0.0
@@ -83,7 +114,7 @@ pub extern "C" fn putchard(c: f64) -> f64 {
 
 /// `printd(x)`: prints `x` as `"%f\n"` and returns 0.
 pub extern "C" fn printd(x: f64) -> f64 {
-    crate::executor::poll_interrupt();
+    crate::entry::poll_interrupt();
     let mut text = format_f(x);
     text.push('\n');
     write(text.as_bytes());

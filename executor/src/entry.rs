@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{MmapMut, MmapOptions};
 
-use super::ExecError;
-use crate::engine::INTERRUPTED;
+use crate::ExecError;
+use crate::INTERRUPTED;
 
 /// Size of the stack JIT'd code runs on (like a native program's default).
 pub const JIT_STACK_SIZE: usize = 8 << 20;
@@ -297,6 +297,12 @@ pub fn set_code_range(start: u64, len: u64) {
 /// Call it on the thread that runs programs, after blocking SIGINT in the others
 /// (see [`block_interrupts`]) so that the signal is delivered here.
 pub fn handle_interrupts() -> std::io::Result<()> {
+    interrupt_on(libc::SIGINT)
+}
+
+/// Makes `signal` act like Ctrl-C (the executor process also takes SIGURG, raised
+/// by urgent data on its TCP connection, as an interrupt).
+pub fn interrupt_on(signal: libc::c_int) -> std::io::Result<()> {
     // SAFETY: a zeroed sigaction is valid; the handler only stores atomics and, when
     // JIT'd code was interrupted, redirects this thread's saved registers.
     unsafe {
@@ -304,7 +310,7 @@ pub fn handle_interrupts() -> std::io::Result<()> {
         action.sa_sigaction = on_interrupt as *const () as usize;
         action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
         libc::sigemptyset(&mut action.sa_mask);
-        if libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) != 0 {
+        if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
             return Err(std::io::Error::last_os_error());
         }
     }
@@ -450,9 +456,18 @@ extern "C" fn on_fault(
         FAULT_PC.with(|cell| cell.set(pc));
         return;
     }
-    // Not ours: restore the previous handler; the fault repeats and reaches it.
-    // SAFETY: restoring a handler that sigaction itself returned, or the default.
+    // Not ours. A SIGSEGV sent by `kill` (si_code <= 0) must end the process as it
+    // would have without us: default action, raised again (pending until this handler
+    // returns). A real fault goes back to the previous handler (Rust's stack-overflow
+    // reporter) and repeats there.
+    // SAFETY: reading si_code of the valid siginfo; restoring a handler that sigaction
+    // itself returned, or the default.
     unsafe {
+        if (*info).si_code <= 0 {
+            libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+            libc::raise(libc::SIGSEGV);
+            return;
+        }
         match PREVIOUS.get().copied().flatten() {
             Some(previous) => {
                 libc::sigaction(libc::SIGSEGV, &previous, std::ptr::null_mut());

@@ -1,0 +1,179 @@
+//! The executor's operations, on this process: what `toy` uses in-process and what
+//! `toy-executor` serves to a remote `toy`.
+
+use crate::entry::{self, Abort, JitStack};
+use crate::memory::{self, Region};
+use crate::stubs::{self, CHUNK_BYTES};
+use crate::{Addr, ExecError, ExternSymbol, runtime};
+
+/// Memory, stubs and look-ups of this process.
+pub struct LocalLoader {
+    region: Region,
+}
+
+impl LocalLoader {
+    /// Reserves `size` bytes of executable memory aligned to `align`.
+    pub fn reserve(&mut self, size: u64, align: u64) -> Result<Addr, ExecError> {
+        self.region.reserve(size, align)
+    }
+
+    /// Writes bytes into reserved memory.
+    pub fn write(&mut self, addr: Addr, bytes: &[u8]) -> Result<(), ExecError> {
+        self.region.write(addr, bytes)
+    }
+
+    /// Makes written memory ready to run: nothing to do here, since the executable
+    /// view already shows what was written and x86 keeps instruction fetch coherent.
+    pub fn finalize(&mut self, _addr: Addr, _size: u64) -> Result<(), ExecError> {
+        Ok(())
+    }
+
+    /// Gives a reserved block back.
+    pub fn release(&mut self, addr: Addr) -> Result<(), ExecError> {
+        self.region.release(addr)
+    }
+
+    /// Points an 8-byte slot somewhere else, with one atomic store.
+    pub fn set_slot(&mut self, slot: Addr, target: Addr) -> Result<(), ExecError> {
+        self.region.store_u64(slot, target)
+    }
+
+    /// Writes a chunk of stubs for ids `first..first + 64`, each pointing at its
+    /// trampoline; returns the chunk's address.
+    pub fn create_stubs(&mut self, first: u32) -> Result<Addr, ExecError> {
+        let chunk = self.region.reserve(CHUNK_BYTES, 16)?;
+        let bytes = stubs::chunk_bytes(chunk, first, entry::resolver_entry());
+        self.region.write(chunk, &bytes)?;
+        Ok(chunk)
+    }
+
+    /// Resolves `extern` declarations: runtime or C math functions only.
+    pub fn lookup_externs(&mut self, names: &[&str]) -> Vec<Option<ExternSymbol>> {
+        names
+            .iter()
+            .map(|name| runtime::lookup(name).map(|f| (f.addr(), f.arity)))
+            .collect()
+    }
+
+    /// Resolves symbols that LLVM itself introduced (`memset`, `sincos`, ...).
+    pub fn lookup_symbols(&mut self, names: &[&str]) -> Vec<Option<Addr>> {
+        names
+            .iter()
+            .map(|name| runtime::lookup_symbol(name))
+            .collect()
+    }
+
+    /// Bytes of memory currently reserved.
+    pub fn memory_in_use(&self) -> u64 {
+        self.region.used()
+    }
+
+    /// Address of the first byte of JIT memory.
+    pub fn base(&self) -> Addr {
+        self.region.base()
+    }
+
+    /// Where trampolines jump: the resolver.
+    pub fn resolver(&self) -> Addr {
+        entry::resolver_entry()
+    }
+}
+
+/// This process's executor: memory, and a stack to run JIT'd code on (on the thread
+/// that created it).
+pub struct Local {
+    /// Memory, stubs and look-ups.
+    pub loader: LocalLoader,
+    stack: JitStack,
+}
+
+impl Local {
+    /// Maps the memory and the stack for JIT'd code on the calling thread.
+    pub fn new() -> Result<Self, ExecError> {
+        let region = Region::new()?;
+        entry::set_code_range(region.base(), memory::REGION_SIZE);
+        Ok(Local {
+            loader: LocalLoader { region },
+            stack: JitStack::new()?,
+        })
+    }
+
+    /// Runs the `double(*)(void)` at `addr`, calling `resolve` (with the loader) for
+    /// each trampoline hit: it returns the code to continue at, or `None` to abandon
+    /// the evaluation with [`Abort::Unresolved`].
+    pub fn run(
+        &mut self,
+        addr: Addr,
+        resolve: &mut dyn FnMut(&mut LocalLoader, u32) -> Option<Addr>,
+    ) -> Result<Result<f64, Abort>, ExecError> {
+        if addr.wrapping_sub(self.loader.base()) >= memory::REGION_SIZE {
+            return Err(ExecError::BadAddress(addr));
+        }
+        let loader = &mut self.loader;
+        let mut resolve = |id| resolve(loader, id);
+        // SAFETY: `addr` lies in JIT memory, where the JIT links only code of type
+        // `double(*)(void)` for evaluation entry points; trampolines lead to the
+        // resolver, which calls `resolve`.
+        unsafe { self.stack.run(addr, &mut resolve) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(exec: &mut Local, code: &[u8]) -> Addr {
+        let addr = exec.loader.reserve(code.len() as u64, 16).expect("reserve");
+        exec.loader.write(addr, code).expect("write");
+        addr
+    }
+
+    /// `movabs rax, bits(value); movq xmm0, rax; ret`
+    fn returns(value: f64) -> Vec<u8> {
+        let mut code = vec![0x48, 0xb8];
+        code.extend_from_slice(&value.to_bits().to_le_bytes());
+        code.extend_from_slice(&[0x66, 0x48, 0x0f, 0x6e, 0xc0, 0xc3]);
+        code
+    }
+
+    fn never(_: &mut LocalLoader, _: u32) -> Option<Addr> {
+        None
+    }
+
+    #[test]
+    fn runs_code_resolves_and_survives_stack_overflow() {
+        let mut exec = Local::new().expect("executor");
+        let f = load(&mut exec, &returns(42.5));
+        assert_eq!(exec.run(f, &mut never).expect("runs"), Ok(42.5));
+
+        // Stubs 128..192: calling stub 130 lands in its trampoline, then the resolver.
+        let chunk = exec.loader.create_stubs(128).expect("stubs");
+        let stub = chunk + 2 * stubs::STUB_BYTES;
+        assert_eq!(
+            exec.run(stub, &mut never).expect("runs"),
+            Err(Abort::Unresolved(130))
+        );
+        let mut seen = Vec::new();
+        let mut to_f = |_: &mut LocalLoader, id| {
+            seen.push(id);
+            Some(f)
+        };
+        assert_eq!(exec.run(stub, &mut to_f).expect("runs"), Ok(42.5));
+        assert_eq!(seen, [130]);
+        exec.loader
+            .set_slot(stub + stubs::SLOT_OFFSET, f)
+            .expect("set slot");
+        assert_eq!(exec.run(stub, &mut never).expect("runs"), Ok(42.5));
+
+        // call self, forever.
+        let r = load(&mut exec, &[0xe8, 0xfb, 0xff, 0xff, 0xff]);
+        for _ in 0..2 {
+            assert_eq!(
+                exec.run(r, &mut never).expect("runs"),
+                Err(Abort::StackOverflow { pc: r })
+            );
+        }
+        assert_eq!(exec.run(f, &mut never).expect("still fine"), Ok(42.5));
+        assert!(exec.run(12345, &mut never).is_err());
+    }
+}
