@@ -4,6 +4,9 @@ use std::process::Command;
 
 use rexpect::session::{PtySession, spawn_command};
 
+#[allow(dead_code)]
+mod common;
+
 const TIMEOUT_MS: u64 = 20_000;
 
 /// Starts `toy` on a terminal with its history in `state`.
@@ -12,8 +15,17 @@ fn start(state: &std::path::Path, no_color: bool) -> PtySession {
 }
 
 fn start_with(state: &std::path::Path, no_color: bool, args: &[&str]) -> PtySession {
+    start_env(state, no_color, args, &[])
+}
+
+fn start_env(
+    state: &std::path::Path,
+    no_color: bool,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> PtySession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
-    cmd.args(args);
+    cmd.args(args).envs(env.iter().copied());
     cmd.env("XDG_STATE_HOME", state).env("TERM", "xterm");
     if no_color {
         cmd.env("NO_COLOR", "1");
@@ -64,14 +76,29 @@ fn multi_line_definitions_evaluation_and_errors() {
 
 #[test]
 fn ctrl_c_abandons_input_and_interrupts_evaluation() {
-    for engine in ["--engine=lazy", "--engine=eager", "--engine=interp"] {
-        ctrl_c(engine);
+    // No flag: the REPL's default engine (remote).
+    for engine in [
+        &[][..],
+        &["--engine=lazy"],
+        &["--engine=eager"],
+        &["--engine=interp"],
+    ] {
+        ctrl_c(engine, &[]);
     }
 }
 
-fn ctrl_c(engine: &str) {
+#[test]
+fn ctrl_c_reaches_an_executor_over_tcp() {
+    let listener = common::Listener::start();
+    ctrl_c(
+        &["--connect", &listener.addr],
+        &[("TOY_EXECUTOR_TOKEN", &listener.token)],
+    );
+}
+
+fn ctrl_c(args: &[&str], env: &[(&str, &str)]) {
     let state = tempfile::tempdir().expect("temp dir");
-    let mut p = start_with(state.path(), true, &[engine]);
+    let mut p = start_env(state.path(), true, args, env);
     p.send("1 + 2").expect("send");
     p.flush().expect("flush");
     p.exp_string("1 + 2").expect("echoed");

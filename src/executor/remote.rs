@@ -56,6 +56,8 @@ struct Connection {
     symbols: HashMap<String, Option<Addr>>,
     /// How the executor ended, once it has.
     dead: Option<String>,
+    /// Whether Ctrl-C was passed on during the current run.
+    interrupt_sent: bool,
 }
 
 /// An executor process.
@@ -178,6 +180,7 @@ impl Connection {
             externs: HashMap::new(),
             symbols: HashMap::new(),
             dead: None,
+            interrupt_sent: false,
         }
     }
 
@@ -202,21 +205,24 @@ impl Connection {
 
     /// Reads the next frame, forwarding Ctrl-C to the executor while waiting.
     fn recv(&mut self) -> Result<(u32, Message), ExecError> {
-        let mut forwarded = false;
-        while self.reader.buffer().is_empty() {
+        loop {
+            // Checked before every frame: a program printing without pause keeps the
+            // stream busy, and must be stoppable too.
+            if !self.interrupt_sent && INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+                self.interrupt();
+                self.interrupt_sent = true;
+            }
+            if !self.reader.buffer().is_empty() {
+                break;
+            }
             let mut pfd = libc::pollfd {
                 fd: self.fd,
                 events: libc::POLLIN,
                 revents: 0,
             };
             // SAFETY: one valid pollfd.
-            let ready = unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
-            if ready > 0 {
+            if unsafe { libc::poll(&mut pfd, 1, POLL_MS) } > 0 {
                 break;
-            }
-            if !forwarded && INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
-                self.interrupt();
-                forwarded = true;
             }
         }
         match read_frame(&mut self.reader) {
@@ -448,6 +454,7 @@ impl Executor for Remote {
         resolve: &mut Resolve<'_>,
     ) -> Result<Result<f64, Abort>, ExecError> {
         let conn = &mut self.conn;
+        conn.interrupt_sent = false;
         let batch = conn.send_batch()?;
         let run = conn.send(&Message::Run { addr })?;
         conn.flush()?;

@@ -1,0 +1,259 @@
+//! The remote executor: crashes, authentication, malformed frames, and the executor
+//! binary's independence from LLVM. (The whole suite also runs on `remote` and `tcp`,
+//! see `common::ENGINES`.)
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Listener;
+
+/// `toy --engine=remote` with piped stdio.
+fn spawn_toy(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_toy"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("toy starts")
+}
+
+/// The executor process that `toy` (pid `parent`) spawned.
+fn executor_of(parent: u32) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{parent}/task")).expect("toy's threads");
+        for task in tasks.flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            if let Some(pid) = children.split_whitespace().next() {
+                return pid.parse().expect("a pid");
+            }
+        }
+        assert!(Instant::now() < deadline, "toy started no executor");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn send(stdin: &mut ChildStdin, text: &str) {
+    stdin.write_all(text.as_bytes()).expect("write");
+    stdin.flush().expect("flush");
+}
+
+/// Waits until the process has burnt some CPU time (it is in the endless loop).
+fn wait_busy(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let utime: u64 = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(11))
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        if utime >= 10 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the executor never got busy");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_crashed_executor_is_reported_and_replaced_with_definitions_kept() {
+    let mut toy = spawn_toy(&["--engine=remote", "--echo"]);
+    let mut stdin = toy.stdin.take().expect("stdin");
+    send(
+        &mut stdin,
+        "def f(x) x * 2;\nf(4);\ndef spin(x) for i = 0, 1 in x;\nspin(1);\n",
+    );
+    let first = executor_of(toy.id());
+    wait_busy(first);
+    // SAFETY: signalling a child process of the test's child.
+    unsafe { libc::kill(first as i32, libc::SIGSEGV) };
+    send(&mut stdin, "f(5);\nspin(2);\n");
+    let second = loop {
+        let pid = executor_of(toy.id());
+        if pid != first {
+            break pid;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    wait_busy(second);
+    // SAFETY: as above.
+    unsafe { libc::kill(second as i32, libc::SIGKILL) };
+    send(&mut stdin, "f(6);\n");
+    drop(stdin);
+    let output = toy.wait_with_output().expect("toy ends");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stdout, "Evaluated to 8.000000\nEvaluated to 10.000000\nEvaluated to 12.000000\n",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("executor terminated by signal 11 (SIGSEGV) while evaluating"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("executor terminated by signal 9 (SIGKILL) while evaluating"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("<stdin>:4:1"),
+        "points at spin(1): {stderr}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn stack_overflow_in_the_executor_is_an_error_not_a_crash() {
+    let (status, stdout, stderr) = common::Engine::new("remote").run(
+        &["--echo"],
+        "def inf(x) 1 + inf(x + 1);\ndef ok(x) x;\ninf(0);\nok(3);\n",
+    );
+    assert_eq!(stdout, "Evaluated to 3.000000\n");
+    assert!(stderr.contains("stack overflow"), "{stderr}");
+    assert!(!stderr.contains("terminated"), "{stderr}");
+    assert_eq!(status, 1);
+}
+
+#[test]
+fn tcp_connections_need_the_token() {
+    let listener = Listener::start();
+    for (token, why) in [("wrong", "a wrong token"), ("", "no token")] {
+        let output = Command::new(env!("CARGO_BIN_EXE_toy"))
+            .args(["--connect", &listener.addr])
+            .env("TOY_EXECUTOR_TOKEN", token)
+            .stdin(Stdio::null())
+            .output()
+            .expect("toy runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{why}: {stderr}");
+        let expected = if token.is_empty() {
+            "needs a token"
+        } else {
+            "authentication failed"
+        };
+        assert!(stderr.contains(expected), "{why}: {stderr}");
+    }
+    // The listener is still there for the right token.
+    let (status, stdout, stderr) = common::Engine::new("tcp").run(&["--echo"], "6 * 7;\n");
+    assert_eq!(
+        (status, stdout.as_str()),
+        (0, "Evaluated to 42.000000\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn listeners_refuse_non_loopback_addresses_unless_allowed() {
+    let output = Command::new(env!("CARGO_BIN_EXE_toy-executor"))
+        .args(["--listen", "0.0.0.0:0"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--allow-remote"));
+}
+
+#[test]
+fn malformed_frames_are_refused_and_the_listener_survives() {
+    let listener = Listener::start();
+    let garbage: [&[u8]; 4] = [
+        b"GET / HTTP/1.1\r\n\r\n",
+        // A header announcing a 4 GiB frame.
+        &[0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0, 0, 0, 0, 0],
+        // A truncated frame.
+        &[10, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 5],
+        // An unknown kind.
+        &[0, 0, 0, 0, 250, 0, 0, 0, 1, 0, 0, 0],
+    ];
+    for bytes in garbage {
+        let mut stream = std::net::TcpStream::connect(&listener.addr).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.write_all(bytes).expect("write");
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        // The executor answers with at most a `Failed` frame, then hangs up.
+        let mut reply = Vec::new();
+        stream
+            .read_to_end(&mut reply)
+            .expect("the executor hangs up");
+        assert!(reply.len() < 200, "{reply:?}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_toy"))
+        .args(["--connect", &listener.addr, "--echo"])
+        .env("TOY_EXECUTOR_TOKEN", &listener.token)
+        .write_stdin_str("1 + 1;\n");
+    assert_eq!(output, "Evaluated to 2.000000\n");
+}
+
+#[test]
+fn a_garbled_executor_is_a_protocol_error_in_toy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fake = dir.path().join("fake-executor");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nprintf 'this is not a frame at all'\ncat > /dev/null\n",
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let output = Command::new(env!("CARGO_BIN_EXE_toy"))
+        .args(["--engine=remote"])
+        .env("TOY_EXECUTOR", &fake)
+        .stdin(Stdio::null())
+        .output()
+        .expect("toy runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("protocol error"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn the_executor_binary_does_not_link_llvm() {
+    let output = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_toy-executor"))
+        .output()
+        .expect("ldd runs");
+    let libs = String::from_utf8_lossy(&output.stdout);
+    assert!(libs.contains("libc.so"), "{libs}");
+    assert!(!libs.to_lowercase().contains("llvm"), "{libs}");
+    let toy = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_toy"))
+        .output()
+        .expect("ldd runs");
+    assert!(
+        String::from_utf8_lossy(&toy.stdout).contains("LLVM"),
+        "the check itself works: toy does link LLVM"
+    );
+}
+
+/// Runs a command with text on stdin; returns its stdout.
+trait WriteStdinStr {
+    fn write_stdin_str(&mut self, text: &str) -> String;
+}
+
+impl WriteStdinStr for Command {
+    fn write_stdin_str(&mut self, text: &str) -> String {
+        let mut child = self
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write");
+        let output = child.wait_with_output().expect("ends");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
