@@ -4,7 +4,6 @@ use std::process::Command;
 
 use rexpect::session::{PtySession, spawn_command};
 
-#[allow(dead_code)]
 mod common;
 
 const TIMEOUT_MS: u64 = 20_000;
