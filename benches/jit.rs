@@ -121,6 +121,133 @@ fn main() {
     first_calls(quick);
     stub_overhead(quick);
     fib(quick);
+    remote(quick);
+}
+
+/// The remote executor (over pipes) against the in-process one, in the same run.
+fn remote(quick: bool) {
+    use toy::executor::remote::{Remote, Transport};
+    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_toy-executor"));
+    let remote =
+        || Jit::remote(Transport::Spawn(binary.clone()), OptLevel::Tutorial).expect("executor");
+    let _ = Remote::default_binary;
+    let local = || jit(Strategy::Lazy, OptLevel::Tutorial);
+
+    // A run of code already loaded: `xorps xmm0, xmm0; ret`.
+    let reps = if quick { 200 } else { 2000 };
+    let run_rtt = |mut jit: Jit| {
+        let loader = jit.executor().loader();
+        let at = loader.reserve(16, 16).expect("reserve");
+        loader.write(at, &[0x0f, 0x57, 0xc0, 0xc3]).expect("write");
+        loader.finalize(at, 16).expect("finalize");
+        median(
+            (0..reps)
+                .map(|_| {
+                    let start = Instant::now();
+                    let result = jit.executor().run(at, &mut |_, _| None).expect("runs");
+                    assert_eq!(result, Ok(0.0));
+                    start.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let (local_run, remote_run) = (run_rtt(local()), run_rtt(remote()));
+    row(
+        "run loaded code, remote (pipes)",
+        us(remote_run),
+        &format!(
+            "in-process {}: round trip {} (target <= 100 µs)",
+            us(local_run),
+            us(remote_run - local_run)
+        ),
+    );
+
+    // An empty top-level expression: compile, load, run, release.
+    let evals = if quick { 30 } else { 200 };
+    let empty = |mut jit: Jit| {
+        median(
+            (0..evals)
+                .map(|_| {
+                    let item = items("0;").pop().expect("item");
+                    let start = Instant::now();
+                    feed(&mut jit, item);
+                    start.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let (local_empty, remote_empty) = (empty(local()), empty(remote()));
+    row(
+        "empty top-level expression `0;`, remote",
+        us(remote_empty),
+        &format!(
+            "in-process {}: +{} for the protocol",
+            us(local_empty),
+            us(remote_empty.saturating_sub(local_empty))
+        ),
+    );
+
+    // First calls: each evaluation `fI(1);` compiles fI in the executor's resolver.
+    let n = if quick { 30 } else { 200 };
+    let defs: String = (0..n)
+        .map(|i| format!("def f{i}(x) x * {i} + 1;\n"))
+        .collect();
+    let first_calls = |mut jit: Jit| {
+        for item in items(&defs) {
+            feed(&mut jit, item);
+        }
+        median(
+            (0..n)
+                .map(|i| {
+                    let call = items(&format!("{defs}f{i}(1);")).pop().expect("call");
+                    let start = Instant::now();
+                    feed(&mut jit, call);
+                    start.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let (local_first, remote_first) = (first_calls(local()), first_calls(remote()));
+    row(
+        "first call of a small function, remote (whole `fI(1);`)",
+        us(remote_first),
+        &format!(
+            "in-process {}: {:.2}x (target <= 1.3x)",
+            us(local_first),
+            remote_first.as_secs_f64() / local_first.as_secs_f64()
+        ),
+    );
+
+    // fib(30) runs natively in the executor.
+    let calls = if quick { 3 } else { 7 };
+    let fib = |mut jit: Jit| {
+        let program = format!(
+            "def fib(x) if x < 3 then 1 else fib(x-1) + fib(x-2);\n{}",
+            "fib(30);\n".repeat(calls + 1)
+        );
+        let mut items = items(&program).into_iter();
+        feed(&mut jit, items.next().expect("def"));
+        feed(&mut jit, items.next().expect("warm-up"));
+        median(
+            items
+                .map(|call| {
+                    let start = Instant::now();
+                    assert_eq!(feed(&mut jit, call), 832040.0);
+                    start.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let (local_fib, remote_fib) = (fib(local()), fib(remote()));
+    row(
+        "fib(30), remote",
+        ms(remote_fib),
+        &format!(
+            "in-process {}: {:.2}x (target about 1.0x)",
+            ms(local_fib),
+            remote_fib.as_secs_f64() / local_fib.as_secs_f64()
+        ),
+    );
 }
 
 /// N definitions and one call, through a whole session (parse, resolve, define):
