@@ -257,3 +257,30 @@ impl WriteStdinStr for Command {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 }
+
+#[test]
+fn the_executor_does_not_outlive_toy_even_in_an_endless_loop() {
+    let mut toy = spawn_toy(&["--engine=remote"]);
+    let mut stdin = toy.stdin.take().expect("stdin");
+    send(&mut stdin, "def spin(x) for i = 0, 1 in x;\nspin(1);\n");
+    let executor = executor_of(toy.id());
+    wait_busy(executor);
+    toy.kill().expect("kill toy");
+    toy.wait().expect("reaped");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{executor}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting for init to reap it.
+        if stat.is_empty()
+            || stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z'))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the executor is still running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+}

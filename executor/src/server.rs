@@ -299,7 +299,49 @@ fn pipes() -> Result<(), String> {
         }
         std::fs::File::from_raw_fd(fd)
     };
+    exit_on_hangup(0, 0);
     serve(std::io::stdin(), out, None)
+}
+
+/// Ends this process as soon as the controller's end of `fd` closes, even while JIT'd
+/// code runs (an endless loop never reads again): an executor must not outlive `toy`.
+fn exit_on_hangup(fd: libc::c_int, events: libc::c_short) {
+    // The watcher must not take the main thread's Ctrl-C and SIGURG: block them while
+    // it is created (it inherits the mask), then unblock them here.
+    // SAFETY: plain signal-mask manipulation of the calling thread.
+    let old = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGURG);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        old
+    };
+    let spawned = std::thread::Builder::new()
+        .name("hangup".into())
+        .stack_size(64 << 10)
+        .spawn(move || {
+            loop {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd; HUP and ERR are always reported.
+                let ready = unsafe { libc::poll(&mut pfd, 1, -1) };
+                let gone = libc::POLLHUP | libc::POLLERR | libc::POLLRDHUP;
+                if ready > 0 && pfd.revents & gone != 0 {
+                    // SAFETY: ends the process at once; nothing needs flushing.
+                    unsafe { libc::_exit(0) };
+                }
+            }
+        });
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    if let Err(err) = spawned {
+        eprintln!("toy-executor: cannot watch the connection: {err}");
+    }
 }
 
 fn tcp(addr: &str, allow_remote: bool, token_file: Option<&str>) -> Result<(), String> {
@@ -378,6 +420,7 @@ fn connection(stream: TcpStream, token: &[u8]) -> Result<(), String> {
     unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_SETOWN, libc::getpid()) };
     crate::entry::interrupt_on(libc::SIGURG).map_err(|e| e.to_string())?;
     let writer = stream.try_clone().map_err(|e| e.to_string())?;
+    exit_on_hangup(stream.as_raw_fd(), libc::POLLRDHUP);
     serve(stream, writer, Some(token))
 }
 
