@@ -195,8 +195,14 @@ pub fn run(args: &Args) -> Status {
     };
     let source = driver.session.sources_mut().add("<repl>", "");
     let mut compiler = None;
+    let engine = match args.engine_kind(true) {
+        super::EngineKind::Remote => "remote: code runs in a separate executor process",
+        super::EngineKind::Lazy => "lazy JIT",
+        super::EngineKind::Eager => "eager JIT",
+        super::EngineKind::Interp => "interpreter",
+    };
     println!(
-        "toy {} — Kaleidoscope REPL. Type :help for help, Ctrl-D to quit.",
+        "toy {} — Kaleidoscope REPL ({engine}). Type :help for help, Ctrl-D to quit.",
         env!("CARGO_PKG_VERSION")
     );
     loop {
