@@ -211,7 +211,7 @@ fn a_garbled_executor_is_a_protocol_error_in_toy() {
         .expect("toy runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("protocol error"), "{stderr}");
+    assert!(stderr.contains("executor broke the protocol"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 

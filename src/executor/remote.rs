@@ -227,7 +227,15 @@ impl Connection {
         }
         match read_frame(&mut self.reader) {
             Ok(frame) => Ok(frame),
-            Err(ProtocolError::Malformed(why)) => Err(ExecError::Protocol(why)),
+            Err(ProtocolError::Malformed(why)) => {
+                // Nothing after a bad frame can be trusted: this executor is done.
+                if let Some(child) = &mut self.child {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                self.dead = Some(format!("broke the protocol (malformed frame: {why})"));
+                Err(ExecError::Terminated(self.dead.clone().unwrap_or_default()))
+            }
             Err(ProtocolError::Closed | ProtocolError::Io(_)) => Err(self.died()),
         }
     }
