@@ -7,3 +7,4 @@ pub mod print;
 pub mod resolve;
 pub mod source;
 pub mod syntax;
+pub mod unparse;
