@@ -107,8 +107,10 @@ fn engines_agree_on_generated_programs() {
         max_shrink_iters: 400,
         ..Config::default()
     };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
+    let mut runner = TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    );
     let result = runner.run(&programs::prog(), |prog| check(&programs::source(&prog)));
     if let Err(err) = result {
         panic!("{err}");
@@ -131,13 +133,27 @@ fn the_generator_covers_every_construct() {
         all.push_str(&programs::source(&prog));
     }
     for needle in [
-        "def binary", "def unary", "if ", "for ", "var ", " = ", "printd(", "putchard(", "rec(",
+        "def binary",
+        "def unary",
+        "if ",
+        "for ",
+        "var ",
+        " = ",
+        "printd(",
+        "putchard(",
+        "rec(",
         "(a b c d e f g h i j)",
     ] {
         assert!(all.contains(needle), "no generated program has `{needle}`");
     }
     // A forward reference: f0 calling f1, defined after it.
-    assert!(all.lines().any(|l| l.starts_with("def f0(") && l.contains("f1(")));
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with("def f0(") && l.contains("f1("))
+    );
     // A redefinition: some function defined twice in one program.
-    assert!(all.split("extern printd").any(|p| p.matches("def f0(").count() > 1));
+    assert!(
+        all.split("extern printd")
+            .any(|p| p.matches("def f0(").count() > 1)
+    );
 }

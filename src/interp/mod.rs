@@ -181,6 +181,26 @@ impl Interpreter {
 
     // ANCHOR: eval
     /// Evaluates an expression in a frame of local slots.
+    /// A left-deep chain of built-in operators (`1 + 1 + ... + 1`), walked
+    /// iteratively: recursing as deep as the chain is long would exhaust the stack.
+    /// Operands are evaluated in the same order as by recursion.
+    fn chain(&self, expr: &Expr, frame: &mut [f64]) -> Result<f64, Error> {
+        let mut spine = Vec::new();
+        let mut left = expr;
+        while let ExprKind::Binary { op, lhs, rhs } = &left.kind
+            && !matches!(op, BinOp::User(_))
+        {
+            spine.push((*op, &**rhs));
+            left = lhs;
+        }
+        let mut value = self.eval(left, frame)?;
+        for (op, rhs) in spine.into_iter().rev() {
+            let r = self.eval(rhs, frame)?;
+            value = builtin(op, value, r);
+        }
+        Ok(value)
+    }
+
     fn eval(&self, expr: &Expr, frame: &mut [f64]) -> Result<f64, Error> {
         if self.stack_used() > STACK_BUDGET {
             return Err(Error::StackOverflow { span: expr.span });
@@ -202,16 +222,14 @@ impl Interpreter {
                     let name = OperatorName::new(Fixity::Binary, *op);
                     return self.call(name.as_str(), &[lhs, rhs], frame, expr.span);
                 }
+                if let ExprKind::Binary { op: inner, .. } = &lhs.kind
+                    && !matches!(inner, BinOp::User(_))
+                {
+                    return self.chain(expr, frame);
+                }
                 let l = self.eval(lhs, frame)?;
                 let r = self.eval(rhs, frame)?;
-                Ok(match op {
-                    BinOp::Add => l + r,
-                    BinOp::Sub => l - r,
-                    BinOp::Mul => l * r,
-                    // LLVM's `fcmp ult`: true when less *or unordered* (a NaN operand).
-                    BinOp::Lt => bool_value(l.partial_cmp(&r).is_none_or(|o| o == Ordering::Less)),
-                    BinOp::User(_) => unreachable!("handled above"),
-                })
+                Ok(builtin(*op, l, r))
             }
             ExprKind::Call { callee, args } => {
                 let args: Vec<&Expr> = args.iter().collect();
@@ -271,6 +289,19 @@ impl Interpreter {
 }
 
 /// The language's truth: ordered and not equal to 0.0 (LLVM's `fcmp one`), so NaN is false.
+/// A built-in binary operator applied.
+fn builtin(op: BinOp, l: f64, r: f64) -> f64 {
+    match op {
+        BinOp::Add => l + r,
+        BinOp::Sub => l - r,
+        BinOp::Mul => l * r,
+        // LLVM's `fcmp ult`: true when less *or unordered* (a NaN operand).
+        BinOp::Lt => bool_value(l.partial_cmp(&r).is_none_or(|o| o == Ordering::Less)),
+        // Only built-in operators get here.
+        BinOp::User(_) => f64::NAN,
+    }
+}
+
 fn truthy(value: f64) -> bool {
     value
         .partial_cmp(&0.0)

@@ -100,7 +100,10 @@ pub fn prog() -> impl Strategy<Value = Prog> {
     (
         prop::collection::vec((any::<u8>(), 1u8..=100, expr()), 0..3),
         prop::collection::vec((any::<u8>(), expr()), 0..2),
-        prop::collection::vec((0u8..=10, expr()).prop_map(|(arity, body)| Func { arity, body }), 1..6),
+        prop::collection::vec(
+            (0u8..=10, expr()).prop_map(|(arity, body)| Func { arity, body }),
+            1..6,
+        ),
         prop::option::of(expr()),
         prop::collection::vec(expr(), 1..5),
         prop::collection::vec((any::<u8>(), expr()), 0..3),
