@@ -26,6 +26,7 @@ pub struct Region {
 }
 
 impl Region {
+    // ANCHOR: double_map
     /// Creates the memory file and maps both views.
     pub fn new() -> Result<Self, ExecError> {
         // SAFETY: memfd_create with a valid C string; the fd is checked before use.
@@ -56,6 +57,7 @@ impl Region {
             live: BTreeMap::new(),
         })
     }
+    // ANCHOR_END: double_map
 
     /// Address of the executable view's first byte.
     pub fn base(&self) -> u64 {

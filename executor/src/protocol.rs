@@ -83,6 +83,7 @@ pub enum RunResult {
     },
 }
 
+// ANCHOR: messages
 /// One message.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Message {
@@ -169,6 +170,7 @@ pub enum Message {
     /// Either side: the request failed.
     Failed(String),
 }
+// ANCHOR_END: messages
 
 /// What can go wrong reading a frame.
 #[derive(Debug)]

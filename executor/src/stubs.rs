@@ -29,6 +29,7 @@ pub const SLOT_OFFSET: u64 = 8;
 /// Offset of a stub's trampoline.
 pub const TRAMPOLINE_OFFSET: u64 = 16;
 
+// ANCHOR: chunk
 /// The machine code of a chunk at `chunk` holding ids `first..first + CHUNK`.
 pub fn chunk_bytes(chunk: Addr, first: u32, resolver: Addr) -> Vec<u8> {
     let mut bytes = vec![0xcc; CHUNK_BYTES as usize];
@@ -50,6 +51,7 @@ pub fn chunk_bytes(chunk: Addr, first: u32, resolver: Addr) -> Vec<u8> {
     bytes[pointer as usize..pointer as usize + 8].copy_from_slice(&resolver.to_le_bytes());
     bytes
 }
+// ANCHOR_END: chunk
 
 #[cfg(test)]
 mod tests {

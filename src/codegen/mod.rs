@@ -37,6 +37,7 @@ pub enum OptLevel {
     O3,
 }
 
+// ANCHOR: pipeline
 impl OptLevel {
     fn pipeline(self) -> &'static str {
         match self {
@@ -57,6 +58,7 @@ impl OptLevel {
         }
     }
 }
+// ANCHOR_END: pipeline
 
 /// A failure inside LLVM: a bug of toy's, reported rather than crashed on.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -266,6 +268,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         f
     }
 
+    // ANCHOR: function
     fn function(mut self, function: &Function, name: &str) -> Result<(), CodegenError> {
         let f = self.declare(name, function.proto.arity());
         self.function = Some(f);
@@ -290,6 +293,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         Ok(())
     }
 
+    // ANCHOR_END: function
     fn call(
         &self,
         name: &str,
@@ -360,6 +364,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
                 }
                 self.call(callee, &values)?
             }
+            // ANCHOR: if
             ExprKind::If { cond, then, else_ } => {
                 let cond = self.expr(cond)?;
                 let cond = self.truth(cond, "ifcond")?;
@@ -381,6 +386,8 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
                 phi.add_incoming(&[(&then_value, then_end), (&else_value, else_end)]);
                 phi.as_basic_value().into_float_value()
             }
+            // ANCHOR_END: if
+            // ANCHOR: for
             ExprKind::For {
                 slot,
                 start,
@@ -415,6 +422,8 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
                 self.builder.position_at_end(after_bb);
                 f64.const_float(0.0)
             }
+            // ANCHOR_END: for
+            // ANCHOR: var
             ExprKind::Var { bindings, body } => {
                 for binding in bindings {
                     let value = match &binding.init {
@@ -424,7 +433,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
                     self.builder.build_store(self.slots[binding.slot], value)?;
                 }
                 self.expr(body)?
-            }
+            } // ANCHOR_END: var
         })
     }
 

@@ -451,6 +451,7 @@ impl Loader for Connection {
     }
 }
 
+// ANCHOR: run_loop
 impl Executor for Remote {
     fn loader(&mut self) -> &mut dyn Loader {
         &mut self.conn
@@ -491,6 +492,7 @@ impl Executor for Remote {
             }
         }
     }
+    // ANCHOR_END: run_loop
 
     fn terminated(&self) -> Option<String> {
         self.conn.dead.clone()

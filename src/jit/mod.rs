@@ -431,6 +431,7 @@ impl State {
         Ok(())
     }
 
+    // ANCHOR: resolve
     /// The compile callback: the code global `id` runs, compiled now if it has not
     /// been, or why it cannot run. A failure leaves the function uncompiled, so a
     /// later call tries again.
@@ -467,6 +468,8 @@ impl State {
             .map_err(|e| jit_error(e, span))?;
         Ok(code.entry)
     }
+
+    // ANCHOR_END: resolve
 
     /// The error to report for an aborted evaluation.
     fn abort_error(&self, abort: Abort, failure: Option<Error>, span: Span) -> Error {
