@@ -27,17 +27,12 @@ const CONFIGS: [&[&str]; 5] = [
 ];
 
 fn run(config: &[&str], program: &str) -> (i32, String, String) {
-    let output = common::toy()
-        .args(config)
-        .arg("--echo")
-        .write_stdin(program)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .expect("toy runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+    common::outcome(
+        common::toy()
+            .args(config)
+            .arg("--echo")
+            .write_stdin(program)
+            .timeout(Duration::from_secs(60)),
     )
 }
 
@@ -69,7 +64,7 @@ fn check(program: &str) -> Result<(), TestCaseError> {
             "the interpreter rejected a generated program: {stderr}\n{program}"
         )));
     }
-    for (config, result) in CONFIGS.iter().zip(&results).skip(1) {
+    for result in results.iter().skip(1) {
         if (&result.0, &result.1) != (status, stdout) {
             let mut report = format!("engines disagree on:\n{program}\n");
             for (c, r) in CONFIGS.iter().zip(&results) {
@@ -81,7 +76,6 @@ fn check(program: &str) -> Result<(), TestCaseError> {
                     r.2
                 ));
             }
-            let _ = config;
             return Err(TestCaseError::fail(report));
         }
     }

@@ -362,6 +362,15 @@ impl Connection {
     }
 }
 
+/// The names not looked up yet.
+fn uncached<T>(names: &[&str], cache: &HashMap<String, T>) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| !cache.contains_key(**n))
+        .map(|n| n.to_string())
+        .collect()
+}
+
 fn unexpected(message: &Message) -> ExecError {
     let name: String = format!("{message:?}")
         .chars()
@@ -399,11 +408,7 @@ impl Loader for Connection {
     }
 
     fn lookup_externs(&mut self, names: &[&str]) -> Result<Vec<Option<ExternSymbol>>, ExecError> {
-        let missing: Vec<String> = names
-            .iter()
-            .filter(|n| !self.externs.contains_key(**n))
-            .map(|n| n.to_string())
-            .collect();
+        let missing = uncached(names, &self.externs);
         if !missing.is_empty() {
             let Message::Externs(found) = self.call(Message::LookupExterns(missing.clone()))?
             else {
@@ -424,11 +429,7 @@ impl Loader for Connection {
     }
 
     fn lookup_symbols(&mut self, names: &[&str]) -> Result<Vec<Option<Addr>>, ExecError> {
-        let missing: Vec<String> = names
-            .iter()
-            .filter(|n| !self.symbols.contains_key(**n))
-            .map(|n| n.to_string())
-            .collect();
+        let missing = uncached(names, &self.symbols);
         if !missing.is_empty() {
             let Message::Symbols(found) = self.call(Message::LookupSymbols(missing.clone()))?
             else {

@@ -87,17 +87,7 @@ impl Engine {
     /// Runs `toy` on this engine with `args` and `stdin`; returns (status, stdout,
     /// stderr).
     pub fn run(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
-        let output = self
-            .toy()
-            .args(args)
-            .write_stdin(stdin)
-            .output()
-            .expect("toy runs");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        outcome(self.toy().args(args).write_stdin(stdin))
     }
 }
 
@@ -127,11 +117,12 @@ pub fn ks_files(dir: &str) -> Vec<PathBuf> {
 
 /// Runs `toy` with `args` and `stdin`; returns (status, stdout, stderr).
 pub fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let output = toy()
-        .args(args)
-        .write_stdin(stdin)
-        .output()
-        .expect("toy runs");
+    outcome(toy().args(args).write_stdin(stdin))
+}
+
+/// Runs a prepared command; returns (status, stdout, stderr).
+pub fn outcome(cmd: &mut Command) -> (i32, String, String) {
+    let output = cmd.output().expect("toy runs");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
