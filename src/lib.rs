@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aot;
 pub mod codegen;
 pub mod engine;
 pub mod error;

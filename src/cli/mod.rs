@@ -1,5 +1,6 @@
 //! Command-line interface: arguments, then files, piped input or the REPL.
 
+mod build;
 mod diag;
 mod inspect;
 mod repl;
@@ -22,6 +23,8 @@ use toy::jit::{Jit, Strategy};
 #[command(after_help = "\
 With no FILE, toy reads standard input: an interactive REPL on a terminal, otherwise \
 a non-interactive REPL that echoes each top-level expression as \"Evaluated to %f\".
+
+`toy build FILE -o PROG` compiles a file ahead of time (see `toy build --help`).
 
 Exit status: 0 on success, 1 if the program had an error, 2 on usage errors.")]
 pub struct Args {
@@ -56,6 +59,11 @@ pub struct Args {
     /// Print a line to stderr for every function the JIT compiles (lazy and eager)
     #[arg(long)]
     pub trace_jit: bool,
+
+    /// Write /tmp/perf-PID.map (address, size, name of every JIT'd function) for
+    /// `perf report`; PID is the process running the code
+    #[arg(long)]
+    pub perf_map: bool,
 
     /// Optimization: 0-3 select LLVM's default<On> pipelines (0 also selects fast
     /// instruction selection); without -O, the tutorial's passes
@@ -147,6 +155,7 @@ impl Args {
             EngineKind::Remote => Jit::remote(self.transport()?, self.opt_level())?,
         };
         jit.set_trace(self.trace_jit);
+        jit.set_perf_map(self.perf_map);
         Ok(Box::new(jit))
     }
 
@@ -171,6 +180,12 @@ impl Args {
 
 /// Runs the command; the exit code follows the table in `--help`.
 pub fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1).peekable();
+    if argv.peek().map(String::as_str) == Some("build") {
+        argv.next();
+        let status = build::main(argv);
+        return ExitCode::from(status as u8);
+    }
     let args = Args::parse();
     let status = if !args.files.is_empty() {
         run::files(&args)

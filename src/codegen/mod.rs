@@ -173,6 +173,75 @@ impl Compiler {
         )
     }
 
+    /// Compiles several functions, each under the symbol given, into one object.
+    pub fn compile_named(
+        &self,
+        functions: &[(&Function, &str)],
+        library: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<u8>, CodegenError> {
+        self.build(
+            "toy",
+            functions,
+            Output::Object,
+            library,
+            &mut Timings::default(),
+        )
+    }
+
+    /// An object of *indirect stubs*, for ahead-of-time programs: for each
+    /// `(name, arity, pointer, missing)`, a function `name` that calls through the
+    /// external global `pointer` (a `double (*)(double, ...)`), or calls the external
+    /// `void missing(void)` while the pointer is null.
+    pub fn stubs_object(
+        &self,
+        stubs: &[(String, usize, String, String)],
+    ) -> Result<Vec<u8>, CodegenError> {
+        let context = Context::create();
+        let module = context.create_module("stubs");
+        module.set_triple(&self.machine.get_triple());
+        module.set_data_layout(&self.machine.get_target_data().get_data_layout());
+        let builder = context.create_builder();
+        let f64t = context.f64_type();
+        let void = context.void_type();
+        for (name, arity, pointer, missing) in stubs {
+            let params = vec![f64t.into(); *arity];
+            let fn_type = f64t.fn_type(&params, false);
+            let ptr_type = fn_type.ptr_type(inkwell::AddressSpace::default());
+            let global = module.add_global(ptr_type, None, pointer);
+            global.set_linkage(Linkage::External);
+            let missing = module.add_function(missing, void.fn_type(&[], false), None);
+            let function = module.add_function(name, fn_type, None);
+            let entry = context.append_basic_block(function, "entry");
+            let absent = context.append_basic_block(function, "absent");
+            let present = context.append_basic_block(function, "present");
+            builder.position_at_end(entry);
+            let target = builder
+                .build_load(global.as_pointer_value(), "target")?
+                .into_pointer_value();
+            let is_null = builder.build_is_null(target, "null")?;
+            builder.build_conditional_branch(is_null, absent, present)?;
+            builder.position_at_end(absent);
+            builder.build_call(missing, &[], "")?;
+            builder.build_unreachable()?;
+            builder.position_at_end(present);
+            let args: Vec<_> = function.get_param_iter().map(|p| p.into()).collect();
+            let callable = inkwell::values::CallableValue::try_from(target)
+                .map_err(|()| CodegenError("not a function pointer".into()))?;
+            let result = builder.build_call(callable, &args, "result")?;
+            let value = result
+                .try_as_basic_value()
+                .basic()
+                .ok_or_else(|| CodegenError("call without a value".into()))?;
+            builder.build_return(Some(&value))?;
+        }
+        module.verify().map_err(|e| CodegenError(e.to_string()))?;
+        let buffer = self
+            .machine
+            .write_to_memory_buffer(&module, FileType::Object)
+            .map_err(|e| CodegenError(e.to_string()))?;
+        Ok(buffer.as_slice().to_vec())
+    }
+
     /// One module with `functions` (each under its symbol): IR, passes, output.
     fn build(
         &self,

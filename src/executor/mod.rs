@@ -55,6 +55,10 @@ pub trait Executor {
         addr: Addr,
         resolve: &mut Resolve<'_>,
     ) -> Result<Result<f64, Abort>, ExecError>;
+    /// The id of the process that runs the code.
+    fn pid(&self) -> u32 {
+        std::process::id()
+    }
     /// How the executor ended, if it did (then only [`Executor::restart`] helps).
     fn terminated(&self) -> Option<String> {
         None

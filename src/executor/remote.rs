@@ -56,6 +56,8 @@ struct Connection {
     symbols: HashMap<String, Option<Addr>>,
     /// How the executor ended, once it has.
     dead: Option<String>,
+    /// The executor's process id (from its `Welcome`).
+    pid: u32,
     /// Whether Ctrl-C was passed on during the current run.
     interrupt_sent: bool,
 }
@@ -152,7 +154,10 @@ impl Connection {
             version: VERSION,
             line_buffered,
         })? {
-            Message::Welcome { version, .. } if version == VERSION => Ok(conn),
+            Message::Welcome { version, pid, .. } if version == VERSION => {
+                conn.pid = pid;
+                Ok(conn)
+            }
             Message::Welcome { version, .. } => Err(ExecError::Protocol(format!(
                 "executor speaks protocol {version}, not {VERSION}"
             ))),
@@ -180,6 +185,7 @@ impl Connection {
             externs: HashMap::new(),
             symbols: HashMap::new(),
             dead: None,
+            pid: 0,
             interrupt_sent: false,
         }
     }
@@ -497,6 +503,10 @@ impl Executor for Remote {
 
     fn terminated(&self) -> Option<String> {
         self.conn.dead.clone()
+    }
+
+    fn pid(&self) -> u32 {
+        self.conn.pid
     }
 
     fn restart(&mut self) -> Result<bool, ExecError> {

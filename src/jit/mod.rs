@@ -84,6 +84,36 @@ struct State {
     timings: Timings,
     /// Time spent compiling top-level expressions.
     expressions: Timings,
+    /// Where to write perf map lines, when asked.
+    perf_map: Option<PerfMap>,
+    /// The process running the code.
+    pid: u32,
+}
+
+/// `/tmp/perf-PID.map` of the process running the code.
+struct PerfMap {
+    pid: u32,
+    file: Option<std::fs::File>,
+}
+
+impl PerfMap {
+    /// Appends `address size name` for a function's code (best effort: a map that
+    /// cannot be written must not stop the program).
+    fn record(&mut self, pid: u32, code: Code, name: &str) {
+        use std::io::Write;
+        if self.file.is_none() || self.pid != pid {
+            self.pid = pid;
+            self.file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(format!("/tmp/perf-{pid}.map"))
+                .ok();
+        }
+        if let Some(file) = &mut self.file {
+            let size = code.size - (code.entry - code.block);
+            let _ = writeln!(file, "{:x} {:x} {name}", code.entry, size);
+        }
+    }
 }
 
 fn jit_error(err: impl std::fmt::Display, span: Span) -> Error {
@@ -114,6 +144,7 @@ impl Jit {
 
     /// A JIT with the given compiler and executor.
     pub fn with(strategy: Strategy, compiler: Compiler, executor: Box<dyn Executor>) -> Self {
+        let pid = executor.pid();
         Jit {
             executor,
             state: State {
@@ -125,6 +156,8 @@ impl Jit {
                 index: HashMap::new(),
                 timings: Timings::default(),
                 expressions: Timings::default(),
+                perf_map: None,
+                pid,
             },
         }
     }
@@ -132,6 +165,11 @@ impl Jit {
     /// Prints `[jit] compiled NAME in ...` to stderr for every function compiled.
     pub fn set_trace(&mut self, trace: bool) {
         self.state.trace = trace;
+    }
+
+    /// Writes `/tmp/perf-PID.map` lines for every function compiled from now on.
+    pub fn set_perf_map(&mut self, on: bool) {
+        self.state.perf_map = on.then_some(PerfMap { pid: 0, file: None });
     }
 
     /// Bytes of executor memory in use (code, data, stubs).
@@ -147,10 +185,14 @@ impl Jit {
             return Err(err);
         };
         let after = match self.executor.restart() {
-            Ok(true) => match self.state.reload(self.executor.loader()) {
-                Ok(()) => "started a fresh executor; all definitions are kept".to_string(),
-                Err(e) => format!("started a fresh executor, but reloading failed: {e}"),
-            },
+            Ok(true) => {
+                // The fresh executor is another process, with its own perf map.
+                self.state.pid = self.executor.pid();
+                match self.state.reload(self.executor.loader()) {
+                    Ok(()) => "started a fresh executor; all definitions are kept".to_string(),
+                    Err(e) => format!("started a fresh executor, but reloading failed: {e}"),
+                }
+            }
             Ok(false) => "it cannot be restarted".to_string(),
             Err(e) => format!("cannot start a fresh one: {e}"),
         };
@@ -264,11 +306,17 @@ impl State {
                 );
             }
         }
-        Ok(Code {
+        let code = Code {
             entry,
             block: linked.block,
             size: linked.size,
-        })
+        };
+        if symbol != ANON_NAME
+            && let Some(map) = &mut self.perf_map
+        {
+            map.record(self.pid, code, symbol);
+        }
+        Ok(code)
     }
 
     /// Why `function` cannot run now, if it calls something missing or mismatched.

@@ -1,0 +1,236 @@
+//! Ahead-of-time compilation: a Kaleidoscope file as a native executable.
+//!
+//! The program's items run in order at start-up, as `toy FILE.ks` runs them. To keep
+//! the JIT's late binding (a function calls whatever its callee is *when the call
+//! happens*; a redefinition changes it for every caller), each definition is compiled
+//! under its own symbol (`toy_def_3`), every Kaleidoscope function name gets an
+//! indirect stub (generated in LLVM IR, since names like `binary|` are no C names) that
+//! calls through a pointer, and a generated C `main` points the stubs at each version
+//! in program order, calling the top-level expressions in between: the JIT's stubs,
+//! ahead of time. The runtime (`putchard`, `printd`) is C; `cc` compiles the generated
+//! C and links it with the objects and libm.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::process::Command;
+
+use thiserror::Error;
+
+use crate::codegen::{CodegenError, Compiler};
+use crate::frontend::ast::{Function, Item};
+
+/// Why a build failed.
+#[derive(Debug, Error)]
+pub enum BuildError {
+    /// LLVM failed.
+    #[error(transparent)]
+    Codegen(#[from] CodegenError),
+    /// No C compiler driver.
+    #[error("no C compiler found: install cc (gcc or clang) or set CC ({0})")]
+    NoCompiler(String),
+    /// The C compiler or linker failed.
+    #[error("linking failed:\n{0}")]
+    Link(String),
+    /// Files could not be written.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The program of a file's items, ready to be compiled.
+pub struct Program<'a> {
+    /// (function, symbol) for every definition and top-level expression.
+    functions: Vec<(&'a Function, String)>,
+    /// The C part: runtime, stub pointers and `main`.
+    c: String,
+    /// The stubs: (name, arity, pointer, what to call while it is null).
+    stubs: Vec<(String, usize, String, String)>,
+    /// Names declared `extern` (C library functions).
+    externs: Vec<String>,
+}
+
+const RUNTIME: &str = r#"#include <stdio.h>
+
+double putchard(double c) { putchar((unsigned char)(int)c); return 0; }
+double printd(double x) { printf("%f\n", x); return 0; }
+
+static void toy_missing(const char *name) {
+    fflush(stdout);
+    fprintf(stderr, "error: unknown function `%s`\n", name);
+    _Exit(1);
+}
+"#;
+
+impl<'a> Program<'a> {
+    /// Lays out `items` (resolved, in program order).
+    pub fn new(items: &'a [Item]) -> Self {
+        let mut functions = Vec::new();
+        let mut externs = Vec::new();
+        // Every name that is ever defined, in order of first definition, and its arity.
+        let mut names: Vec<(String, usize)> = Vec::new();
+        let mut main = String::new();
+        let mut decls = String::new();
+        let mut tops = 0;
+        for item in items {
+            match item {
+                Item::Def(f) => {
+                    let name = f.proto.name.to_string();
+                    let index = match names.iter().position(|(n, _)| *n == name) {
+                        Some(i) => i,
+                        None => {
+                            names.push((name.clone(), f.proto.arity()));
+                            names.len() - 1
+                        }
+                    };
+                    let version = functions.len();
+                    let symbol = format!("toy_def_{version}");
+                    let params = c_params(f.proto.arity(), false);
+                    let _ = writeln!(decls, "extern double {symbol}({params});");
+                    let _ = writeln!(main, "    toy_ptr_{index} = toy_def_{version};");
+                    functions.push((&**f, symbol));
+                }
+                Item::Extern(p) => externs.push(p.name.to_string()),
+                Item::Expr(f) => {
+                    let symbol = format!("toy_top_{tops}");
+                    let _ = writeln!(decls, "extern double {symbol}(void);");
+                    let _ = writeln!(main, "    toy_top_{tops}();");
+                    functions.push((&**f, symbol));
+                    tops += 1;
+                }
+            }
+        }
+        let mut c = String::from(RUNTIME);
+        // A program's own `putchard` or `printd` replaces the runtime's.
+        for (name, _) in &names {
+            if name == "putchard" || name == "printd" {
+                c = c.replace(
+                    &format!("double {name}("),
+                    &format!("static double toy_unused_{name}("),
+                );
+            }
+        }
+        c.push_str(&decls);
+        let mut stubs = Vec::new();
+        for (i, (name, arity)) in names.iter().enumerate() {
+            let _ = write!(
+                c,
+                "double (*toy_ptr_{i})({});\n\
+                 void toy_missing_{i}(void) {{ toy_missing(\"{}\"); }}\n",
+                c_params(*arity, false),
+                c_string(name),
+            );
+            stubs.push((
+                name.clone(),
+                *arity,
+                format!("toy_ptr_{i}"),
+                format!("toy_missing_{i}"),
+            ));
+        }
+        let _ = write!(c, "int main(void) {{\n{main}    return 0;\n}}\n");
+        Program {
+            functions,
+            c,
+            stubs,
+            externs,
+        }
+    }
+
+    /// The object file: every definition (versioned) and top-level expression.
+    pub fn object(&self, compiler: &Compiler) -> Result<Vec<u8>, CodegenError> {
+        let named: Vec<(&Function, &str)> = self
+            .functions
+            .iter()
+            .map(|(f, s)| (*f, s.as_str()))
+            .collect();
+        let externs = &self.externs;
+        compiler.compile_named(&named, &|name| externs.iter().any(|e| e == name))
+    }
+
+    /// An object exporting the file's functions under their own names, with the C
+    /// calling convention (the last definition of each), without runtime or `main`.
+    pub fn exports(&self, compiler: &Compiler) -> Result<Vec<u8>, CodegenError> {
+        let mut last: Vec<&Function> = Vec::new();
+        for (f, symbol) in &self.functions {
+            if symbol.starts_with("toy_top_") {
+                continue;
+            }
+            last.retain(|g| g.proto.name != f.proto.name);
+            last.push(f);
+        }
+        let externs = &self.externs;
+        compiler.compile_module(&last, &|name| externs.iter().any(|e| e == name))
+    }
+
+    /// The generated C: runtime, stubs and `main`.
+    pub fn c_source(&self) -> &str {
+        &self.c
+    }
+
+    /// Compiles and links the executable `output`.
+    pub fn link(&self, compiler: &Compiler, output: &Path) -> Result<(), BuildError> {
+        let object = self.object(compiler)?;
+        let stubs = compiler.stubs_object(&self.stubs)?;
+        let dir = tempdir()?;
+        let object_path = dir.join("program.o");
+        let stubs_path = dir.join("stubs.o");
+        let c_path = dir.join("runtime.c");
+        std::fs::write(&object_path, object)?;
+        std::fs::write(&stubs_path, stubs)?;
+        std::fs::write(&c_path, &self.c)?;
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        let result = Command::new(&cc)
+            .arg("-o")
+            .arg(output)
+            .arg(&c_path)
+            .arg(&object_path)
+            .arg(&stubs_path)
+            .arg("-lm")
+            .output();
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = result.map_err(|e| BuildError::NoCompiler(format!("{cc}: {e}")))?;
+        if !out.status.success() {
+            return Err(BuildError::Link(
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `double a0, double a1` (named) or `double, double` (types only); `void` if none.
+fn c_params(arity: usize, named: bool) -> String {
+    if arity == 0 {
+        return "void".into();
+    }
+    (0..arity)
+        .map(|i| {
+            if named {
+                format!("double a{i}")
+            } else {
+                "double".into()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A symbol name inside a C string literal (operator names contain punctuation).
+fn c_string(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| match c {
+            '"' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect()
+}
+
+fn tempdir() -> std::io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "toy-build-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

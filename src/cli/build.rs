@@ -1,0 +1,159 @@
+//! `toy build`: a Kaleidoscope file as a native executable or an object file.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use inkwell::targets::{TargetMachine, TargetTriple};
+use toy::aot::Program;
+use toy::codegen::{Compiler, OptLevel};
+use toy::session::{Outcome, Session};
+
+use super::{Status, diag};
+
+/// Compiles a Kaleidoscope file ahead of time.
+#[derive(Parser, Debug)]
+#[command(
+    name = "toy build",
+    about = "Compiles a Kaleidoscope file ahead of time: a native executable or an object file",
+    long_about = None
+)]
+#[command(after_help = "\
+The executable runs the file's top-level expressions in order, as `toy FILE` does
+(output from printd and putchard, no echo). It is linked with the system C compiler
+driver (`cc`, or $CC). The object file exports every function with the C calling
+convention: double f(double, ...).")]
+struct BuildArgs {
+    /// The Kaleidoscope file
+    file: PathBuf,
+
+    /// Output file
+    #[arg(short = 'o', value_name = "FILE")]
+    output: PathBuf,
+
+    /// What to produce
+    #[arg(long, value_enum, default_value_t = Kind::Exe)]
+    emit: Kind,
+
+    /// Optimization: 0-3 select LLVM's default<On> pipelines; without -O, the
+    /// tutorial's passes
+    #[arg(short = 'O', value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=3))]
+    opt: Option<u8>,
+
+    /// CPU to compile for (generic x86-64 by default, so the output runs elsewhere;
+    /// `native` for this machine's)
+    #[arg(long, default_value = "x86-64")]
+    cpu: String,
+
+    /// Target triple (an x86-64 one; the host's by default)
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    /// A native executable
+    Exe,
+    /// An ELF object file
+    Obj,
+}
+
+/// Runs `toy build` with the arguments after `build`.
+pub fn main(args: impl Iterator<Item = String>) -> Status {
+    let args = match BuildArgs::try_parse_from(std::iter::once("toy build".to_string()).chain(args))
+    {
+        Ok(args) => args,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                Status::UsageError
+            } else {
+                Status::Ok
+            };
+        }
+    };
+    let text = match std::fs::read(&args.file) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(err) => {
+            diag::plain(&format!("cannot read {}: {err}", args.file.display()));
+            return Status::UsageError;
+        }
+    };
+    let mut session = Session::new(None);
+    let source = session
+        .sources_mut()
+        .add(args.file.display().to_string(), text);
+    let mut items = Vec::new();
+    let mut errors = 0;
+    session.run(source, 0, true, &mut |sources, result| {
+        match result {
+            Ok(Outcome::Resolved(item)) => items.push(item),
+            Ok(_) => {}
+            Err(err) => {
+                diag::report(sources, &err);
+                errors += 1;
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    if errors > 0 {
+        return Status::ProgramError;
+    }
+    let opt = match args.opt {
+        None => OptLevel::Tutorial,
+        Some(0) => OptLevel::O0,
+        Some(1) => OptLevel::O1,
+        Some(2) => OptLevel::O2,
+        Some(_) => OptLevel::O3,
+    };
+    let triple = match &args.target {
+        Some(t) => TargetTriple::create(t),
+        None => TargetMachine::get_default_triple(),
+    };
+    if !triple.as_str().to_string_lossy().starts_with("x86_64") {
+        diag::plain(&format!(
+            "unsupported target {}: toy builds for x86-64 only",
+            triple.as_str().to_string_lossy()
+        ));
+        return Status::UsageError;
+    }
+    let (cpu, features) = if args.cpu == "native" {
+        (
+            TargetMachine::get_host_cpu_name()
+                .to_string_lossy()
+                .into_owned(),
+            TargetMachine::get_host_cpu_features()
+                .to_string_lossy()
+                .into_owned(),
+        )
+    } else {
+        (args.cpu.clone(), String::new())
+    };
+    let compiler = match Compiler::new(&triple, &cpu, &features, opt) {
+        Ok(compiler) => compiler,
+        Err(err) => {
+            diag::plain(&format!("cannot compile for {cpu}: {err}"));
+            return Status::UsageError;
+        }
+    };
+    let program = Program::new(&items);
+    let result = match args.emit {
+        Kind::Exe => program
+            .link(&compiler, &args.output)
+            .map_err(|e| e.to_string()),
+        Kind::Obj => program
+            .exports(&compiler)
+            .map_err(|e| e.to_string())
+            .and_then(|object| {
+                std::fs::write(&args.output, object)
+                    .map_err(|e| format!("cannot write {}: {e}", args.output.display()))
+            }),
+    };
+    match result {
+        Ok(()) => Status::Ok,
+        Err(err) => {
+            diag::plain(&err);
+            Status::ProgramError
+        }
+    }
+}
