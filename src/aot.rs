@@ -16,7 +16,7 @@ use std::process::Command;
 
 use thiserror::Error;
 
-use crate::codegen::{CodegenError, Compiler};
+use crate::codegen::{CodegenError, Compiler, DebugSource};
 use crate::frontend::ast::{Function, Item};
 
 /// Why a build failed.
@@ -135,14 +135,18 @@ impl<'a> Program<'a> {
     }
 
     /// The object file: every definition (versioned) and top-level expression.
-    pub fn object(&self, compiler: &Compiler) -> Result<Vec<u8>, CodegenError> {
+    pub fn object(
+        &self,
+        compiler: &Compiler,
+        debug: Option<&DebugSource<'_>>,
+    ) -> Result<Vec<u8>, CodegenError> {
         let named: Vec<(&Function, &str)> = self
             .functions
             .iter()
             .map(|(f, s)| (*f, s.as_str()))
             .collect();
         let externs = &self.externs;
-        compiler.compile_named(&named, &|name| externs.iter().any(|e| e == name))
+        compiler.compile_named(&named, &|name| externs.iter().any(|e| e == name), debug)
     }
 
     /// An object exporting the file's functions under their own names, with the C
@@ -166,8 +170,13 @@ impl<'a> Program<'a> {
     }
 
     /// Compiles and links the executable `output`.
-    pub fn link(&self, compiler: &Compiler, output: &Path) -> Result<(), BuildError> {
-        let object = self.object(compiler)?;
+    pub fn link(
+        &self,
+        compiler: &Compiler,
+        output: &Path,
+        debug: Option<&DebugSource<'_>>,
+    ) -> Result<(), BuildError> {
+        let object = self.object(compiler, debug)?;
         let stubs = compiler.stubs_object(&self.stubs)?;
         let dir = tempdir()?;
         let object_path = dir.join("program.o");
@@ -178,6 +187,7 @@ impl<'a> Program<'a> {
         std::fs::write(&c_path, &self.c)?;
         let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
         let result = Command::new(&cc)
+            .args(debug.map(|_| "-g"))
             .arg("-o")
             .arg(output)
             .arg(&c_path)

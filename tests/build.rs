@@ -173,3 +173,57 @@ fn perf_map_names_every_jitted_function() {
     names.sort();
     assert_eq!(names, ["binary%", "twice"]);
 }
+
+#[test]
+fn gdb_sees_kaleidoscope_functions_lines_and_parameters() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ks = dir.path().join("prog.ks");
+    std::fs::write(
+        &ks,
+        "extern printd(x);\n\
+         def fib(x)\n  \
+           if x < 3 then\n    \
+             1\n  \
+           else\n    \
+             fib(x - 1) + fib(x - 2);\n\
+         def run(n) var total = fib(n) in printd(total);\n\
+         run(10);\n",
+    )
+    .expect("write");
+    let exe = dir.path().join("prog");
+    let built = toy_build(&[
+        "-g",
+        ks.to_str().expect("ks"),
+        "-o",
+        exe.to_str().expect("exe"),
+    ]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let gdb = Command::new("gdb")
+        .args([
+            "--batch",
+            "-nx",
+            "-ex",
+            "break prog.ks:3",
+            "-ex",
+            "run",
+            "-ex",
+            "bt",
+            "-ex",
+            "kill",
+        ])
+        .arg(&exe)
+        .output()
+        .expect("gdb runs");
+    let out = String::from_utf8_lossy(&gdb.stdout);
+    assert!(out.contains("Breakpoint 1 at"), "{out}");
+    assert!(out.contains("file prog.ks, line 3."), "{out}");
+    assert!(out.contains("fib (x=10) at prog.ks:3"), "{out}");
+    // The backtrace: fib, called (through its stub) from run, called from the
+    // top-level expression on line 8.
+    assert!(out.contains(" run (n=10) at prog.ks:7"), "{out}");
+    assert!(out.contains("__anon_expr () at prog.ks:8"), "{out}");
+}

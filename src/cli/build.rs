@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use inkwell::targets::{TargetMachine, TargetTriple};
 use toy::aot::Program;
-use toy::codegen::{Compiler, OptLevel};
+use toy::codegen::{Compiler, DebugSource, OptLevel};
+use toy::frontend::source::Span;
 use toy::session::{Outcome, Session};
 
 use super::{Status, diag};
@@ -48,6 +49,11 @@ struct BuildArgs {
     /// Target triple (an x86-64 one; the host's by default)
     #[arg(long, value_name = "TRIPLE")]
     target: Option<String>,
+
+    /// Emit DWARF debug information (source lines, functions, parameters, `var`s);
+    /// without -O, also compile without optimizations so lines stay accurate
+    #[arg(short = 'g')]
+    debug: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -100,6 +106,7 @@ pub fn main(args: impl Iterator<Item = String>) -> Status {
         return Status::ProgramError;
     }
     let opt = match args.opt {
+        None if args.debug => OptLevel::O0,
         None => OptLevel::Tutorial,
         Some(0) => OptLevel::O0,
         Some(1) => OptLevel::O1,
@@ -137,9 +144,25 @@ pub fn main(args: impl Iterator<Item = String>) -> Status {
         }
     };
     let program = Program::new(&items);
+    let sources = session.sources();
+    let position = |span: Span| {
+        let (line, column) = sources.line_col(source, span.start);
+        (line as u32, column as u32)
+    };
+    let absolute = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
+    let debug_source = DebugSource {
+        file: absolute
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        directory: absolute
+            .parent()
+            .map_or_else(String::new, |d| d.display().to_string()),
+        position: &position,
+    };
+    let debug = args.debug.then_some(&debug_source);
     let result = match args.emit {
         Kind::Exe => program
-            .link(&compiler, &args.output)
+            .link(&compiler, &args.output, debug)
             .map_err(|e| e.to_string()),
         Kind::Obj => program
             .exports(&compiler)

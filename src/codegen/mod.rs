@@ -19,7 +19,32 @@ use inkwell::values::{FloatValue, FunctionValue, PointerValue};
 use inkwell::{FloatPredicate, OptimizationLevel};
 use thiserror::Error;
 
+use inkwell::debug_info::{
+    AsDIScope, DIBasicType, DICompileUnit, DIFile, DIFlags, DIFlagsConstants, DIScope,
+    DWARFEmissionKind, DWARFSourceLanguage, DebugInfoBuilder,
+};
+
 use crate::frontend::ast::{BinOp, Expr, ExprKind, Fixity, Function, OperatorName};
+use crate::frontend::source::Span;
+
+/// Where the functions being compiled come from, for DWARF debug information.
+pub struct DebugSource<'a> {
+    /// The source file's name.
+    pub file: String,
+    /// Its directory.
+    pub directory: String,
+    /// The 1-based line and column of a span's start.
+    pub position: &'a dyn Fn(Span) -> (u32, u32),
+}
+
+/// The DWARF builder of one module.
+struct Debug<'a, 'ctx> {
+    builder: DebugInfoBuilder<'ctx>,
+    unit: DICompileUnit<'ctx>,
+    file: DIFile<'ctx>,
+    double: DIBasicType<'ctx>,
+    source: &'a DebugSource<'a>,
+}
 
 /// How hard to optimize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -178,13 +203,15 @@ impl Compiler {
         &self,
         functions: &[(&Function, &str)],
         library: &dyn Fn(&str) -> bool,
+        debug: Option<&DebugSource<'_>>,
     ) -> Result<Vec<u8>, CodegenError> {
-        self.build(
+        self.build_with(
             "toy",
             functions,
             Output::Object,
             library,
             &mut Timings::default(),
+            debug,
         )
     }
 
@@ -251,13 +278,39 @@ impl Compiler {
         library: &dyn Fn(&str) -> bool,
         timings: &mut Timings,
     ) -> Result<Vec<u8>, CodegenError> {
+        self.build_with(module_name, functions, output, library, timings, None)
+    }
+
+    fn build_with(
+        &self,
+        module_name: &str,
+        functions: &[(&Function, &str)],
+        output: Output,
+        library: &dyn Fn(&str) -> bool,
+        timings: &mut Timings,
+        source: Option<&DebugSource<'_>>,
+    ) -> Result<Vec<u8>, CodegenError> {
         let start = Instant::now();
         let context = Context::create();
         let module = context.create_module(module_name);
         module.set_triple(&self.machine.get_triple());
         module.set_data_layout(&self.machine.get_target_data().get_data_layout());
+        let debug = source.map(|source| Debug::new(&context, &module, source));
+        if debug.is_some() {
+            let version = context.i32_type().const_int(3, false);
+            module.add_basic_value_flag(
+                "Debug Info Version",
+                inkwell::module::FlagBehavior::Warning,
+                version,
+            );
+        }
         for (function, name) in functions {
-            Generator::new(&context, &module, library).function(function, name)?;
+            let mut generator = Generator::new(&context, &module, library);
+            generator.debug = debug.as_ref();
+            generator.function(function, name)?;
+        }
+        if let Some(debug) = &debug {
+            debug.builder.finalize();
         }
         module.verify().map_err(|e| CodegenError(e.to_string()))?;
         let optimized = Instant::now();
@@ -295,6 +348,45 @@ struct Generator<'a, 'ctx> {
     /// One stack slot per local (promoted to registers by mem2reg).
     slots: Vec<PointerValue<'ctx>>,
     function: Option<FunctionValue<'ctx>>,
+    /// DWARF, with `-g`: the builder and the current function's scope.
+    debug: Option<&'a Debug<'a, 'ctx>>,
+    scope: Option<DIScope<'ctx>>,
+}
+
+impl<'a, 'ctx> Debug<'a, 'ctx> {
+    fn new(context: &'ctx Context, module: &Module<'ctx>, source: &'a DebugSource<'a>) -> Self {
+        // DWARF has no language code for Kaleidoscope; like LLVM's tutorial we say C,
+        // which debuggers handle well for functions of doubles.
+        let (builder, unit) = module.create_debug_info_builder(
+            true,
+            DWARFSourceLanguage::C,
+            &source.file,
+            &source.directory,
+            "toy (Kaleidoscope)",
+            false,
+            "",
+            0,
+            "",
+            DWARFEmissionKind::Full,
+            0,
+            false,
+            false,
+            "",
+            "",
+        );
+        let file = builder.create_file(&source.file, &source.directory);
+        let double = builder
+            .create_basic_type("double", 64, 0x04, DIFlags::ZERO)
+            .unwrap_or_else(|_| unreachable!("a named type"));
+        let _ = context;
+        Debug {
+            builder,
+            unit,
+            file,
+            double,
+            source,
+        }
+    }
 }
 
 impl<'a, 'ctx> Generator<'a, 'ctx> {
@@ -310,6 +402,8 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             builder: context.create_builder(),
             slots: Vec::new(),
             function: None,
+            debug: None,
+            scope: None,
         }
     }
 
@@ -343,6 +437,35 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         self.function = Some(f);
         let entry = self.context.append_basic_block(f, "entry");
         self.builder.position_at_end(entry);
+        if let Some(debug) = self.debug {
+            let (line, _) = (debug.source.position)(function.proto.span);
+            let double = debug.double.as_type();
+            let params = vec![double; function.proto.arity()];
+            let ty = debug.builder.create_subroutine_type(
+                debug.file,
+                Some(double),
+                &params,
+                DIFlags::ZERO,
+            );
+            // Named as in the program: an ahead-of-time build compiles `fib` under
+            // a versioned symbol, but a debugger should say `fib`.
+            let subprogram = debug.builder.create_function(
+                debug.unit.as_debug_info_scope(),
+                &function.proto.name,
+                None,
+                debug.file,
+                line,
+                ty,
+                false,
+                true,
+                line,
+                DIFlags::PROTOTYPED,
+                false,
+            );
+            f.set_subprogram(subprogram);
+            self.scope = Some(subprogram.as_debug_info_scope());
+            self.locate(function.proto.span);
+        }
         let f64 = self.context.f64_type();
         for (param, name) in f.get_param_iter().zip(&function.proto.params) {
             param.set_name(name);
@@ -356,6 +479,9 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         }
         for (i, param) in f.get_param_iter().enumerate() {
             self.builder.build_store(self.slots[i], param)?;
+        }
+        for (i, param) in function.proto.params.iter().enumerate() {
+            self.describe(param, Some(i as u32 + 1), i, function.proto.span);
         }
         let value = self.expr(&function.body)?;
         self.builder.build_return(Some(&value))?;
@@ -388,7 +514,63 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             .build_float_compare(FloatPredicate::ONE, value, zero, name)?)
     }
 
+    /// With `-g`: the debug location of the instructions that follow.
+    fn locate(&self, span: Span) {
+        if let (Some(debug), Some(scope)) = (self.debug, self.scope) {
+            let (line, column) = (debug.source.position)(span);
+            let location =
+                debug
+                    .builder
+                    .create_debug_location(self.context, line, column, scope, None);
+            self.builder.set_current_debug_location(location);
+        }
+    }
+
+    /// With `-g`: describes the variable in `slot` (a parameter if `arg` is given).
+    fn describe(&self, name: &str, arg: Option<u32>, slot: usize, span: Span) {
+        let (Some(debug), Some(scope), Some(block)) =
+            (self.debug, self.scope, self.builder.get_insert_block())
+        else {
+            return;
+        };
+        let (line, column) = (debug.source.position)(span);
+        let ty = debug.double.as_type();
+        let variable = match arg {
+            Some(arg) => debug.builder.create_parameter_variable(
+                scope,
+                name,
+                arg,
+                debug.file,
+                line,
+                ty,
+                true,
+                DIFlags::ZERO,
+            ),
+            None => debug.builder.create_auto_variable(
+                scope,
+                name,
+                debug.file,
+                line,
+                ty,
+                true,
+                DIFlags::ZERO,
+                0,
+            ),
+        };
+        let location = debug
+            .builder
+            .create_debug_location(self.context, line, column, scope, None);
+        debug.builder.insert_declare_at_end(
+            self.slots[slot],
+            Some(variable),
+            None,
+            location,
+            block,
+        );
+    }
+
     fn expr(&mut self, expr: &Expr) -> Result<FloatValue<'ctx>, CodegenError> {
+        self.locate(expr.span);
         let f64 = self.context.f64_type();
         let function = self
             .function
@@ -458,17 +640,18 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             // ANCHOR_END: if
             // ANCHOR: for
             ExprKind::For {
+                var,
                 slot,
                 start,
                 end,
                 step,
                 body,
-                ..
             } => {
                 // Chapter 7: body, step, end condition, then increment; loop while
                 // the condition (evaluated before the increment) was true.
                 let start = self.expr(start)?;
                 self.builder.build_store(self.slots[*slot], start)?;
+                self.describe(var, None, *slot, expr.span);
                 let loop_bb = self.context.append_basic_block(function, "loop");
                 self.builder.build_unconditional_branch(loop_bb)?;
                 self.builder.position_at_end(loop_bb);
@@ -500,6 +683,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
                         None => f64.const_float(0.0),
                     };
                     self.builder.build_store(self.slots[binding.slot], value)?;
+                    self.describe(&binding.name, None, binding.slot, expr.span);
                 }
                 self.expr(body)?
             } // ANCHOR_END: var
