@@ -60,6 +60,7 @@ static void toy_missing(const char *name) {
 }
 "#;
 
+// ANCHOR: program
 impl<'a> Program<'a> {
     /// Lays out `items` (resolved, in program order).
     pub fn new(items: &'a [Item]) -> Self {
@@ -133,6 +134,7 @@ impl<'a> Program<'a> {
             externs,
         }
     }
+    // ANCHOR_END: program
 
     /// The object file: every definition (versioned) and top-level expression.
     pub fn object(

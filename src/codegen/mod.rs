@@ -514,6 +514,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             .build_float_compare(FloatPredicate::ONE, value, zero, name)?)
     }
 
+    // ANCHOR: debug
     /// With `-g`: the debug location of the instructions that follow.
     fn locate(&self, span: Span) {
         if let (Some(debug), Some(scope)) = (self.debug, self.scope) {
@@ -568,6 +569,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             block,
         );
     }
+    // ANCHOR_END: debug
 
     fn expr(&mut self, expr: &Expr) -> Result<FloatValue<'ctx>, CodegenError> {
         self.locate(expr.span);
