@@ -177,7 +177,7 @@ impl Compiler {
         timings: &mut Timings,
     ) -> Result<Vec<u8>, CodegenError> {
         let name = name.unwrap_or(&function.proto.name);
-        let bytes = self.build(name, &[(function, name)], output, library, timings)?;
+        let bytes = self.build(name, &[(function, name)], output, library, timings, None)?;
         timings.count += 1;
         Ok(bytes)
     }
@@ -195,6 +195,7 @@ impl Compiler {
             Output::Object,
             library,
             &mut Timings::default(),
+            None,
         )
     }
 
@@ -205,7 +206,7 @@ impl Compiler {
         library: &dyn Fn(&str) -> bool,
         debug: Option<&DebugSource<'_>>,
     ) -> Result<Vec<u8>, CodegenError> {
-        self.build_with(
+        self.build(
             "toy",
             functions,
             Output::Object,
@@ -269,19 +270,9 @@ impl Compiler {
         Ok(buffer.as_slice().to_vec())
     }
 
-    /// One module with `functions` (each under its symbol): IR, passes, output.
+    /// One module with `functions` (each under its symbol): IR (with DWARF if a
+    /// source is given), passes, output.
     fn build(
-        &self,
-        module_name: &str,
-        functions: &[(&Function, &str)],
-        output: Output,
-        library: &dyn Fn(&str) -> bool,
-        timings: &mut Timings,
-    ) -> Result<Vec<u8>, CodegenError> {
-        self.build_with(module_name, functions, output, library, timings, None)
-    }
-
-    fn build_with(
         &self,
         module_name: &str,
         functions: &[(&Function, &str)],
