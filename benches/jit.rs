@@ -126,11 +126,10 @@ fn main() {
 
 /// The remote executor (over pipes) against the in-process one, in the same run.
 fn remote(quick: bool) {
-    use toy::executor::remote::{Remote, Transport};
+    use toy::executor::remote::Transport;
     let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_toy-executor"));
     let remote =
         || Jit::remote(Transport::Spawn(binary.clone()), OptLevel::Tutorial).expect("executor");
-    let _ = Remote::default_binary;
     let local = || jit(Strategy::Lazy, OptLevel::Tutorial);
 
     // A run of code already loaded: `xorps xmm0, xmm0; ret`.

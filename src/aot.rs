@@ -10,6 +10,7 @@
 //! ahead of time. The runtime (`putchard`, `printd`) is C; `cc` compiles the generated
 //! C and links it with the objects and libm.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::Path;
 use std::process::Command;
@@ -68,6 +69,7 @@ impl<'a> Program<'a> {
         let mut externs = Vec::new();
         // Every name that is ever defined, in order of first definition, and its arity.
         let mut names: Vec<(String, usize)> = Vec::new();
+        let mut index_of: HashMap<String, usize> = HashMap::new();
         let mut main = String::new();
         let mut decls = String::new();
         let mut tops = 0;
@@ -75,13 +77,10 @@ impl<'a> Program<'a> {
             match item {
                 Item::Def(f) => {
                     let name = f.proto.name.to_string();
-                    let index = match names.iter().position(|(n, _)| *n == name) {
-                        Some(i) => i,
-                        None => {
-                            names.push((name.clone(), f.proto.arity()));
-                            names.len() - 1
-                        }
-                    };
+                    let index = *index_of.entry(name.clone()).or_insert_with(|| {
+                        names.push((name.clone(), f.proto.arity()));
+                        names.len() - 1
+                    });
                     let version = functions.len();
                     let symbol = format!("toy_def_{version}");
                     let params = c_params(f.proto.arity(), false);

@@ -150,19 +150,17 @@ impl Session {
                 }
                 Step::Item { item, span, .. } => {
                     // An operator is installed while its definition is resolved; keep
-                    // the table from before, in case the engine rejects it.
+                    // the table from before, for a definition that the resolver or the
+                    // engine rejects.
                     let before = defines_operator(&item).then(|| self.operators.clone());
-                    match resolve_item(item, &mut self.operators, &Globals(&self.globals)) {
-                        Ok(item) => {
-                            let result =
-                                accept(item, span, &mut self.globals, self.engine.as_deref_mut());
-                            if let (Err(_), Some(before)) = (&result, before) {
-                                self.operators = before;
-                            }
-                            result
-                        }
-                        Err(err) => Err(err),
+                    let result = resolve_item(item, &mut self.operators, &Globals(&self.globals))
+                        .and_then(|item| {
+                            accept(item, span, &mut self.globals, self.engine.as_deref_mut())
+                        });
+                    if let (Err(_), Some(before)) = (&result, before) {
+                        self.operators = before;
                     }
+                    result
                 }
                 Step::Error(err) => Err(err),
             };

@@ -270,3 +270,13 @@ fn user_operators_call_their_functions() {
     );
     prints(&program, "-3.000000\n3.000000\n1.000000\n0.000000\n");
 }
+
+#[test]
+fn a_rejected_operator_definition_leaves_no_operator_behind() {
+    let (values, stderr, status) =
+        values("def binary% 5 (a b) a % nope;\n1 % 2;\ndef binary% 5 (a b) a - b;\n7 % 2;");
+    assert_eq!(values, ["5.000000"], "{stderr}");
+    assert!(stderr.contains("unknown variable `nope`"), "{stderr}");
+    assert!(stderr.contains("unknown binary operator `%`"), "{stderr}");
+    assert_eq!(status, 1);
+}

@@ -57,6 +57,8 @@ std::arch::global_asm!(
     "pop rsi",
     "movsd [rsi], xmm0",
     "xor eax, eax",
+    // Both ways out restore the callee-saved registers here.
+    "toy_leave:",
     "pop r15",
     "pop r14",
     "pop r13",
@@ -74,13 +76,7 @@ std::arch::global_asm!(
     "mov rsp, [rdi]",
     "mov rax, rsi",
     "pop rsi",
-    "pop r15",
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbx",
-    "pop rbp",
-    "ret",
+    "jmp toy_leave",
     ".size toy_escape, . - toy_escape",
 );
 // ANCHOR_END: enter

@@ -310,6 +310,30 @@ impl<'a> Decoder<'a> {
 }
 
 impl Message {
+    /// The message's name, for errors (without formatting its payload).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Message::Auth { .. } => "Auth",
+            Message::Hello { .. } => "Hello",
+            Message::Reserve { .. } => "Reserve",
+            Message::CreateStubs { .. } => "CreateStubs",
+            Message::Batch(_) => "Batch",
+            Message::LookupExterns(_) => "LookupExterns",
+            Message::LookupSymbols(_) => "LookupSymbols",
+            Message::Run { .. } => "Run",
+            Message::Resolved { .. } => "Resolved",
+            Message::Welcome { .. } => "Welcome",
+            Message::Address { .. } => "Address",
+            Message::Done { .. } => "Done",
+            Message::Externs(_) => "Externs",
+            Message::Symbols(_) => "Symbols",
+            Message::Output(_) => "Output",
+            Message::Resolve { .. } => "Resolve",
+            Message::Finished(_) => "Finished",
+            Message::Failed(_) => "Failed",
+        }
+    }
+
     /// The frame kind and payload of this message.
     pub fn encode(&self) -> (u8, Vec<u8>) {
         let mut e = Encoder::default();

@@ -55,17 +55,10 @@ fn handle(loader: &mut LocalLoader, message: Message) -> Message {
         }
         other => Err(ExecError::Protocol(format!(
             "unexpected request {}",
-            name(&other)
+            other.name()
         ))),
     };
     reply.unwrap_or_else(|err| Message::Failed(err.to_string()))
-}
-
-fn name(message: &Message) -> String {
-    format!("{message:?}")
-        .chars()
-        .take_while(|c| c.is_alphanumeric())
-        .collect()
 }
 
 fn apply(loader: &mut LocalLoader, ops: Vec<Op>) -> Result<(), ExecError> {

@@ -378,11 +378,7 @@ fn uncached<T>(names: &[&str], cache: &HashMap<String, T>) -> Vec<String> {
 }
 
 fn unexpected(message: &Message) -> ExecError {
-    let name: String = format!("{message:?}")
-        .chars()
-        .take_while(|c| c.is_alphanumeric())
-        .collect();
-    ExecError::Protocol(format!("unexpected {name} from the executor"))
+    ExecError::Protocol(format!("unexpected {} from the executor", message.name()))
 }
 
 impl Loader for Connection {

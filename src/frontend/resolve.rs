@@ -86,7 +86,8 @@ impl<F: Fn(&str) -> Option<usize>> Signatures for F {
 }
 
 /// Resolves one item. A `def` of an operator installs it in `ops` before its body is
-/// resolved (so it can be used there) and removes it again if the item is rejected.
+/// resolved, so that the body can use it; a caller that rejects the item (here or
+/// later) restores the table it had before (see `Session::run`).
 pub fn resolve_item(
     item: syntax::Item<'_>,
     ops: &mut Operators,
@@ -109,23 +110,14 @@ pub fn resolve_item(
         }
         syntax::Item::Def(proto, body) => {
             let proto = prototype(proto, true)?;
-            // Installed now, so that the body may use its own operator; the previous
-            // table comes back if the body is rejected.
-            let saved = (proto.kind != ast::ProtoKind::Function).then(|| ops.clone());
+            // Installed now, so that the body may use its own operator.
             match proto.kind {
                 ast::ProtoKind::Binary(op, prec) => ops.define_binary(op, prec),
                 ast::ProtoKind::Unary(op) => ops.define_unary(op),
                 ast::ProtoKind::Function => {}
             }
-            match function(proto, body, ops, globals, false) {
-                Ok(function) => Ok(ast::Item::Def(Rc::new(function))),
-                Err(err) => {
-                    if let Some(saved) = saved {
-                        *ops = saved;
-                    }
-                    Err(err)
-                }
-            }
+            let function = function(proto, body, ops, globals, false)?;
+            Ok(ast::Item::Def(Rc::new(function)))
         }
     }
 }
