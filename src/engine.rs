@@ -5,6 +5,7 @@ use std::rc::Rc;
 use crate::codegen::Timings;
 use crate::error::Error;
 use crate::frontend::ast::{Function, Prototype};
+use crate::frontend::source::{SourceId, SourceLines};
 
 // ANCHOR: engine
 /// Something that can run Kaleidoscope: the reference interpreter, later the JITs.
@@ -20,6 +21,13 @@ pub trait Engine {
     fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error>;
     /// Runs a top-level expression and returns its value.
     fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error>;
+    /// The lines of source `id` as it is now, for an engine that emits debug
+    /// information (called before items of that source are handed over).
+    fn source_lines(&mut self, _id: SourceId, _lines: Rc<SourceLines>) {}
+    /// Whether the engine wants [`Engine::source_lines`].
+    fn wants_lines(&self) -> bool {
+        false
+    }
     /// What a compiling engine has compiled so far (`None`: it compiles nothing).
     fn stats(&mut self) -> Option<Stats> {
         None

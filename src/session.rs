@@ -136,6 +136,11 @@ impl Session {
         eof: bool,
         on: &mut OnOutcome<'_>,
     ) -> Progress {
+        if let Some(engine) = self.engine.as_deref_mut()
+            && engine.wants_lines()
+        {
+            engine.source_lines(source, Rc::new(self.sources.lines(source)));
+        }
         let text = &self.sources.get(source).text;
         let tokens = Tokens::lex(text, source, start);
         let mut items = tokens.items();

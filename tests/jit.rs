@@ -152,6 +152,9 @@ impl Loader for StarvingLoader<'_> {
     fn memory_in_use(&mut self) -> Result<u64, ExecError> {
         self.inner.memory_in_use()
     }
+    fn register_debug(&mut self, addr: Addr, object: Vec<u8>) -> Result<(), ExecError> {
+        self.inner.register_debug(addr, object)
+    }
 }
 
 impl Executor for Starving {

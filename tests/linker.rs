@@ -96,7 +96,7 @@ fn load(exec: &mut InProcess, code: &[u8]) -> Addr {
 
 fn run_f(exec: &mut InProcess, object: &[u8], symbols: &[(&str, Addr)]) -> Result<f64, LinkError> {
     let mut resolve = |name: &str| symbols.iter().find(|(n, _)| *n == name).map(|(_, a)| *a);
-    let linked = link(object, exec.loader(), &mut resolve)?;
+    let linked = link(object, exec.loader(), &mut resolve, false)?;
     let f = linked.symbols["f"];
     let value = exec
         .run(f, &mut |_, _| None)

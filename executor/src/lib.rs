@@ -3,11 +3,12 @@
 //! Executable memory ([`memory`]), stubs and trampolines ([`stubs`]), entering and
 //! leaving JIT'd code and the resolver that compile callbacks go through ([`entry`]),
 //! the runtime that Kaleidoscope programs call ([`runtime`]), all of it behind
-//! [`local::Local`]. The `toy` process uses it in-process; the `toy-executor` process
+//! [`local::Local`], which also tells a debugger about the code ([`gdb`]). The `toy` process uses it in-process; the `toy-executor` process
 //! serves it to a remote `toy` over a byte stream ([`protocol`], [`server`]).
 #![warn(missing_docs)]
 
 pub mod entry;
+pub mod gdb;
 pub mod local;
 pub mod memory;
 pub mod protocol;

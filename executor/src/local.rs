@@ -1,7 +1,10 @@
 //! The executor's operations, on this process: what `toy` uses in-process and what
 //! `toy-executor` serves to a remote `toy`.
 
+use std::collections::HashMap;
+
 use crate::entry::{self, Abort, JitStack};
+use crate::gdb;
 use crate::memory::{self, Region};
 use crate::stubs::{self, CHUNK_BYTES};
 use crate::{Addr, ExecError, ExternSymbol, runtime};
@@ -9,6 +12,8 @@ use crate::{Addr, ExecError, ExternSymbol, runtime};
 /// Memory, stubs and look-ups of this process.
 pub struct LocalLoader {
     region: Region,
+    /// Debug objects registered with GDB, by the block whose code they describe.
+    debug: HashMap<Addr, gdb::Registration>,
 }
 
 impl LocalLoader {
@@ -30,7 +35,22 @@ impl LocalLoader {
 
     /// Gives a reserved block back.
     pub fn release(&mut self, addr: Addr) -> Result<(), ExecError> {
-        self.region.release(addr)
+        self.region.release(addr)?;
+        self.debug.remove(&addr);
+        Ok(())
+    }
+
+    /// Registers a debug object describing the code in the block at `addr` with
+    /// GDB's JIT interface, until the block is released.
+    pub fn register_debug(&mut self, addr: Addr, object: Vec<u8>) -> Result<(), ExecError> {
+        if !self.region.is_block(addr) {
+            return Err(ExecError::BadAddress(addr));
+        }
+        if self.debug.is_empty() {
+            self.region.allow_debugger()?;
+        }
+        self.debug.insert(addr, gdb::register(object));
+        Ok(())
     }
 
     /// Points an 8-byte slot somewhere else, with one atomic store.
@@ -93,7 +113,10 @@ impl Local {
         let region = Region::new()?;
         entry::set_code_range(region.base(), memory::REGION_SIZE);
         Ok(Local {
-            loader: LocalLoader { region },
+            loader: LocalLoader {
+                region,
+                debug: HashMap::new(),
+            },
             stack: JitStack::new()?,
         })
     }

@@ -59,6 +59,28 @@ impl Region {
     }
     // ANCHOR_END: double_map
 
+    /// Makes the executable view writable as well, so that a debugger can plant
+    /// breakpoints in it: ptrace cannot write into a read-only shared mapping (the
+    /// kernel copies only private mappings on write). Only done for `-g`.
+    pub fn allow_debugger(&mut self) -> Result<(), ExecError> {
+        let protection = libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC;
+        // SAFETY: changes the protection of our own mapping, which stays mapped and
+        // keeps its contents; code running in it is unaffected.
+        let result = unsafe {
+            libc::mprotect(
+                self.executable.as_ptr() as *mut libc::c_void,
+                REGION_SIZE as usize,
+                protection,
+            )
+        };
+        if result != 0 {
+            return Err(ExecError::Memory(
+                std::io::Error::last_os_error().to_string(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Address of the executable view's first byte.
     pub fn base(&self) -> u64 {
         self.executable.as_ptr() as u64
@@ -138,6 +160,12 @@ impl Region {
         }
         self.free.insert(start, size);
         Ok(())
+    }
+
+    /// Whether `addr` is the start of a live block.
+    pub fn is_block(&self, addr: u64) -> bool {
+        addr.checked_sub(self.base())
+            .is_some_and(|offset| self.live.contains_key(&offset))
     }
 
     /// Bytes currently allocated.

@@ -62,6 +62,13 @@ pub enum Op {
         /// The new target.
         target: Addr,
     },
+    /// Registers a debug object for a block with GDB's JIT interface.
+    Debug {
+        /// Start of the block the object describes.
+        addr: Addr,
+        /// The object file.
+        bytes: Vec<u8>,
+    },
 }
 
 /// How a `Run` ended.
@@ -382,6 +389,11 @@ impl Message {
                             e.u64(*slot);
                             e.u64(*target);
                         }
+                        Op::Debug { addr, bytes } => {
+                            e.u8(4);
+                            e.u64(*addr);
+                            e.bytes(bytes);
+                        }
                     }
                 }
                 kind::BATCH
@@ -526,6 +538,10 @@ impl Message {
                         3 => Op::SetSlot {
                             slot: d.u64()?,
                             target: d.u64()?,
+                        },
+                        4 => Op::Debug {
+                            addr: d.u64()?,
+                            bytes: d.bytes()?,
                         },
                         other => return Err(malformed(format!("unknown batch op {other}"))),
                     });
@@ -687,6 +703,10 @@ mod tests {
             Op::Finalize { addr: 1, size: 3 },
             Op::Release { addr: 9 },
             Op::SetSlot { slot: 2, target: 3 },
+            Op::Debug {
+                addr: 4,
+                bytes: vec![0x7f, b'E'],
+            },
         ]));
         round_trip(Message::LookupExterns(vec!["sin".into(), "".into()]));
         round_trip(Message::LookupSymbols(vec!["memset".into()]));

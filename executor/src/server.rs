@@ -68,6 +68,7 @@ fn apply(loader: &mut LocalLoader, ops: Vec<Op>) -> Result<(), ExecError> {
             Op::Finalize { addr, size } => loader.finalize(addr, size)?,
             Op::Release { addr } => loader.release(addr)?,
             Op::SetSlot { slot, target } => loader.set_slot(slot, target)?,
+            Op::Debug { addr, bytes } => loader.register_debug(addr, bytes)?,
         }
     }
     Ok(())

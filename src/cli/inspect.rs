@@ -69,7 +69,14 @@ pub fn show(
     };
     let library = |callee: &str| session.is_extern(callee);
     let bytes = compiler
-        .compile(function, None, output, &library, &mut Timings::default())
+        .compile(
+            function,
+            None,
+            output,
+            &library,
+            &mut Timings::default(),
+            None,
+        )
         .map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -65,8 +65,13 @@ pub struct Args {
     #[arg(long)]
     pub perf_map: bool,
 
+    /// Debug JIT'd code: emit DWARF for every compiled function and register it with
+    /// GDB's JIT interface (`gdb --args toy -g prog.ks`); implies -O0 unless -O is given
+    #[arg(short = 'g')]
+    pub debug: bool,
+
     /// Optimization: 0-3 select LLVM's default<On> pipelines (0 also selects fast
-    /// instruction selection); without -O, the tutorial's passes
+    /// instruction selection); without -O, the tutorial's passes (-O0 with -g)
     #[arg(short = 'O', value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=3))]
     pub opt: Option<u8>,
 
@@ -123,6 +128,7 @@ impl Args {
     /// The optimization level.
     pub fn opt_level(&self) -> OptLevel {
         match self.opt {
+            None if self.debug => OptLevel::O0,
             None => OptLevel::Tutorial,
             Some(0) => OptLevel::O0,
             Some(1) => OptLevel::O1,
@@ -142,13 +148,22 @@ impl Args {
         }
     }
 
-    /// A fresh engine of the selected kind.
-    pub fn engine(&self, interactive: bool) -> Result<Box<dyn Engine>, String> {
+    /// Rejects options that contradict each other.
+    pub fn check(&self, interactive: bool) -> Result<(), String> {
         let kind = self.engine_kind(interactive);
         if self.connect.is_some() && kind != EngineKind::Remote {
             return Err("--connect needs the remote engine".into());
         }
-        let mut jit = match kind {
+        if self.debug && kind == EngineKind::Interp {
+            return Err("-g needs a compiling engine (lazy, eager or remote)".into());
+        }
+        Ok(())
+    }
+
+    /// A fresh engine of the selected kind.
+    pub fn engine(&self, interactive: bool) -> Result<Box<dyn Engine>, String> {
+        self.check(interactive)?;
+        let mut jit = match self.engine_kind(interactive) {
             EngineKind::Interp => return Ok(Box::new(Interpreter::new())),
             EngineKind::Eager => Jit::new(Strategy::Eager, self.opt_level())?,
             EngineKind::Lazy => Jit::new(Strategy::Lazy, self.opt_level())?,
@@ -156,6 +171,7 @@ impl Args {
         };
         jit.set_trace(self.trace_jit);
         jit.set_perf_map(self.perf_map);
+        jit.set_debug(self.debug);
         Ok(Box::new(jit))
     }
 
@@ -187,6 +203,11 @@ pub fn main() -> ExitCode {
         return ExitCode::from(status as u8);
     }
     let args = Args::parse();
+    let interactive = args.files.is_empty() && std::io::stdin().is_terminal();
+    if let Err(err) = args.check(interactive) {
+        diag::plain(&err);
+        return ExitCode::from(Status::UsageError as u8);
+    }
     let status = if !args.files.is_empty() {
         run::files(&args)
     } else if std::io::stdin().is_terminal() && args.emit.is_none() {

@@ -145,6 +145,7 @@ impl Emitter {
                 output,
                 &|name| externs.contains(name),
                 &mut Timings::default(),
+                None,
             )
             .map_err(|e| Error::Jit {
                 message: e.to_string(),

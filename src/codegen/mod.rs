@@ -164,7 +164,8 @@ impl Compiler {
         Ok(Compiler { machine, opt })
     }
 
-    /// Compiles `function` under the symbol `name` (its own name unless given).
+    /// Compiles `function` under the symbol `name` (its own name unless given), with
+    /// DWARF if `debug` says where it comes from.
     /// `library(name)` says whether a callee is a C library function (an `extern`)
     /// that LLVM may fold or rewrite; other callees are marked `nobuiltin`, so that a
     /// `def sin(x)` is never mistaken for libm's.
@@ -175,9 +176,10 @@ impl Compiler {
         output: Output,
         library: &dyn Fn(&str) -> bool,
         timings: &mut Timings,
+        debug: Option<&DebugSource<'_>>,
     ) -> Result<Vec<u8>, CodegenError> {
         let name = name.unwrap_or(&function.proto.name);
-        let bytes = self.build(name, &[(function, name)], output, library, timings, None)?;
+        let bytes = self.build(name, &[(function, name)], output, library, timings, debug)?;
         timings.count += 1;
         Ok(bytes)
     }
@@ -455,7 +457,6 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             );
             f.set_subprogram(subprogram);
             self.scope = Some(subprogram.as_debug_info_scope());
-            self.locate(function.proto.span);
         }
         let f64 = self.context.f64_type();
         for (param, name) in f.get_param_iter().zip(&function.proto.params) {
@@ -474,6 +475,9 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         for (i, param) in function.proto.params.iter().enumerate() {
             self.describe(param, Some(i as u32 + 1), i, function.proto.span);
         }
+        // Storing the parameters has no line of its own: it is prologue, so that a
+        // debugger stopping at the function stops after it, where they are readable.
+        self.locate(function.body.span);
         let value = self.expr(&function.body)?;
         self.builder.build_return(Some(&value))?;
         Ok(())

@@ -38,6 +38,10 @@ pub trait Loader {
     fn lookup_symbols(&mut self, names: &[&str]) -> Result<Vec<Option<Addr>>, ExecError>;
     /// Bytes of memory currently reserved.
     fn memory_in_use(&mut self) -> Result<u64, ExecError>;
+    /// Registers an ELF object describing the code of the block at `addr` (debug
+    /// sections, section addresses filled in) with GDB's JIT interface in the
+    /// executor's process, until the block is released.
+    fn register_debug(&mut self, addr: Addr, object: Vec<u8>) -> Result<(), ExecError>;
 }
 
 /// What [`Executor::run`] calls when running code reaches a trampoline: given the
@@ -106,6 +110,10 @@ impl Loader for LocalLoader {
 
     fn memory_in_use(&mut self) -> Result<u64, ExecError> {
         Ok(LocalLoader::memory_in_use(self))
+    }
+
+    fn register_debug(&mut self, addr: Addr, object: Vec<u8>) -> Result<(), ExecError> {
+        LocalLoader::register_debug(self, addr, object)
     }
 }
 

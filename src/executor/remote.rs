@@ -347,7 +347,7 @@ impl Connection {
     }
 
     fn push(&mut self, op: Op) -> Result<(), ExecError> {
-        if let Op::Write { bytes, .. } = &op {
+        if let Op::Write { bytes, .. } | Op::Debug { bytes, .. } = &op {
             self.batch_bytes += bytes.len();
         }
         self.batch.push(op);
@@ -403,6 +403,13 @@ impl Loader for Connection {
 
     fn set_slot(&mut self, slot: Addr, target: Addr) -> Result<(), ExecError> {
         self.push(Op::SetSlot { slot, target })
+    }
+
+    fn register_debug(&mut self, addr: Addr, object: Vec<u8>) -> Result<(), ExecError> {
+        self.push(Op::Debug {
+            addr,
+            bytes: object,
+        })
     }
 
     fn create_stubs(&mut self, first: u32) -> Result<Addr, ExecError> {

@@ -51,6 +51,27 @@ pub struct Source {
     pub text: String,
 }
 
+/// Line starts of a source as it was at one moment: positions for debug information,
+/// kept by an engine that compiles lazily (spans of text appended later are not in it).
+#[derive(Debug)]
+pub struct SourceLines {
+    /// The file's name, without its directory (`<stdin>` or `<repl>` otherwise).
+    pub file: String,
+    /// Its directory (the working directory for `<stdin>` and `<repl>`).
+    pub directory: String,
+    starts: Vec<usize>,
+}
+
+impl SourceLines {
+    /// 1-based line and column (in bytes) of a byte offset.
+    pub fn position(&self, offset: usize) -> (u32, u32) {
+        // `starts[0]` is 0, so at least one start is at or before `offset`.
+        let line = self.starts.partition_point(|&start| start <= offset).max(1);
+        let start = self.starts[line - 1];
+        (line as u32, (offset - start + 1) as u32)
+    }
+}
+
 /// All sources of a session.
 #[derive(Debug, Default)]
 pub struct SourceMap {
@@ -86,6 +107,35 @@ impl SourceMap {
         &self.sources[id.0 as usize]
     }
 
+    /// The line starts of source `id` as its text is now, with its file name split
+    /// into directory and file (made absolute when the file exists).
+    pub fn lines(&self, id: SourceId) -> SourceLines {
+        let source = self.get(id);
+        let path = std::path::Path::new(&source.name);
+        let absolute = std::fs::canonicalize(path).ok();
+        let (file, directory) = match &absolute {
+            Some(path) => (
+                path.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                path.parent()
+                    .map_or_else(String::new, |d| d.display().to_string()),
+            ),
+            None => (
+                source.name.clone(),
+                std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
+            ),
+        };
+        let mut starts = vec![0];
+        starts.extend(source.text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceLines {
+            file,
+            directory,
+            starts,
+        }
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: SourceId, offset: usize) -> (usize, usize) {
         let text = &self.get(id).text;
@@ -119,5 +169,21 @@ mod tests {
         assert_eq!(map.line_col(id, 5), (2, 2));
         let at = map.append(id, "x");
         assert_eq!(map.line_col(id, at), (3, 1));
+    }
+
+    #[test]
+    fn lines_give_positions_like_line_col_for_ascii() {
+        let mut map = SourceMap::new();
+        let id = map.add("no/such/file.ks", "def f(x)\n  x + 1;\n\nf(2);\n");
+        let lines = map.lines(id);
+        assert_eq!(lines.file, "no/such/file.ks");
+        for offset in [0, 3, 8, 9, 11, 17, 18, 19, 23] {
+            let (line, col) = map.line_col(id, offset);
+            assert_eq!(
+                lines.position(offset),
+                (line as u32, col as u32),
+                "{offset}"
+            );
+        }
     }
 }

@@ -60,20 +60,23 @@ const STUB_SIZE: u64 = 8;
 
 // ANCHOR: link
 /// Links `bytes` into `executor`. Undefined symbols are resolved by `resolve` first;
-/// the rest are looked up in the executor, in one batch.
+/// the rest are looked up in the executor, in one batch. With `debug`, the unwind
+/// tables are loaded too and a copy of the object, relocated for where it now lives,
+/// is registered with the executor's debugger interface.
 pub fn link(
     bytes: &[u8],
     executor: &mut dyn Loader,
     resolve: &mut dyn FnMut(&str) -> Option<Addr>,
+    debug: bool,
 ) -> Result<Linked, LinkError> {
     let file = object::File::parse(bytes).map_err(|e| LinkError::Parse(e.to_string()))?;
 
-    // 1. Layout: every allocated section except unwind tables, in order.
+    // 1. Layout: every allocated section (unwind tables only for a debugger), in order.
     let mut offsets: HashMap<SectionIndex, u64> = HashMap::new();
     let mut size = 0u64;
     let mut max_align = 16u64;
     for section in file.sections() {
-        if !loaded(&section) {
+        if !loaded(&section, debug) {
             continue;
         }
         let align = section.align().max(1);
@@ -239,9 +242,13 @@ pub fn link(
         }
     }
 
-    // 5. One write, then make it runnable.
+    // 5. One write, then make it runnable (and known to a debugger).
     executor.write(block, &image)?;
     executor.finalize(block, total)?;
+    if debug {
+        let object = debug_object(bytes, &file, &offsets, block, &image, &externals)?;
+        executor.register_debug(block, object)?;
+    }
     let mut symbols = HashMap::new();
     for symbol in file.symbols() {
         if symbol.is_definition() && symbol.is_global() {
@@ -257,11 +264,115 @@ pub fn link(
 }
 // ANCHOR_END: link
 
-/// Whether a section is loaded: allocated, and not an unwind table (skipped for now).
-fn loaded(section: &object::Section<'_, '_>) -> bool {
+/// Whether a section is loaded: allocated, and not an unwind table unless a debugger
+/// will want it (nothing unwinds through JIT'd code otherwise).
+fn loaded(section: &object::Section<'_, '_>, debug: bool) -> bool {
     let alloc = match section.flags() {
         SectionFlags::Elf { sh_flags } => sh_flags & u64::from(elf::SHF_ALLOC) != 0,
         _ => false,
     };
-    alloc && section.name() != Ok(".eh_frame") && section.size() > 0
+    alloc && (debug || section.name() != Ok(".eh_frame")) && section.size() > 0
 }
+
+// ANCHOR: debug_object
+/// The object as a debugger should see it once linked at `block`: each loaded
+/// section gets its load address (`sh_addr`) and its relocated bytes, the relocations
+/// in `.debug_*` sections are applied here (debug sections keep address 0, as in any
+/// relocatable object), and the relocation sections are then disabled, so GDB reads
+/// a finished object and relocates nothing itself.
+fn debug_object(
+    bytes: &[u8],
+    file: &object::File<'_>,
+    offsets: &HashMap<SectionIndex, u64>,
+    block: Addr,
+    image: &[u8],
+    externals: &[(String, Addr)],
+) -> Result<Vec<u8>, LinkError> {
+    let malformed = |what: &str| LinkError::Parse(format!("debug object: {what}"));
+    let mut copy = bytes.to_vec();
+    let read = |at: usize, n: usize| -> Result<u64, LinkError> {
+        let field = bytes
+            .get(at..at + n)
+            .ok_or_else(|| malformed("truncated"))?;
+        Ok(field.iter().rev().fold(0, |v, &b| (v << 8) | u64::from(b)))
+    };
+    // ELF64 little-endian: e_shoff at 0x28, e_shentsize at 0x3a.
+    let shoff = read(0x28, 8)? as usize;
+    let shentsize = read(0x3a, 2)? as usize;
+    let header = |index: SectionIndex| shoff + index.0 * shentsize;
+
+    for section in file.sections() {
+        let index = section.index();
+        if let Some(&offset) = offsets.get(&index) {
+            let at = header(index);
+            copy[at + 16..at + 24].copy_from_slice(&(block + offset).to_le_bytes());
+            if let Some((file_offset, size)) = section.file_range() {
+                let (from, to) = (file_offset as usize, (file_offset + size) as usize);
+                let linked = &image[offset as usize..(offset + size) as usize];
+                copy.get_mut(from..to)
+                    .ok_or_else(|| malformed("section outside the file"))?
+                    .copy_from_slice(linked);
+            }
+            continue;
+        }
+        if !section.name().is_ok_and(|n| n.starts_with(".debug")) {
+            continue;
+        }
+        let Some((file_offset, _)) = section.file_range() else {
+            continue;
+        };
+        for (at, relocation) in section.relocations() {
+            let RelocationTarget::Symbol(symbol) = relocation.target() else {
+                return Err(malformed("relocation without a symbol"));
+            };
+            let symbol = file
+                .symbol_by_index(symbol)
+                .map_err(|e| LinkError::Parse(e.to_string()))?;
+            let name = symbol.name().unwrap_or("");
+            let target = if symbol.is_undefined() {
+                externals
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|&(_, addr)| addr)
+                    .ok_or_else(|| LinkError::Unresolved(name.to_string()))?
+            } else {
+                // A symbol in a loaded section is at its load address; one in an
+                // unloaded (debug) section keeps its section-relative value.
+                let base = symbol
+                    .section_index()
+                    .and_then(|s| offsets.get(&s))
+                    .map_or(0, |offset| block + offset);
+                base + symbol.address()
+            };
+            let value = target.wrapping_add(relocation.addend() as u64);
+            let place = (file_offset + at) as usize;
+            let RelocationFlags::Elf { r_type } = relocation.flags() else {
+                return Err(malformed("not an ELF relocation"));
+            };
+            let field: &[u8] = match r_type {
+                elf::R_X86_64_64 => &value.to_le_bytes(),
+                elf::R_X86_64_32 | elf::R_X86_64_32S => &value.to_le_bytes()[..4],
+                r_type => {
+                    return Err(LinkError::Unsupported {
+                        r_type,
+                        symbol: name.to_string(),
+                    });
+                }
+            };
+            copy.get_mut(place..place + field.len())
+                .ok_or_else(|| malformed("relocation outside its section"))?
+                .copy_from_slice(field);
+        }
+    }
+
+    // Every relocation is applied now: turn the relocation sections into SHT_NULL.
+    let shnum = read(0x3c, 2)? as usize;
+    for index in 0..shnum {
+        let at = header(SectionIndex(index));
+        if read(at + 4, 4)? == u64::from(elf::SHT_RELA) {
+            // copy[at + 4..at + 8].copy_from_slice(&elf::SHT_NULL.to_le_bytes());
+        }
+    }
+    Ok(copy)
+}
+// ANCHOR_END: debug_object

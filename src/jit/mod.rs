@@ -17,13 +17,13 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::rc::Rc;
 use std::time::Instant;
 
-use crate::codegen::{Compiler, OptLevel, Output, Timings};
+use crate::codegen::{Compiler, DebugSource, OptLevel, Output, Timings};
 use crate::engine::{Engine, Stats};
 use crate::error::Error;
 use crate::executor::remote::{Remote, Transport};
 use crate::executor::{Abort, Addr, ExecError, Executor, InProcess, Loader};
 use crate::frontend::ast::{ANON_NAME, Function, Name, Prototype};
-use crate::frontend::source::Span;
+use crate::frontend::source::{SourceId, SourceLines, Span};
 use stubs::Stubs;
 
 /// When functions are compiled.
@@ -86,6 +86,9 @@ struct State {
     expressions: Timings,
     /// Where to write perf map lines, when asked.
     perf_map: Option<PerfMap>,
+    /// With `-g`: the lines of each source, to emit DWARF and register each object
+    /// with the debugger interface.
+    debug: Option<HashMap<SourceId, Rc<SourceLines>>>,
     /// The process running the code.
     pid: u32,
 }
@@ -157,6 +160,7 @@ impl Jit {
                 timings: Timings::default(),
                 expressions: Timings::default(),
                 perf_map: None,
+                debug: None,
                 pid,
             },
         }
@@ -168,6 +172,13 @@ impl Jit {
     }
 
     /// Writes `/tmp/perf-PID.map` lines for every function compiled from now on.
+    /// Emits DWARF for each function and registers its object with the executor's
+    /// debugger interface (GDB's JIT interface), when `on`.
+    pub fn set_debug(&mut self, on: bool) {
+        self.state.debug = on.then(HashMap::new);
+    }
+
+    /// Writes `/tmp/perf-PID.map` lines for each compiled function, when `on`.
     pub fn set_perf_map(&mut self, on: bool) {
         self.state.perf_map = on.then_some(PerfMap { pid: 0, file: None });
     }
@@ -260,6 +271,16 @@ impl State {
                     .get(name)
                     .is_some_and(|&i| matches!(self.globals[i as usize].body, Body::Extern { .. }))
         };
+        let lines = self
+            .debug
+            .as_ref()
+            .and_then(|sources| sources.get(&function.proto.span.source));
+        let position = |span: Span| lines.map_or((0, 0), |lines| lines.position(span.start));
+        let source = lines.map(|lines| DebugSource {
+            file: lines.file.clone(),
+            directory: lines.directory.clone(),
+            position: &position,
+        });
         let object = self
             .compiler
             .compile(
@@ -268,6 +289,7 @@ impl State {
                 Output::Object,
                 &library,
                 &mut timings,
+                source.as_ref(),
             )
             .map_err(|e| failed(&e))?;
         // Every name the program calls resolves to its stub; anything else is a call
@@ -284,7 +306,8 @@ impl State {
         }
         let mut resolve = |name: &str| stub_of.get(name).copied();
         let start = Instant::now();
-        let linked = linker::link(&object, loader, &mut resolve).map_err(|e| failed(&e))?;
+        let linked = linker::link(&object, loader, &mut resolve, self.debug.is_some())
+            .map_err(|e| failed(&e))?;
         timings.link = start.elapsed();
         let Some(&entry) = linked.symbols.get(symbol) else {
             loader.release(linked.block).map_err(|e| failed(&e))?;
@@ -683,6 +706,16 @@ impl Engine for Jit {
         let span = expr.proto.span;
         let result = self.evaluate_now(expr);
         self.checked(result, span)
+    }
+
+    fn source_lines(&mut self, id: SourceId, lines: Rc<SourceLines>) {
+        if let Some(sources) = &mut self.state.debug {
+            sources.insert(id, lines);
+        }
+    }
+
+    fn wants_lines(&self) -> bool {
+        self.state.debug.is_some()
     }
 
     fn stats(&mut self) -> Option<Stats> {
