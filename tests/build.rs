@@ -6,6 +6,7 @@ use std::process::Command;
 
 fn toy_build(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_toy"))
+        .env("TOY_CACHE", "off")
         .arg("build")
         .args(args)
         .output()
@@ -151,6 +152,7 @@ fn perf_map_names_every_jitted_function() {
     )
     .expect("write");
     let child = Command::new(env!("CARGO_BIN_EXE_toy"))
+        .env("TOY_CACHE", "off")
         .args(["--engine=lazy", "--perf-map"])
         .arg(&ks)
         .spawn()

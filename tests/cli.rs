@@ -179,6 +179,7 @@ fn empty_input_is_fine() {
 fn program_output_is_flushed_before_each_diagnostic() {
     let f = file("extern printd(x);\nprintd(1);\nnope;\nprintd(2);\n");
     let output = std::process::Command::new("sh")
+        .env("TOY_CACHE", "off")
         .arg("-c")
         .arg(format!(
             "'{}' --keep-going '{}' 2>&1",

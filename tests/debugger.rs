@@ -140,6 +140,7 @@ fn gdb_attached_to_the_remote_executor_sees_jit_frames() {
     )
     .expect("write");
     let mut toy = Command::new(env!("CARGO_BIN_EXE_toy"))
+        .env("TOY_CACHE", "off")
         .args(["--engine=remote", "-g"])
         .arg(&ks)
         .stdout(Stdio::null())
@@ -174,6 +175,7 @@ fn gdb_attached_to_the_remote_executor_sees_jit_frames() {
 #[test]
 fn debug_needs_a_compiling_engine() {
     let out = Command::new(env!("CARGO_BIN_EXE_toy"))
+        .env("TOY_CACHE", "off")
         .args(["-g", "--engine=interp"])
         .stdin(Stdio::null())
         .output()

@@ -26,6 +26,14 @@ const CONFIGS: [&[&str]; 5] = [
     &["--engine=remote", "-O2"],
 ];
 
+/// One code cache for every program of a run, so that functions that print alike in
+/// different programs meet in it (their keys must tell them apart when they differ).
+static CACHE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("differential-cache");
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.display().to_string()
+});
+
 fn run(config: &[&str], program: &str) -> (i32, String, String) {
     common::outcome(
         common::toy()
@@ -56,8 +64,11 @@ fn check(program: &str) -> Result<(), TestCaseError> {
             "round trip changed the AST\nprogram:\n{program}\nprinted:\n{printed}"
         )));
     }
-    // The engines.
-    let results: Vec<_> = CONFIGS.iter().map(|c| run(c, program)).collect();
+    // The engines, then the lazy JIT with the shared code cache, twice (the second
+    // run is served from it).
+    let cached: &[&str] = &["--engine=lazy", "--cache", &CACHE];
+    let configs: Vec<&[&str]> = CONFIGS.iter().copied().chain([cached, cached]).collect();
+    let results: Vec<_> = configs.iter().map(|c| run(c, program)).collect();
     let (status, stdout, stderr) = &results[0];
     if *status != 0 {
         return Err(TestCaseError::fail(format!(
@@ -67,7 +78,7 @@ fn check(program: &str) -> Result<(), TestCaseError> {
     for result in results.iter().skip(1) {
         if (&result.0, &result.1) != (status, stdout) {
             let mut report = format!("engines disagree on:\n{program}\n");
-            for (c, r) in CONFIGS.iter().zip(&results) {
+            for (c, r) in configs.iter().zip(&results) {
                 report.push_str(&format!(
                     "--- {} (status {}):\n{}{}",
                     c.join(" "),

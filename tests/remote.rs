@@ -13,6 +13,7 @@ use common::Listener;
 /// `toy --engine=remote` with piped stdio.
 fn spawn_toy(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_toy"))
+        .env("TOY_CACHE", "off")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -126,6 +127,7 @@ fn tcp_connections_need_the_token() {
     let listener = Listener::start();
     for (token, why) in [("wrong", "a wrong token"), ("", "no token")] {
         let output = Command::new(env!("CARGO_BIN_EXE_toy"))
+            .env("TOY_CACHE", "off")
             .args(["--connect", &listener.addr])
             .env("TOY_EXECUTOR_TOKEN", token)
             .stdin(Stdio::null())
@@ -186,6 +188,7 @@ fn malformed_frames_are_refused_and_the_listener_survives() {
         assert!(reply.len() < 200, "{reply:?}");
     }
     let output = Command::new(env!("CARGO_BIN_EXE_toy"))
+        .env("TOY_CACHE", "off")
         .args(["--connect", &listener.addr, "--echo"])
         .env("TOY_EXECUTOR_TOKEN", &listener.token)
         .write_stdin_str("1 + 1;\n");
@@ -204,6 +207,7 @@ fn a_garbled_executor_is_a_protocol_error_in_toy() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let output = Command::new(env!("CARGO_BIN_EXE_toy"))
+        .env("TOY_CACHE", "off")
         .args(["--engine=remote"])
         .env("TOY_EXECUTOR", &fake)
         .stdin(Stdio::null())

@@ -23,7 +23,7 @@ fn start_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy")).env("TOY_CACHE", "off");
     cmd.args(args).envs(env.iter().copied());
     cmd.env("XDG_STATE_HOME", state).env("TERM", "xterm");
     if no_color {

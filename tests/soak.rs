@@ -22,6 +22,7 @@ fn a_hundred_thousand_evaluations_keep_memory_flat() {
     const N: usize = 100_000;
     for engine in ["--engine=lazy", "--engine=remote"] {
         let mut toy = Command::new(env!("CARGO_BIN_EXE_toy"))
+            .env("TOY_CACHE", "off")
             .args([engine, "--echo"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -143,6 +143,8 @@ fn every_chapter_ends_with_a_session_that_runs_as_written() {
                 .env("PATH", &path)
                 .env("NO_COLOR", "1")
                 .env("XDG_STATE_HOME", std::env::temp_dir())
+                // Sessions show compiles; the cache chapter names its own directory.
+                .env("TOY_CACHE", "off")
                 .output()
                 .expect("sh runs");
             let stdout = String::from_utf8_lossy(&output.stdout);

@@ -1,6 +1,7 @@
 //! Command-line interface: arguments, then files, piped input or the REPL.
 
 mod build;
+mod cache_command;
 mod diag;
 mod inspect;
 mod repl;
@@ -15,6 +16,7 @@ use toy::codegen::OptLevel;
 use toy::engine::Engine;
 use toy::executor::remote::{Remote, Transport};
 use toy::interp::Interpreter;
+use toy::jit::cache::{self, Cache};
 use toy::jit::{Jit, Strategy};
 
 /// Kaleidoscope, the language of LLVM's tutorials: a REPL and a script runner.
@@ -25,6 +27,7 @@ With no FILE, toy reads standard input: an interactive REPL on a terminal, other
 a non-interactive REPL that echoes each top-level expression as \"Evaluated to %f\".
 
 `toy build FILE -o PROG` compiles a file ahead of time (see `toy build --help`).
+`toy cache stats|clear [--cache DIR]` shows or empties the code cache.
 
 Exit status: 0 on success, 1 if the program had an error, 2 on usage errors.")]
 pub struct Args {
@@ -64,6 +67,15 @@ pub struct Args {
     /// `perf report`; PID is the process running the code
     #[arg(long)]
     pub perf_map: bool,
+
+    /// Keep compiled code in DIR and reuse it [default: $TOY_CACHE, else toy in the
+    /// user's cache directory]
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache: Option<PathBuf>,
+
+    /// Compile everything afresh and store nothing (also TOY_CACHE=off)
+    #[arg(long)]
+    pub no_cache: bool,
 
     /// Debug JIT'd code: emit DWARF for every compiled function and register it with
     /// GDB's JIT interface (`gdb --args toy -g prog.ks`); implies -O0 unless -O is given
@@ -148,6 +160,14 @@ impl Args {
         }
     }
 
+    /// The code cache's directory, if the cache is on.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache.clone().or_else(Cache::default_dir)
+    }
+
     /// Rejects options that contradict each other.
     pub fn check(&self, interactive: bool) -> Result<(), String> {
         let kind = self.engine_kind(interactive);
@@ -172,6 +192,7 @@ impl Args {
         jit.set_trace(self.trace_jit);
         jit.set_perf_map(self.perf_map);
         jit.set_debug(self.debug);
+        jit.set_cache(self.cache_dir(), cache::DEFAULT_LIMIT);
         Ok(Box::new(jit))
     }
 
@@ -200,6 +221,11 @@ pub fn main() -> ExitCode {
     if argv.peek().map(String::as_str) == Some("build") {
         argv.next();
         let status = build::main(argv);
+        return ExitCode::from(status as u8);
+    }
+    if argv.peek().map(String::as_str) == Some("cache") {
+        argv.next();
+        let status = cache_command::main(argv);
         return ExitCode::from(status as u8);
     }
     let args = Args::parse();

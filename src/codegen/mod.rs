@@ -164,6 +164,11 @@ impl Compiler {
         Ok(Compiler { machine, opt })
     }
 
+    /// The optimization level.
+    pub fn opt(&self) -> OptLevel {
+        self.opt
+    }
+
     /// Compiles `function` under the symbol `name` (its own name unless given), with
     /// DWARF if `debug` says where it comes from.
     /// `library(name)` says whether a callee is a C library function (an `extern`)

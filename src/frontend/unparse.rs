@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::ast::{BinOp, Expr, ExprKind, Item, ProtoKind, Prototype};
+use super::ast::{BinOp, Expr, ExprKind, Function, Item, ProtoKind, Prototype};
 
 /// The items as a program, one item per line.
 pub fn program(items: &[Item]) -> String {
@@ -14,6 +14,16 @@ pub fn program(items: &[Item]) -> String {
         out.push_str(&self::item(item));
         out.push('\n');
     }
+    out
+}
+
+/// A function as a definition, with its `;` (also for top-level expressions).
+pub fn function(function: &Function) -> String {
+    let mut out = String::from("def ");
+    proto(&mut out, &function.proto);
+    out.push(' ');
+    expr(&mut out, &function.body);
+    out.push(';');
     out
 }
 

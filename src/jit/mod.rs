@@ -10,10 +10,12 @@
 //! ([`Strategy::Lazy`]) or reports why it cannot run (a missing or mismatched callee:
 //! the same moment at which the reference interpreter reports it).
 
+pub mod cache;
 pub mod linker;
 mod stubs;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -24,6 +26,9 @@ use crate::executor::remote::{Remote, Transport};
 use crate::executor::{Abort, Addr, ExecError, Executor, InProcess, Loader};
 use crate::frontend::ast::{ANON_NAME, Function, Name, Prototype};
 use crate::frontend::source::{SourceId, SourceLines, Span};
+use crate::frontend::unparse;
+use cache::Cache;
+use inkwell::targets::TargetMachine;
 use stubs::Stubs;
 
 /// When functions are compiled.
@@ -74,7 +79,12 @@ pub struct Jit {
 
 /// Everything but the executor, so that resolving can borrow both while code runs.
 struct State {
-    compiler: Compiler,
+    /// Made on the first compile: a run served from the cache never starts LLVM's
+    /// code generator.
+    compiler: Option<Compiler>,
+    opt: OptLevel,
+    /// Compiled objects on disk, when on.
+    cache: Option<Cache>,
     strategy: Strategy,
     trace: bool,
     stubs: Stubs,
@@ -133,25 +143,33 @@ fn ms(d: std::time::Duration) -> f64 {
 impl Jit {
     /// A JIT running code in this process.
     pub fn new(strategy: Strategy, opt: OptLevel) -> Result<Self, String> {
-        let compiler = Compiler::host(opt).map_err(|e| e.to_string())?;
         let executor = InProcess::new().map_err(|e| e.to_string())?;
-        Ok(Self::with(strategy, compiler, Box::new(executor)))
+        Ok(Self::lazily(strategy, opt, Box::new(executor)))
     }
 
     /// A lazy JIT whose code runs in a `toy-executor` process.
     pub fn remote(transport: Transport, opt: OptLevel) -> Result<Self, String> {
-        let compiler = Compiler::host(opt).map_err(|e| e.to_string())?;
         let executor = Remote::new(transport).map_err(|e| e.to_string())?;
-        Ok(Self::with(Strategy::Lazy, compiler, Box::new(executor)))
+        Ok(Self::lazily(Strategy::Lazy, opt, Box::new(executor)))
     }
 
     /// A JIT with the given compiler and executor.
     pub fn with(strategy: Strategy, compiler: Compiler, executor: Box<dyn Executor>) -> Self {
+        let opt = compiler.opt();
+        let mut jit = Self::lazily(strategy, opt, executor);
+        jit.state.compiler = Some(compiler);
+        jit
+    }
+
+    /// A JIT that makes a host compiler at `opt` when it first compiles.
+    fn lazily(strategy: Strategy, opt: OptLevel, executor: Box<dyn Executor>) -> Self {
         let pid = executor.pid();
         Jit {
             executor,
             state: State {
-                compiler,
+                compiler: None,
+                opt,
+                cache: None,
                 strategy,
                 trace: false,
                 stubs: Stubs::default(),
@@ -172,6 +190,22 @@ impl Jit {
     }
 
     /// Writes `/tmp/perf-PID.map` lines for every function compiled from now on.
+    /// Keeps compiled objects in `dir` (bounded to `limit` bytes) and reuses them.
+    pub fn set_cache(&mut self, dir: Option<PathBuf>, limit: u64) {
+        self.state.cache = dir.map(|dir| {
+            let triple = TargetMachine::get_default_triple();
+            let cpu = TargetMachine::get_host_cpu_name();
+            let features = TargetMachine::get_host_cpu_features();
+            let context = cache::context(
+                &triple.as_str().to_string_lossy(),
+                &cpu.to_string_lossy(),
+                &features.to_string_lossy(),
+                &format!("{:?}", self.state.opt),
+            );
+            Cache::new(dir, limit, context)
+        });
+    }
+
     /// Emits DWARF for each function and registers its object with the executor's
     /// debugger interface (GDB's JIT interface), when `on`.
     pub fn set_debug(&mut self, on: bool) {
@@ -271,27 +305,56 @@ impl State {
                     .get(name)
                     .is_some_and(|&i| matches!(self.globals[i as usize].body, Body::Extern { .. }))
         };
-        let lines = self
-            .debug
-            .as_ref()
-            .and_then(|sources| sources.get(&function.proto.span.source));
-        let position = |span: Span| lines.map_or((0, 0), |lines| lines.position(span.start));
-        let source = lines.map(|lines| DebugSource {
-            file: lines.file.clone(),
-            directory: lines.directory.clone(),
-            position: &position,
-        });
-        let object = self
-            .compiler
-            .compile(
-                function,
-                Some(symbol),
-                Output::Object,
-                &library,
-                &mut timings,
-                source.as_ref(),
-            )
-            .map_err(|e| failed(&e))?;
+        // Debug objects hold source positions: never cached.
+        let key = match (&self.cache, &self.debug) {
+            (Some(cache), None) => Some(cache.key(&[
+                symbol.as_bytes(),
+                unparse::function(function).as_bytes(),
+                callee_signatures(function, &library).as_bytes(),
+            ])),
+            _ => None,
+        };
+        let cached = match (&self.cache, &key) {
+            (Some(cache), Some(key)) => cache.get(key),
+            _ => None,
+        };
+        let from_cache = cached.is_some();
+        let object = match cached {
+            Some(object) => object,
+            None => {
+                if self.compiler.is_none() {
+                    self.compiler = Some(Compiler::host(self.opt).map_err(|e| failed(&e))?);
+                }
+                let Some(compiler) = &self.compiler else {
+                    return Err(failed(&"no compiler"));
+                };
+                let lines = self
+                    .debug
+                    .as_ref()
+                    .and_then(|sources| sources.get(&function.proto.span.source));
+                let position =
+                    |span: Span| lines.map_or((0, 0), |lines| lines.position(span.start));
+                let source = lines.map(|lines| DebugSource {
+                    file: lines.file.clone(),
+                    directory: lines.directory.clone(),
+                    position: &position,
+                });
+                let object = compiler
+                    .compile(
+                        function,
+                        Some(symbol),
+                        Output::Object,
+                        &library,
+                        &mut timings,
+                        source.as_ref(),
+                    )
+                    .map_err(|e| failed(&e))?;
+                if let (Some(cache), Some(key)) = (&mut self.cache, &key) {
+                    cache.put(key, &object);
+                }
+                object
+            }
+        };
         // Every name the program calls resolves to its stub; anything else is a call
         // LLVM introduced (memset, sincos, ...) and resolves in the executor.
         let mut callees = HashSet::new();
@@ -317,7 +380,12 @@ impl State {
             add(&mut self.expressions, &timings);
         } else {
             add(&mut self.timings, &timings);
-            if self.trace {
+            if self.trace && from_cache {
+                eprintln!(
+                    "[jit] loaded {symbol} from the code cache (link {:.3} ms)",
+                    ms(timings.link)
+                );
+            } else if self.trace {
                 let total = timings.irgen + timings.optimize + timings.codegen + timings.link;
                 eprintln!(
                     "[jit] compiled {symbol} in {:.3} ms (irgen {:.3}, optimize {:.3}, codegen {:.3}, link {:.3})",
@@ -589,6 +657,20 @@ fn extern_target(proto: &Prototype, found: Option<(Addr, Option<usize>)>) -> Res
         }),
         Some((addr, _)) => Ok(addr),
     }
+}
+
+/// Each distinct callee as `name/arity/kind`, sorted: what an object depends on
+/// besides its own function (the declarations LLVM sees, and which callees are C
+/// library functions it may fold).
+fn callee_signatures(function: &Function, library: &dyn Fn(&str) -> bool) -> String {
+    let mut callees = Vec::new();
+    function.body.for_each_call(&mut |name, arity, _| {
+        let kind = if library(name) { "lib" } else { "def" };
+        callees.push(format!("{name}/{arity}/{kind}"));
+    });
+    callees.sort();
+    callees.dedup();
+    callees.join("\n")
 }
 
 fn add(total: &mut Timings, one: &Timings) {

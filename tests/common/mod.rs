@@ -95,6 +95,9 @@ impl Engine {
 pub fn toy() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
     cmd.env_remove("NO_COLOR");
+    // Hermetic: what earlier runs cached must not stand in for compiling (tests of the
+    // cache pass their own directory).
+    cmd.env("TOY_CACHE", "off");
     cmd
 }
 

@@ -1,0 +1,195 @@
+//! The code cache: a warm run compiles nothing and prints the same; anything that
+//! changes an object misses; broken entries are never used; processes can share it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PROGRAM: &str = "extern printd(x);\n\
+def fib(x) if x < 3 then 1 else fib(x-1) + fib(x-2);\n\
+def run(n) printd(fib(n));\n\
+run(15);\n";
+
+fn toy(cache: &Path, args: &[&str], file: &Path) -> Output {
+    common::toy()
+        .arg("--cache")
+        .arg(cache)
+        .arg("--trace-jit")
+        .args(args)
+        .arg(file)
+        .output()
+        .expect("toy runs")
+}
+
+/// The names compiled and loaded, from the trace.
+fn trace(out: &Output) -> (Vec<String>, Vec<String>) {
+    let (mut compiled, mut loaded) = (Vec::new(), Vec::new());
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if let Some(rest) = line.strip_prefix("[jit] compiled ") {
+            compiled.push(rest.split(' ').next().unwrap_or("").to_string());
+        } else if let Some(rest) = line.strip_prefix("[jit] loaded ") {
+            loaded.push(rest.split(' ').next().unwrap_or("").to_string());
+        }
+    }
+    compiled.sort();
+    loaded.sort();
+    (compiled, loaded)
+}
+
+fn names(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn a_warm_run_compiles_nothing_and_prints_the_same() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("cache");
+    let file = dir.path().join("prog.ks");
+    std::fs::write(&file, PROGRAM).expect("write");
+
+    let cold = toy(&cache, &[], &file);
+    assert!(cold.status.success());
+    assert_eq!(String::from_utf8_lossy(&cold.stdout), "610.000000\n");
+    assert_eq!(trace(&cold), (names(&["fib", "run"]), vec![]));
+
+    let warm = toy(&cache, &[], &file);
+    assert_eq!(warm.stdout, cold.stdout);
+    assert_eq!(warm.status.code(), cold.status.code());
+    assert_eq!(trace(&warm), (vec![], names(&["fib", "run"])));
+
+    // The remote executor links the same cached objects.
+    let remote = toy(&cache, &["--engine=remote"], &file);
+    assert_eq!(remote.stdout, cold.stdout);
+    assert_eq!(trace(&remote), (vec![], names(&["fib", "run"])));
+
+    // Another optimization level is another object.
+    let o2 = toy(&cache, &["-O2"], &file);
+    assert_eq!(o2.stdout, cold.stdout);
+    assert_eq!(trace(&o2), (names(&["fib", "run"]), vec![]));
+
+    // A changed body misses; its caller only depends on its signature.
+    std::fs::write(&file, PROGRAM.replace("x < 3", "x < 2")).expect("write");
+    let changed = toy(&cache, &[], &file);
+    assert_eq!(String::from_utf8_lossy(&changed.stdout), "987.000000\n");
+    assert_eq!(trace(&changed), (names(&["fib"]), names(&["run"])));
+
+    // `-g` objects carry source positions: never cached.
+    let debug = toy(&cache, &["-g"], &file);
+    assert_eq!(trace(&debug), (names(&["fib", "run"]), vec![]));
+}
+
+#[test]
+fn an_extern_replaced_by_a_def_is_not_served_from_the_cache() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("cache");
+    let file = dir.path().join("prog.ks");
+    // The same `f` calls libm's sin in one program and a def in the other.
+    std::fs::write(&file, "extern sin(x);\ndef f() sin(1);\nf();\n").expect("write");
+    let first = toy(&cache, &["--echo"], &file);
+    assert!(String::from_utf8_lossy(&first.stdout).contains("0.841471"));
+    std::fs::write(&file, "def sin(x) 42;\ndef f() sin(1);\nf();\n").expect("write");
+    let second = toy(&cache, &["--echo"], &file);
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout),
+        "Evaluated to 42.000000\n"
+    );
+}
+
+#[test]
+fn broken_entries_are_ignored_and_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("cache");
+    let file = dir.path().join("prog.ks");
+    std::fs::write(&file, PROGRAM).expect("write");
+    let cold = toy(&cache, &[], &file);
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .expect("cache dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(entries.len(), 3, "fib, run and the top-level expression");
+    // Truncate one, flip a byte of the code in another, swap the third for garbage.
+    let bytes = std::fs::read(&entries[0]).expect("read");
+    std::fs::write(&entries[0], &bytes[..bytes.len() / 2]).expect("write");
+    let mut bytes = std::fs::read(&entries[1]).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&entries[1], &bytes).expect("write");
+    std::fs::write(&entries[2], b"\x7fELF not really").expect("write");
+
+    let rerun = toy(&cache, &[], &file);
+    assert_eq!(rerun.stdout, cold.stdout);
+    assert!(rerun.status.success());
+    assert_eq!(trace(&rerun), (names(&["fib", "run"]), vec![]));
+    // Replaced by good entries: the next run is warm again.
+    let warm = toy(&cache, &[], &file);
+    assert_eq!(trace(&warm), (vec![], names(&["fib", "run"])));
+}
+
+#[test]
+fn processes_can_share_a_cache() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("cache");
+    let file = dir.path().join("chain.ks");
+    let mut text = String::from("extern printd(x);\ndef f0(x) x;\n");
+    for i in 1..60 {
+        text.push_str(&format!("def f{i}(x) f{}(x) + 1;\n", i - 1));
+    }
+    text.push_str("printd(f59(1));\n");
+    std::fs::write(&file, text).expect("write");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_toy"))
+                .arg("--cache")
+                .arg(&cache)
+                .arg(&file)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("toy runs")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("toy ends");
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "60.000000\n");
+    }
+    let warm = toy(&cache, &[], &file);
+    assert_eq!(String::from_utf8_lossy(&warm.stdout), "60.000000\n");
+    let (compiled, loaded) = trace(&warm);
+    assert!(compiled.is_empty(), "{compiled:?}");
+    assert_eq!(loaded.len(), 60);
+    // No temporary files left behind.
+    for entry in std::fs::read_dir(&cache).expect("cache dir").flatten() {
+        assert_eq!(entry.file_name().len(), 64, "{:?}", entry.file_name());
+    }
+}
+
+#[test]
+fn cache_stats_and_clear() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("cache");
+    let file = dir.path().join("prog.ks");
+    std::fs::write(&file, PROGRAM).expect("write");
+    toy(&cache, &[], &file);
+    let run = |action: &str| {
+        Command::new(env!("CARGO_BIN_EXE_toy"))
+            .args(["cache", action, "--cache"])
+            .arg(&cache)
+            .output()
+            .expect("toy cache runs")
+    };
+    let stats = run("stats");
+    let text = String::from_utf8_lossy(&stats.stdout);
+    assert!(stats.status.success());
+    assert!(text.contains("entries: 3"), "{text}");
+    let clear = run("clear");
+    assert!(String::from_utf8_lossy(&clear.stdout).contains("removed 3 entries"));
+    let stats = run("stats");
+    assert!(String::from_utf8_lossy(&stats.stdout).contains("entries: 0"));
+    let bad = Command::new(env!("CARGO_BIN_EXE_toy"))
+        .args(["cache", "frobnicate"])
+        .output()
+        .expect("toy cache runs");
+    assert_eq!(bad.status.code(), Some(2));
+}
