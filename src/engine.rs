@@ -47,6 +47,8 @@ pub struct Stats {
     pub timings: Timings,
     /// Time spent compiling top-level expressions, by phase.
     pub expressions: Timings,
+    /// Top-level expressions interpreted rather than compiled.
+    pub interpreted: u64,
     /// Bytes of machine code and data of compiled functions.
     pub code_bytes: u64,
     /// Bytes of stubs and trampolines.

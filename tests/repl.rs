@@ -23,8 +23,10 @@ fn start_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy")).env("TOY_CACHE", "off");
-    cmd.args(args).envs(env.iter().copied());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
+    cmd.env("TOY_CACHE", "off")
+        .args(args)
+        .envs(env.iter().copied());
     cmd.env("XDG_STATE_HOME", state).env("TERM", "xterm");
     if no_color {
         cmd.env("NO_COLOR", "1");
@@ -224,7 +226,18 @@ fn stats_ir_and_asm_commands() {
         .expect("only the called function");
     p.exp_string("functions: 1 compiled in")
         .expect("compile time");
+    p.exp_string("top-level expressions: 1 compiled in")
+        .expect("a call is compiled");
+    p.exp_string("interpreted (no loops, no calls): 0")
+        .expect("none interpreted yet");
     p.exp_string("JIT memory:").expect("memory");
+    enter(&mut p, "1 + 2 * 3");
+    p.exp_string("Evaluated to 7.000000").expect("value");
+    enter(&mut p, ":stats");
+    p.exp_string("top-level expressions: 1 compiled in")
+        .expect("still one compiled");
+    p.exp_string("interpreted (no loops, no calls): 1")
+        .expect("the call-free one was interpreted");
     enter(&mut p, ":ir twice");
     p.exp_string("define double @twice(double %x)")
         .expect("the function's IR");

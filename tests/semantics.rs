@@ -280,3 +280,30 @@ fn a_rejected_operator_definition_leaves_no_operator_behind() {
     assert!(stderr.contains("unknown binary operator `%`"), "{stderr}");
     assert_eq!(status, 1);
 }
+
+#[test]
+fn straight_line_expressions_give_the_compiled_doubles_bit_for_bit() {
+    // The lazy JIT interprets top-level expressions without loops or calls; the
+    // results must be the ones compiled code gives (no reassociation, IEEE rounding),
+    // scaled up so that the last bits show in `%f`.
+    let (values, stderr, status) = values(
+        "(0.1 + 0.2 - 0.3) * 100000000000000000000;\n\
+         (0.1 + (0.2 - 0.3)) * 100000000000000000000;\n\
+         (0.7 * 3 - 2.1) * 100000000000000000000;\n\
+         var a = 0.1, b in ((b = a * 3) - 0.3) * 100000000000000000000;\n\
+         if 0.1 + 0.2 < 0.3 then 1 else 2;\n\
+         0.3 - 0.1 * 3 < 0;\n",
+    );
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        values,
+        [
+            "5551.115123",
+            "2775.557562",
+            "-44408.920985",
+            "5551.115123",
+            "2.000000",
+            "1.000000"
+        ]
+    );
+}

@@ -39,6 +39,10 @@ pub fn stats(session: &mut Session) -> String {
         phases("functions", &stats.timings),
         phases("top-level expressions", &stats.expressions),
         format!(
+            "top-level expressions interpreted (no loops, no calls): {}",
+            stats.interpreted
+        ),
+        format!(
             "JIT memory: {} bytes in use ({} of function code, {} of stubs)",
             stats.memory_in_use, stats.code_bytes, stats.stub_bytes
         ),

@@ -242,6 +242,7 @@ pub fn main() -> ExitCode {
         run::stdin(&args)
     };
     toy::runtime::flush();
+    cache::flush();
     ExitCode::from(status as u8)
 }
 

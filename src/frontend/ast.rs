@@ -208,6 +208,28 @@ pub enum Item {
 pub const ANON_NAME: &str = "__anon_expr";
 
 impl Expr {
+    /// Whether `expr` has no loop and calls nothing (user operators are calls): it
+    /// runs in time proportional to its size.
+    pub fn is_straight_line(&self) -> bool {
+        match &self.kind {
+            ExprKind::Number(_) | ExprKind::Variable { .. } => true,
+            ExprKind::Assign { value, .. } => value.is_straight_line(),
+            ExprKind::Unary { .. } | ExprKind::Call { .. } | ExprKind::For { .. } => false,
+            ExprKind::Binary { op, lhs, rhs } => {
+                !matches!(op, BinOp::User(_)) && lhs.is_straight_line() && rhs.is_straight_line()
+            }
+            ExprKind::If { cond, then, else_ } => {
+                cond.is_straight_line() && then.is_straight_line() && else_.is_straight_line()
+            }
+            ExprKind::Var { bindings, body } => {
+                bindings
+                    .iter()
+                    .all(|b| b.init.as_ref().is_none_or(|init| init.is_straight_line()))
+                    && body.is_straight_line()
+            }
+        }
+    }
+
     /// Calls `f(name, arity, span)` for every call in `expr`, operators included.
     pub fn for_each_call(&self, f: &mut dyn FnMut(&str, usize, Span)) {
         let expr = self;

@@ -27,6 +27,7 @@ use crate::executor::{Abort, Addr, ExecError, Executor, InProcess, Loader};
 use crate::frontend::ast::{ANON_NAME, Function, Name, Prototype};
 use crate::frontend::source::{SourceId, SourceLines, Span};
 use crate::frontend::unparse;
+use crate::interp::Interpreter;
 use cache::Cache;
 use inkwell::targets::TargetMachine;
 use stubs::Stubs;
@@ -94,6 +95,8 @@ struct State {
     timings: Timings,
     /// Time spent compiling top-level expressions.
     expressions: Timings,
+    /// Top-level expressions interpreted instead of compiled.
+    interpreted: u64,
     /// Where to write perf map lines, when asked.
     perf_map: Option<PerfMap>,
     /// With `-g`: the lines of each source, to emit DWARF and register each object
@@ -177,6 +180,7 @@ impl Jit {
                 index: HashMap::new(),
                 timings: Timings::default(),
                 expressions: Timings::default(),
+                interpreted: 0,
                 perf_map: None,
                 debug: None,
                 pid,
@@ -314,7 +318,7 @@ impl State {
             ])),
             _ => None,
         };
-        let cached = match (&self.cache, &key) {
+        let cached = match (&mut self.cache, &key) {
             (Some(cache), Some(key)) => cache.get(key),
             _ => None,
         };
@@ -748,6 +752,13 @@ impl Jit {
         if let Some(err) = state.check_calls(&expr) {
             return Err(err);
         }
+        // A one-shot expression without loops or calls costs less to interpret than
+        // to compile (~1 ms); the interpreter computes the same doubles, bit for bit.
+        // The eager JIT compiles everything, as the reference for compiled code.
+        if state.strategy == Strategy::Lazy && expr.body.is_straight_line() {
+            state.interpreted += 1;
+            return Interpreter::new().evaluate(expr);
+        }
         let code = state.build(executor.loader(), &expr, ANON_NAME)?;
         let mut failure = None;
         let result = executor.run(code.entry, &mut |loader, id| match state
@@ -808,6 +819,7 @@ impl Engine for Jit {
             externs: 0,
             timings: state.timings,
             expressions: state.expressions,
+            interpreted: state.interpreted,
             code_bytes: 0,
             stub_bytes: state.stubs.memory(),
             memory_in_use: 0,

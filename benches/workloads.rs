@@ -1,0 +1,202 @@
+//! Whole-process workloads, timed from outside: `cargo bench --bench workloads`.
+//!
+//! Each workload runs the release `toy` binary on a generated program and reports the
+//! median wall time of several runs, next to the configuration it is compared with
+//! in the same run. `TOY_BENCH_QUICK=1` runs each once. The code cache is off except
+//! where a workload is about it (its own directory, cleared first).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn toy() -> &'static str {
+    env!("CARGO_BIN_EXE_toy")
+}
+
+fn runs() -> usize {
+    if std::env::var_os("TOY_BENCH_QUICK").is_some() {
+        1
+    } else {
+        5
+    }
+}
+
+/// Median wall time of `toy ARGS FILE` (output discarded), after `before` each time.
+fn time(args: &[&str], file: &Path, before: &mut dyn FnMut()) -> Duration {
+    time_n(runs(), args, file, before)
+}
+
+/// Median of `n` runs.
+fn time_n(n: usize, args: &[&str], file: &Path, before: &mut dyn FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..n)
+        .map(|_| {
+            before();
+            let start = Instant::now();
+            let status = Command::new(toy())
+                .args(args)
+                .arg(file)
+                .env("TOY_CACHE", "off")
+                .stdout(Stdio::null())
+                .status()
+                .expect("toy runs");
+            let elapsed = start.elapsed();
+            assert!(status.success(), "toy {args:?} {} failed", file.display());
+            elapsed
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn row(workload: &str, config: &str, value: Duration, note: &str) {
+    println!(
+        "| {workload:<34} | {config:<28} | {:>11} | {note}",
+        ms(value)
+    );
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let none = &mut || {};
+    println!(
+        "| {:<34} | {:<28} | {:>11} | note",
+        "workload", "configuration", "median"
+    );
+    println!("|{:-<36}|{:-<30}|{:-<13}|------", "", "", "");
+
+    // Start-up to exit, empty input.
+    let empty = write(dir, "empty.ks", "");
+    let startup = time(&[], &empty, none);
+    row(
+        "start-up, empty input",
+        "default",
+        startup,
+        "target <= 8 ms",
+    );
+
+    // 10 000 definitions and one call.
+    let mut text = String::new();
+    for i in 0..10_000 {
+        text.push_str(&format!("def f{i}(x) x + {i};\n"));
+    }
+    text.push_str("f9999(1);\n");
+    let defs = write(dir, "defs.ks", &text);
+    let lazy = time(&[], &defs, none);
+    row("10 000 definitions + one call", "default (lazy)", lazy, "");
+
+    // The 2000-function chain, all called.
+    let mut text = String::from("def f0(x) x + 0;\n");
+    for i in 1..2000 {
+        text.push_str(&format!("def f{i}(x) f{}(x) + 1;\n", i - 1));
+    }
+    text.push_str("f1999(1);\n");
+    let chain = write(dir, "chain.ks", &text);
+    let default = time(&[], &chain, none);
+    let o0 = time(&["-O0"], &chain, none);
+    row(
+        "2000-function chain",
+        "default",
+        default,
+        "C++ reference ~3.2 s",
+    );
+    row(
+        "2000-function chain",
+        "-O0",
+        o0,
+        &format!("{:.2}x faster than default", ratio(default, o0)),
+    );
+
+    // The chain as a script run twice: cold cache, then warm.
+    let cache = dir.join("cache");
+    let cache_arg = cache.to_str().expect("utf-8 path");
+    let cold = time(&["--cache", cache_arg], &chain, &mut || {
+        let _ = std::fs::remove_dir_all(&cache);
+    });
+    let warm = time(&["--cache", cache_arg], &chain, none);
+    row(
+        "2000-function chain, cold cache",
+        "--cache DIR (cleared)",
+        cold,
+        "",
+    );
+    row(
+        "2000-function chain, warm cache",
+        "--cache DIR",
+        warm,
+        &format!("{:.1}x faster than cold (target >= 5x)", ratio(cold, warm)),
+    );
+
+    // fib(35).
+    let fib = write(
+        dir,
+        "fib.ks",
+        "def fib(x) if x < 3 then 1 else fib(x-1) + fib(x-2);\nfib(35);\n",
+    );
+    let fib_default = time(&[], &fib, none);
+    let fib_o2 = time(&["--engine=eager", "-O2"], &fib, none);
+    row("fib(35)", "default", fib_default, "C++ reference ~51 ms");
+    row(
+        "fib(35)",
+        "eager -O2",
+        fib_o2,
+        &format!("default / this = {:.2}", ratio(fib_default, fib_o2)),
+    );
+
+    // A large Mandelbrot: the example's functions on a 4x finer grid.
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mandel.ks"))
+            .expect("examples/mandel.ks");
+    let big = example.replace(
+        "mandel(-2.3, -1.3, 0.05, 0.07);",
+        "mandel(-2.3, -1.3, 0.0125, 0.0175);",
+    );
+    assert_ne!(big, example, "the example's last line changed");
+    let mandel = write(dir, "mandel.ks", &big);
+    let mandel_default = time(&[], &mandel, none);
+    let mandel_o2 = time(&["--engine=eager", "-O2"], &mandel, none);
+    row("Mandelbrot 312x160", "default", mandel_default, "");
+    row(
+        "Mandelbrot 312x160",
+        "eager -O2",
+        mandel_o2,
+        &format!("default / this = {:.2}", ratio(mandel_default, mandel_o2)),
+    );
+
+    // 10 000 small top-level expressions.
+    let exprs = write(dir, "exprs.ks", &"1+2*3;\n".repeat(10_000));
+    let exprs_default = time(&[], &exprs, none);
+    let exprs_interp = time(&["--engine=interp"], &exprs, none);
+    // Compiling each takes seconds: one run.
+    let exprs_eager = time_n(1, &["--engine=eager"], &exprs, none);
+    row("10 000 top-level expressions", "default", exprs_default, "");
+    row(
+        "10 000 top-level expressions",
+        "eager (compiles each), 1 run",
+        exprs_eager,
+        &format!(
+            "{:.0}x slower than default (target >= 20x)",
+            ratio(exprs_eager, exprs_default)
+        ),
+    );
+    row(
+        "10 000 top-level expressions",
+        "interp",
+        exprs_interp,
+        &format!("default / this = {:.1}", ratio(exprs_default, exprs_interp)),
+    );
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
