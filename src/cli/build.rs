@@ -66,17 +66,9 @@ enum Kind {
 
 /// Runs `toy build` with the arguments after `build`.
 pub fn main(args: impl Iterator<Item = String>) -> Status {
-    let args = match BuildArgs::try_parse_from(std::iter::once("toy build".to_string()).chain(args))
-    {
+    let args = match super::subcommand::<BuildArgs>("toy build", args) {
         Ok(args) => args,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() {
-                Status::UsageError
-            } else {
-                Status::Ok
-            };
-        }
+        Err(status) => return status,
     };
     let text = match std::fs::read(&args.file) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),

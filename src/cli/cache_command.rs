@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
 use toy::jit::cache::{self, Cache};
 
 use super::{Status, diag};
@@ -29,17 +30,9 @@ enum Action {
 
 /// Runs `toy cache ARGS`.
 pub fn main(args: impl Iterator<Item = String>) -> Status {
-    let args = match CacheArgs::try_parse_from(std::iter::once("toy cache".to_string()).chain(args))
-    {
+    let args = match super::subcommand::<CacheArgs>("toy cache", args) {
         Ok(args) => args,
-        Err(err) => {
-            let _ = err.print();
-            return if err.use_stderr() {
-                Status::UsageError
-            } else {
-                Status::Ok
-            };
-        }
+        Err(status) => return status,
     };
     let Some(dir) = args.cache.or_else(Cache::default_dir) else {
         diag::plain("the code cache is off (TOY_CACHE=off)");

@@ -246,6 +246,19 @@ pub fn main() -> ExitCode {
     ExitCode::from(status as u8)
 }
 
+/// Parses the arguments of the subcommand `name` (after its name); on `--help` or a
+/// usage error, prints clap's message and gives the status to exit with.
+fn subcommand<T: Parser>(name: &str, args: impl Iterator<Item = String>) -> Result<T, Status> {
+    T::try_parse_from(std::iter::once(name.to_string()).chain(args)).map_err(|err| {
+        let _ = err.print();
+        if err.use_stderr() {
+            Status::UsageError
+        } else {
+            Status::Ok
+        }
+    })
+}
+
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
