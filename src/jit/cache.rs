@@ -186,8 +186,10 @@ static WRITER: Mutex<Option<Writer>> = Mutex::new(None);
 
 /// Waits until every entry queued by [`Cache::put`] is written.
 pub fn flush() {
-    let writer = WRITER.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some((sender, thread)) = writer {
+    // The lock is held until the writer is done, so that a concurrent `flush` also
+    // returns only once the entries queued before it are on disk.
+    let mut writer = WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((sender, thread)) = writer.take() {
         drop(sender);
         if let Some(thread) = thread {
             let _ = thread.join();
