@@ -37,7 +37,10 @@ const CHECK_EVERY: u32 = 256;
 pub struct Cache {
     dir: PathBuf,
     limit: u64,
-    context: Vec<u8>,
+    /// Computed by `make_context` on the first look-up (it reads files): start-up
+    /// stays free of it.
+    context: Option<Vec<u8>>,
+    make_context: Option<Box<dyn FnOnce() -> Vec<u8>>>,
     writes: u32,
     /// The entries present when first looked at: a miss then costs no file system
     /// call (an entry another process adds meanwhile is simply missed).
@@ -57,12 +60,13 @@ static TEMP: AtomicU32 = AtomicU32::new(0);
 
 impl Cache {
     /// The cache in `dir` (created on the first write), for objects compiled in
-    /// `context` (see [`context`]).
-    pub fn new(dir: PathBuf, limit: u64, context: Vec<u8>) -> Self {
+    /// `context` (see [`context`]), computed when first needed.
+    pub fn new(dir: PathBuf, limit: u64, context: Box<dyn FnOnce() -> Vec<u8>>) -> Self {
         Cache {
             dir,
             limit,
-            context,
+            context: None,
+            make_context: Some(context),
             writes: 0,
             present: None,
         }
@@ -84,10 +88,14 @@ impl Cache {
     }
 
     /// The key of an object made from `parts` in this cache's context.
-    pub fn key(&self, parts: &[&[u8]]) -> Key {
+    pub fn key(&mut self, parts: &[&[u8]]) -> Key {
+        let make = &mut self.make_context;
+        let context = self
+            .context
+            .get_or_insert_with(|| make.take().map_or_else(Vec::new, |make| make()));
         let mut hash = Sha256::new();
-        hash.update((self.context.len() as u64).to_le_bytes());
-        hash.update(&self.context);
+        hash.update((context.len() as u64).to_le_bytes());
+        hash.update(context);
         for part in parts {
             // Length-prefixed, so that parts cannot run into each other.
             hash.update((part.len() as u64).to_le_bytes());
@@ -364,7 +372,11 @@ mod tests {
     use super::*;
 
     fn cache(dir: &Path) -> Cache {
-        Cache::new(dir.to_path_buf(), DEFAULT_LIMIT, b"test".to_vec())
+        Cache::new(
+            dir.to_path_buf(),
+            DEFAULT_LIMIT,
+            Box::new(|| b"test".to_vec()),
+        )
     }
 
     #[test]
@@ -380,7 +392,11 @@ mod tests {
         assert_eq!(usage(dir.path()).entries, 1);
 
         // Another context never sees it.
-        let other = Cache::new(dir.path().to_path_buf(), DEFAULT_LIMIT, b"other".to_vec());
+        let mut other = Cache::new(
+            dir.path().to_path_buf(),
+            DEFAULT_LIMIT,
+            Box::new(|| b"other".to_vec()),
+        );
         assert_ne!(other.key(&[b"def f(x) x;", b"f"]), key);
 
         // Truncated, flipped or foreign entries are ignored and removed.

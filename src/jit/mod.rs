@@ -196,17 +196,20 @@ impl Jit {
     /// Writes `/tmp/perf-PID.map` lines for every function compiled from now on.
     /// Keeps compiled objects in `dir` (bounded to `limit` bytes) and reuses them.
     pub fn set_cache(&mut self, dir: Option<PathBuf>, limit: u64) {
+        let options = format!("{:?}", self.state.opt);
         self.state.cache = dir.map(|dir| {
-            let triple = TargetMachine::get_default_triple();
-            let cpu = TargetMachine::get_host_cpu_name();
-            let features = TargetMachine::get_host_cpu_features();
-            let context = cache::context(
-                &triple.as_str().to_string_lossy(),
-                &cpu.to_string_lossy(),
-                &features.to_string_lossy(),
-                &format!("{:?}", self.state.opt),
-            );
-            Cache::new(dir, limit, context)
+            let context = move || {
+                let triple = TargetMachine::get_default_triple();
+                let cpu = TargetMachine::get_host_cpu_name();
+                let features = TargetMachine::get_host_cpu_features();
+                cache::context(
+                    &triple.as_str().to_string_lossy(),
+                    &cpu.to_string_lossy(),
+                    &features.to_string_lossy(),
+                    &options,
+                )
+            };
+            Cache::new(dir, limit, Box::new(context))
         });
     }
 
@@ -310,7 +313,7 @@ impl State {
                     .is_some_and(|&i| matches!(self.globals[i as usize].body, Body::Extern { .. }))
         };
         // Debug objects hold source positions: never cached.
-        let key = match (&self.cache, &self.debug) {
+        let key = match (&mut self.cache, &self.debug) {
             (Some(cache), None) => Some(cache.key(&[
                 symbol.as_bytes(),
                 unparse::function(function).as_bytes(),
