@@ -180,9 +180,8 @@ impl Args {
         Ok(())
     }
 
-    /// A fresh engine of the selected kind.
+    /// A fresh engine of the selected kind (options already [`Args::check`]ed).
     pub fn engine(&self, interactive: bool) -> Result<Box<dyn Engine>, String> {
-        self.check(interactive)?;
         let mut jit = match self.engine_kind(interactive) {
             EngineKind::Interp => return Ok(Box::new(Interpreter::new())),
             EngineKind::Eager => Jit::new(Strategy::Eager, self.opt_level())?,
@@ -229,14 +228,15 @@ pub fn main() -> ExitCode {
         return ExitCode::from(status as u8);
     }
     let args = Args::parse();
-    let interactive = args.files.is_empty() && std::io::stdin().is_terminal();
+    let interactive =
+        args.files.is_empty() && std::io::stdin().is_terminal() && args.emit.is_none();
     if let Err(err) = args.check(interactive) {
         diag::plain(&err);
         return ExitCode::from(Status::UsageError as u8);
     }
     let status = if !args.files.is_empty() {
         run::files(&args)
-    } else if std::io::stdin().is_terminal() && args.emit.is_none() {
+    } else if interactive {
         repl::run(&args)
     } else {
         run::stdin(&args)

@@ -82,11 +82,6 @@ impl Cache {
         }
     }
 
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The key of an object made from `parts` in this cache's context.
     pub fn key(&mut self, parts: &[&[u8]]) -> Key {
         let make = &mut self.make_context;
@@ -119,10 +114,11 @@ impl Cache {
                 })
                 .unwrap_or_default()
         });
-        if !present.contains(&hex(key)) {
+        let name = hex(key);
+        if !present.contains(&name) {
             return None;
         }
-        let path = self.path(key);
+        let path = self.dir.join(&name);
         let bytes = fs::read(&path).ok()?;
         match verify(&bytes, key) {
             Some(payload) => {
@@ -136,7 +132,7 @@ impl Cache {
                 // Corrupt, truncated or foreign: never used, and out of the way.
                 let _ = fs::remove_file(&path);
                 if let Some(present) = &mut self.present {
-                    present.remove(&hex(key));
+                    present.remove(&name);
                 }
                 None
             }
@@ -150,11 +146,18 @@ impl Cache {
         if let Some(present) = &mut self.present {
             present.insert(hex(key));
         }
+        let mut entry = Vec::with_capacity(HEADER + object.len());
+        entry.extend_from_slice(MAGIC);
+        entry.extend_from_slice(&FORMAT.to_le_bytes());
+        entry.extend_from_slice(&0u32.to_le_bytes());
+        entry.extend_from_slice(key);
+        entry.extend_from_slice(&(object.len() as u64).to_le_bytes());
+        entry.extend_from_slice(&Sha256::digest(object));
+        entry.extend_from_slice(object);
         let job = Job {
             dir: self.dir.clone(),
             path: self.path(key),
-            key: *key,
-            object: object.to_vec(),
+            entry,
             evict: self
                 .writes
                 .is_multiple_of(CHECK_EVERY)
@@ -180,8 +183,8 @@ impl Cache {
 struct Job {
     dir: PathBuf,
     path: PathBuf,
-    key: Key,
-    object: Vec<u8>,
+    /// Header and payload.
+    entry: Vec<u8>,
     /// Check the directory's size against this bound afterwards.
     evict: Option<u64>,
 }
@@ -209,38 +212,23 @@ impl Job {
     /// Writes the entry (best effort: a cache that cannot be written only costs the
     /// next run its compile).
     fn run(self) {
-        let Job {
-            dir,
-            path,
-            key,
-            object,
-            evict: limit,
-        } = self;
-        let key = &key;
-        let object = &object[..];
-        if fs::create_dir_all(&dir).is_err() {
-            return;
-        }
-        let mut entry = Vec::with_capacity(HEADER + object.len());
-        entry.extend_from_slice(MAGIC);
-        entry.extend_from_slice(&FORMAT.to_le_bytes());
-        entry.extend_from_slice(&0u32.to_le_bytes());
-        entry.extend_from_slice(key);
-        entry.extend_from_slice(&(object.len() as u64).to_le_bytes());
-        entry.extend_from_slice(&Sha256::digest(object));
-        entry.extend_from_slice(object);
-        let temp = dir.join(format!(
+        let temp = self.dir.join(format!(
             ".tmp-{}-{}",
             std::process::id(),
             TEMP.fetch_add(1, Ordering::Relaxed)
         ));
-        let written = fs::File::create(&temp).and_then(|mut file| file.write_all(&entry));
-        if written.is_err() || fs::rename(&temp, path).is_err() {
+        let create = || fs::File::create(&temp)?.write_all(&self.entry);
+        // The directory is made by the first write that finds it missing.
+        let written = create().or_else(|err| match err.kind() {
+            std::io::ErrorKind::NotFound => fs::create_dir_all(&self.dir).and_then(|()| create()),
+            _ => Err(err),
+        });
+        if written.is_err() || fs::rename(&temp, &self.path).is_err() {
             let _ = fs::remove_file(&temp);
             return;
         }
-        if let Some(limit) = limit {
-            let _ = evict(&dir, limit);
+        if let Some(limit) = self.evict {
+            let _ = evict(&self.dir, limit);
         }
     }
 }

@@ -151,25 +151,14 @@ pub fn link(
         image[s + 6..s + 8].copy_from_slice(&[0xcc, 0xcc]);
     }
 
-    let symbol_addr = |index| -> Result<(String, Option<usize>, Addr), LinkError> {
-        let symbol = file
-            .symbol_by_index(index)
-            .map_err(|e| LinkError::Parse(e.to_string()))?;
-        let name = symbol.name().unwrap_or("").to_string();
-        if symbol.is_undefined() {
-            let i = *external_index
-                .get(&name)
-                .ok_or_else(|| LinkError::Unresolved(name.clone()))?;
-            return Ok((name, Some(i), externals[i].1));
-        }
-        let section = symbol
-            .section_index()
-            .ok_or_else(|| LinkError::Unresolved(name.clone()))?;
-        let offset = offsets
-            .get(&section)
-            .ok_or_else(|| LinkError::Unresolved(name.clone()))?;
-        Ok((name, None, block + offset + symbol.address()))
+    let placed = Placed {
+        file: &file,
+        block,
+        offsets: &offsets,
+        externals: &externals,
+        external_index: &external_index,
     };
+    let symbol_addr = |index| placed.symbol(index, false);
 
     // 4. Relocations.
     for section in file.sections() {
@@ -193,11 +182,12 @@ pub fn link(
             let out_of_range = || LinkError::OutOfRange {
                 symbol: name.clone(),
             };
+            if let Some(field) = absolute(r_type, target.wrapping_add(addend as u64)) {
+                let field = field.ok_or_else(out_of_range)?;
+                image[place_offset..place_offset + field.len()].copy_from_slice(&field);
+                continue;
+            }
             match r_type {
-                elf::R_X86_64_64 => {
-                    let value = target.wrapping_add(addend as u64);
-                    image[place_offset..place_offset + 8].copy_from_slice(&value.to_le_bytes());
-                }
                 elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => {
                     let mut value = pcrel(target);
                     if i32::try_from(value).is_err() {
@@ -222,16 +212,6 @@ pub fn link(
                     let value = i32::try_from(pcrel(slot)).map_err(|_| out_of_range())?;
                     image[place_offset..place_offset + 4].copy_from_slice(&value.to_le_bytes());
                 }
-                elf::R_X86_64_32 => {
-                    let value = u32::try_from(target.wrapping_add(addend as u64))
-                        .map_err(|_| out_of_range())?;
-                    image[place_offset..place_offset + 4].copy_from_slice(&value.to_le_bytes());
-                }
-                elf::R_X86_64_32S => {
-                    let value = i32::try_from(target.wrapping_add(addend as u64) as i64)
-                        .map_err(|_| out_of_range())?;
-                    image[place_offset..place_offset + 4].copy_from_slice(&value.to_le_bytes());
-                }
                 r_type => {
                     return Err(LinkError::Unsupported {
                         r_type,
@@ -246,7 +226,7 @@ pub fn link(
     executor.write(block, &image)?;
     executor.finalize(block, total)?;
     if debug {
-        let object = debug_object(bytes, &file, &offsets, block, &image, &externals)?;
+        let object = debug_object(bytes, &placed, &image)?;
         executor.register_debug(block, object)?;
     }
     let mut symbols = HashMap::new();
@@ -274,38 +254,87 @@ fn loaded(section: &object::Section<'_, '_>, debug: bool) -> bool {
     alloc && (debug || section.name() != Ok(".eh_frame")) && section.size() > 0
 }
 
-// ANCHOR: debug_object
-/// The object as a debugger should see it once linked at `block`: each loaded
-/// section gets its load address (`sh_addr`) and its relocated bytes, the relocations
-/// in `.debug_*` sections are applied here (debug sections keep address 0, as in any
-/// relocatable object), and the relocation sections are then disabled, so GDB reads
-/// a finished object and relocates nothing itself.
-fn debug_object(
-    bytes: &[u8],
-    file: &object::File<'_>,
-    offsets: &HashMap<SectionIndex, u64>,
+/// Where an object's sections and external symbols ended up.
+struct Placed<'a> {
+    file: &'a object::File<'a>,
     block: Addr,
-    image: &[u8],
-    externals: &[(String, Addr)],
-) -> Result<Vec<u8>, LinkError> {
-    let malformed = |what: &str| LinkError::Parse(format!("debug object: {what}"));
-    let mut copy = bytes.to_vec();
-    let read = |at: usize, n: usize| -> Result<u64, LinkError> {
-        let field = bytes
-            .get(at..at + n)
-            .ok_or_else(|| malformed("truncated"))?;
-        Ok(field.iter().rev().fold(0, |v, &b| (v << 8) | u64::from(b)))
-    };
-    // ELF64 little-endian: e_shoff at 0x28, e_shentsize at 0x3a.
-    let shoff = read(0x28, 8)? as usize;
-    let shentsize = read(0x3a, 2)? as usize;
-    let header = |index: SectionIndex| shoff + index.0 * shentsize;
+    /// Offset in the block of each loaded section.
+    offsets: &'a HashMap<SectionIndex, u64>,
+    externals: &'a [(String, Addr)],
+    external_index: &'a HashMap<String, usize>,
+}
 
-    for section in file.sections() {
+impl Placed<'_> {
+    /// A symbol's name, index among the externals (if undefined here) and address.
+    /// A symbol in a section that is not loaded (debug sections) is an error, unless
+    /// `unloaded_at_zero`: then it keeps its section-relative value, as in any
+    /// relocatable object whose debug sections are at address 0.
+    fn symbol(
+        &self,
+        index: object::SymbolIndex,
+        unloaded_at_zero: bool,
+    ) -> Result<(String, Option<usize>, Addr), LinkError> {
+        let symbol = self
+            .file
+            .symbol_by_index(index)
+            .map_err(|e| LinkError::Parse(e.to_string()))?;
+        let name = symbol.name().unwrap_or("").to_string();
+        if symbol.is_undefined() {
+            let i = *self
+                .external_index
+                .get(&name)
+                .ok_or_else(|| LinkError::Unresolved(name.clone()))?;
+            return Ok((name, Some(i), self.externals[i].1));
+        }
+        let section = symbol
+            .section_index()
+            .ok_or_else(|| LinkError::Unresolved(name.clone()))?;
+        let base = match self.offsets.get(&section) {
+            Some(offset) => self.block + offset,
+            None if unloaded_at_zero => 0,
+            None => return Err(LinkError::Unresolved(name)),
+        };
+        Ok((name, None, base + symbol.address()))
+    }
+}
+
+/// The little-endian field an absolute relocation (`S + A`) writes, for the types
+/// that have one (`None` for the others); `Some(None)` if `value` does not fit.
+fn absolute(r_type: u32, value: u64) -> Option<Option<Vec<u8>>> {
+    let bytes = value.to_le_bytes();
+    let fits = match r_type {
+        elf::R_X86_64_64 => return Some(Some(bytes.to_vec())),
+        elf::R_X86_64_32 => u32::try_from(value).is_ok(),
+        elf::R_X86_64_32S => i32::try_from(value as i64).is_ok(),
+        _ => return None,
+    };
+    Some(fits.then(|| bytes[..4].to_vec()))
+}
+
+// ANCHOR: debug_object
+/// The object as a debugger should see it once linked: each loaded section gets its
+/// load address (`sh_addr`) and its relocated bytes, the relocations in `.debug_*`
+/// sections are applied here (debug sections keep address 0, as in any relocatable
+/// object), and the relocation sections are then disabled, so GDB reads a finished
+/// object and relocates nothing itself.
+fn debug_object(bytes: &[u8], placed: &Placed<'_>, image: &[u8]) -> Result<Vec<u8>, LinkError> {
+    use object::read::elf::{FileHeader as _, SectionHeader as _};
+    type Header = elf::SectionHeader64<object::Endianness>;
+    let malformed = |what: &str| LinkError::Parse(format!("debug object: {what}"));
+    let object::File::Elf64(elf) = placed.file else {
+        return Err(malformed("not a 64-bit ELF object"));
+    };
+    let endian = elf.endian();
+    let shoff = elf.elf_header().e_shoff(endian) as usize;
+    let shentsize = usize::from(elf.elf_header().e_shentsize(endian));
+    let header = |index: usize| shoff + index * shentsize;
+    let mut copy = bytes.to_vec();
+
+    for section in placed.file.sections() {
         let index = section.index();
-        if let Some(&offset) = offsets.get(&index) {
-            let at = header(index);
-            copy[at + 16..at + 24].copy_from_slice(&(block + offset).to_le_bytes());
+        if let Some(&offset) = placed.offsets.get(&index) {
+            let at = header(index.0) + std::mem::offset_of!(Header, sh_addr);
+            copy[at..at + 8].copy_from_slice(&(placed.block + offset).to_le_bytes());
             if let Some((file_offset, size)) = section.file_range() {
                 let (from, to) = (file_offset as usize, (file_offset + size) as usize);
                 let linked = &image[offset as usize..(offset + size) as usize];
@@ -325,52 +354,30 @@ fn debug_object(
             let RelocationTarget::Symbol(symbol) = relocation.target() else {
                 return Err(malformed("relocation without a symbol"));
             };
-            let symbol = file
-                .symbol_by_index(symbol)
-                .map_err(|e| LinkError::Parse(e.to_string()))?;
-            let name = symbol.name().unwrap_or("");
-            let target = if symbol.is_undefined() {
-                externals
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|&(_, addr)| addr)
-                    .ok_or_else(|| LinkError::Unresolved(name.to_string()))?
-            } else {
-                // A symbol in a loaded section is at its load address; one in an
-                // unloaded (debug) section keeps its section-relative value.
-                let base = symbol
-                    .section_index()
-                    .and_then(|s| offsets.get(&s))
-                    .map_or(0, |offset| block + offset);
-                base + symbol.address()
-            };
-            let value = target.wrapping_add(relocation.addend() as u64);
-            let place = (file_offset + at) as usize;
+            let (name, _, target) = placed.symbol(symbol, true)?;
             let RelocationFlags::Elf { r_type } = relocation.flags() else {
                 return Err(malformed("not an ELF relocation"));
             };
-            let field: &[u8] = match r_type {
-                elf::R_X86_64_64 => &value.to_le_bytes(),
-                elf::R_X86_64_32 | elf::R_X86_64_32S => &value.to_le_bytes()[..4],
-                r_type => {
-                    return Err(LinkError::Unsupported {
-                        r_type,
-                        symbol: name.to_string(),
-                    });
-                }
-            };
+            let value = target.wrapping_add(relocation.addend() as u64);
+            let field = absolute(r_type, value)
+                .ok_or_else(|| LinkError::Unsupported {
+                    r_type,
+                    symbol: name.clone(),
+                })?
+                .ok_or(LinkError::OutOfRange { symbol: name })?;
+            let place = (file_offset + at) as usize;
             copy.get_mut(place..place + field.len())
                 .ok_or_else(|| malformed("relocation outside its section"))?
-                .copy_from_slice(field);
+                .copy_from_slice(&field);
         }
     }
 
     // Every relocation is applied now: turn the relocation sections into SHT_NULL.
-    let shnum = read(0x3c, 2)? as usize;
-    for index in 0..shnum {
-        let at = header(SectionIndex(index));
-        if read(at + 4, 4)? == u64::from(elf::SHT_RELA) {
-            // copy[at + 4..at + 8].copy_from_slice(&elf::SHT_NULL.to_le_bytes());
+    let sections = elf.elf_section_table().iter();
+    for (index, section) in sections.enumerate() {
+        if section.sh_type(endian) == elf::SHT_RELA {
+            let at = header(index) + std::mem::offset_of!(Header, sh_type);
+            copy[at..at + 4].copy_from_slice(&elf::SHT_NULL.to_le_bytes());
         }
     }
     Ok(copy)

@@ -15,6 +15,7 @@ pub mod linker;
 mod stubs;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
@@ -303,6 +304,12 @@ impl State {
             },
         };
         let mut timings = Timings::default();
+        // Each distinct callee and arity, sorted: the stubs the object links against,
+        // and (with the kinds) what it depends on besides its own function.
+        let mut calls = BTreeSet::new();
+        function.body.for_each_call(&mut |name, arity, _| {
+            calls.insert((name.to_string(), arity));
+        });
         // The function itself is never a library function, even while it replaces an
         // `extern` of the same name.
         let library = |name: &str| {
@@ -317,7 +324,7 @@ impl State {
             (Some(cache), None) => Some(cache.key(&[
                 symbol.as_bytes(),
                 unparse::function(function).as_bytes(),
-                callee_signatures(function, &library).as_bytes(),
+                callee_signatures(&calls, &library).as_bytes(),
             ])),
             _ => None,
         };
@@ -364,12 +371,11 @@ impl State {
         };
         // Every name the program calls resolves to its stub; anything else is a call
         // LLVM introduced (memset, sincos, ...) and resolves in the executor.
-        let mut callees = HashSet::new();
-        function.body.for_each_call(&mut |name, _, _| {
-            callees.insert(name.to_string());
-        });
         let mut stub_of = HashMap::new();
-        for name in callees {
+        for (name, _) in calls {
+            if stub_of.contains_key(&name) {
+                continue;
+            }
             let id = self.global(loader, &name).map_err(|e| failed(&e))?;
             let stub = self.stubs.create(loader, id).map_err(|e| failed(&e))?;
             stub_of.insert(name, stub);
@@ -666,18 +672,18 @@ fn extern_target(proto: &Prototype, found: Option<(Addr, Option<usize>)>) -> Res
     }
 }
 
-/// Each distinct callee as `name/arity/kind`, sorted: what an object depends on
-/// besides its own function (the declarations LLVM sees, and which callees are C
-/// library functions it may fold).
-fn callee_signatures(function: &Function, library: &dyn Fn(&str) -> bool) -> String {
-    let mut callees = Vec::new();
-    function.body.for_each_call(&mut |name, arity, _| {
-        let kind = if library(name) { "lib" } else { "def" };
-        callees.push(format!("{name}/{arity}/{kind}"));
-    });
-    callees.sort();
-    callees.dedup();
-    callees.join("\n")
+/// Each call as `name/arity/kind`: what an object depends on besides its own
+/// function (the declarations LLVM sees, and which callees are C library functions
+/// it may fold).
+fn callee_signatures(calls: &BTreeSet<(String, usize)>, library: &dyn Fn(&str) -> bool) -> String {
+    let signatures: Vec<String> = calls
+        .iter()
+        .map(|(name, arity)| {
+            let kind = if library(name) { "lib" } else { "def" };
+            format!("{name}/{arity}/{kind}")
+        })
+        .collect();
+    signatures.join("\n")
 }
 
 fn add(total: &mut Timings, one: &Timings) {
