@@ -307,7 +307,7 @@ fn definitions(quick: bool) {
         let start = Instant::now();
         for item in items.iter().take(n as usize) {
             let Item::Def(f) = item else { continue };
-            jit.define(std::rc::Rc::clone(f)).expect("defines");
+            jit.define(std::sync::Arc::clone(f)).expect("defines");
         }
         samples.push(start.elapsed());
     }

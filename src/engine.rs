@@ -1,6 +1,6 @@
 //! The interface between the session (front end) and an execution engine.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::codegen::Timings;
 use crate::error::Error;
@@ -16,14 +16,14 @@ use crate::frontend::source::{SourceId, SourceLines};
 pub trait Engine {
     /// Adds or replaces a function (later calls, including calls from functions that
     /// are already defined, use the new body).
-    fn define(&mut self, function: Rc<Function>) -> Result<(), Error>;
+    fn define(&mut self, function: Arc<Function>) -> Result<(), Error>;
     /// Declares an external function, resolved when it is first called.
-    fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error>;
+    fn declare(&mut self, proto: Arc<Prototype>) -> Result<(), Error>;
     /// Runs a top-level expression and returns its value.
-    fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error>;
+    fn evaluate(&mut self, expr: Arc<Function>) -> Result<f64, Error>;
     /// The lines of source `id` as it is now, for an engine that emits debug
     /// information (called before items of that source are handed over).
-    fn source_lines(&mut self, _id: SourceId, _lines: Rc<SourceLines>) {}
+    fn source_lines(&mut self, _id: SourceId, _lines: Arc<SourceLines>) {}
     /// Whether the engine wants [`Engine::source_lines`].
     fn wants_lines(&self) -> bool {
         false

@@ -5,7 +5,7 @@
 
 use foldhash::{HashMap, HashMapExt};
 use std::ops::ControlFlow;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::error::Error;
@@ -47,7 +47,7 @@ pub enum Progress {
 
 #[derive(Clone, Debug)]
 enum Global {
-    Defined(Rc<Function>),
+    Defined(Arc<Function>),
     Extern(usize),
 }
 
@@ -86,7 +86,7 @@ impl Session {
     }
 
     /// The latest definition of `name`, if it is a defined function.
-    pub fn function(&self, name: &str) -> Option<&Rc<Function>> {
+    pub fn function(&self, name: &str) -> Option<&Arc<Function>> {
         match self.globals.get(name) {
             Some(Global::Defined(function)) => Some(function),
             _ => None,
@@ -139,7 +139,7 @@ impl Session {
         if let Some(engine) = self.engine.as_deref_mut()
             && engine.wants_lines()
         {
-            engine.source_lines(source, Rc::new(self.sources.lines(source)));
+            engine.source_lines(source, Arc::new(self.sources.lines(source)));
         }
         let text = &self.sources.get(source).text;
         let tokens = Tokens::lex(text, source, start);
@@ -209,10 +209,10 @@ fn accept(
     let outcome = match &item {
         Item::Def(function) => {
             if let Some(engine) = engine {
-                engine.define(Rc::clone(function))?;
+                engine.define(Arc::clone(function))?;
             }
             let name = function.proto.name.clone();
-            globals.insert(name.clone(), Global::Defined(Rc::clone(function)));
+            globals.insert(name.clone(), Global::Defined(Arc::clone(function)));
             Outcome::Defined(name)
         }
         Item::Extern(proto) => {
@@ -230,7 +230,7 @@ fn accept(
                 }
                 _ => {
                     if let Some(engine) = engine {
-                        engine.declare(Rc::clone(proto))?;
+                        engine.declare(Arc::clone(proto))?;
                     }
                     globals.insert(name.clone(), Global::Extern(proto.arity()));
                 }
@@ -238,7 +238,7 @@ fn accept(
             Outcome::Declared(name)
         }
         Item::Expr(function) => match engine {
-            Some(engine) => Outcome::Evaluated(engine.evaluate(Rc::clone(function))?),
+            Some(engine) => Outcome::Evaluated(engine.evaluate(Arc::clone(function))?),
             None => return Ok(Outcome::Resolved(item)),
         },
     };

@@ -65,7 +65,8 @@ fn gdb_stops_in_a_jit_compiled_function_before_it_exists() {
     assert!(out.contains(" in run (n=10) at prog.ks:9"), "{out}");
     assert!(out.contains(" in __anon_expr () at prog.ks:11"), "{out}");
     assert!(out.contains(" in toy_enter ()"), "{out}");
-    assert!(out.contains(" in toy::jit::Jit::evaluate_now "), "{out}");
+    // (evaluate_now may be inlined into its caller: named without its path then.)
+    assert!(out.contains("evaluate_now ("), "{out}");
     assert!(!out.contains(" in ?? ()"), "{out}");
     assert!(out.contains("x = 10"), "{out}");
     // And the program goes on to its end.

@@ -7,6 +7,7 @@
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Mutex, OnceLock};
 
 /// Where program output goes instead of stdout (the executor process sends it to
@@ -161,9 +162,22 @@ pub fn lookup(name: &str) -> Option<ExternFn> {
     })
 }
 
+/// The symbol naming [`CALL_COUNTERS`] for the JIT.
+pub const CALL_COUNTERS_SYMBOL: &str = "toy_call_counters";
+/// Globals (by id) that can have a call counter.
+pub const CALL_COUNTERS_LEN: usize = 1 << 20;
+/// One call counter per global id, incremented by the JIT's tier-0 code (only ever
+/// from the thread running JIT'd code; the pages are untouched until used).
+static CALL_COUNTERS: [AtomicU32; CALL_COUNTERS_LEN] =
+    [const { AtomicU32::new(0) }; CALL_COUNTERS_LEN];
+
 /// Looks up any symbol of the process or the C math library, for calls that LLVM
-/// introduces itself (`memset`, `sincos`, ...): runtime functions first.
+/// introduces itself (`memset`, `sincos`, ...): the call counters and runtime
+/// functions first.
 pub fn lookup_symbol(name: &str) -> Option<u64> {
+    if name == CALL_COUNTERS_SYMBOL {
+        return Some(CALL_COUNTERS.as_ptr() as u64);
+    }
     if let Some((_, addr, _)) = builtins().into_iter().find(|(n, _, _)| *n == name) {
         return Some(addr as u64);
     }

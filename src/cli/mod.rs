@@ -17,7 +17,7 @@ use toy::engine::Engine;
 use toy::executor::remote::{Remote, Transport};
 use toy::interp::Interpreter;
 use toy::jit::cache::{self, Cache};
-use toy::jit::{Jit, Strategy};
+use toy::jit::{Jit, Strategy, Tier};
 
 /// Kaleidoscope, the language of LLVM's tutorials: a REPL and a script runner.
 #[derive(Parser, Debug)]
@@ -87,6 +87,22 @@ pub struct Args {
     #[arg(short = 'O', value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=3))]
     pub opt: Option<u8>,
 
+    /// Which code the lazy JIT makes: 0 = fast to compile only, 1 = optimized only,
+    /// auto = tier 0 first, then hot functions recompiled at tier 1 in the background
+    #[arg(long, value_enum, default_value = "auto")]
+    pub tier: TierArg,
+
+    /// Compile the callees of a compiled function ahead of their first call, on a
+    /// background thread [default: on if there is a second core]
+    #[arg(
+        long,
+        value_name = "on|off",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "on"
+    )]
+    pub speculate: Option<OnOff>,
+
     /// Print tokens, the AST, optimized IR or assembly instead of running, or write an
     /// object file (with -o)
     #[arg(long, value_enum, value_name = "WHAT")]
@@ -95,6 +111,28 @@ pub struct Args {
     /// Output file for --emit=obj
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `--tier` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TierArg {
+    /// Tier 0 only.
+    #[value(name = "0")]
+    Zero,
+    /// Tier 1 only.
+    #[value(name = "1")]
+    One,
+    /// Tier 0, then tier 1 for hot functions.
+    Auto,
+}
+
+/// A switch's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 /// The execution engines.
@@ -188,6 +226,17 @@ impl Args {
             EngineKind::Lazy => Jit::new(Strategy::Lazy, self.opt_level())?,
             EngineKind::Remote => Jit::remote(self.transport()?, self.opt_level())?,
         };
+        let tier = match self.tier {
+            TierArg::Zero => Tier::Zero,
+            TierArg::One => Tier::One,
+            TierArg::Auto => Tier::Auto,
+        };
+        let second_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let speculate = match self.speculate {
+            Some(on) => on == OnOff::On,
+            None => second_core,
+        };
+        jit.set_tiering(tier, speculate);
         jit.set_trace(self.trace_jit);
         jit.set_perf_map(self.perf_map);
         jit.set_debug(self.debug);

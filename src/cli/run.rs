@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use toy::Error;
 use toy::codegen::{Compiler, Output, Timings};
@@ -110,7 +110,7 @@ struct Emitter {
     kind: Emit,
     compiler: Compiler,
     /// Definitions for the object file, the last of each name.
-    defs: Vec<Rc<Function>>,
+    defs: Vec<Arc<Function>>,
     /// Names declared `extern` (and not defined since).
     externs: HashSet<String>,
 }
@@ -122,7 +122,7 @@ impl Emitter {
             Item::Def(f) => {
                 self.externs.remove(&*f.proto.name);
                 self.defs.retain(|d| d.proto.name != f.proto.name);
-                self.defs.push(Rc::clone(f));
+                self.defs.push(Arc::clone(f));
                 f
             }
             Item::Expr(f) => f,

@@ -60,6 +60,9 @@ pub enum OptLevel {
     O2,
     /// `default<O3>`
     O3,
+    /// Tier 0 of the lazy JIT: mem2reg only and fast instruction selection (the
+    /// cheapest code worth running; hot functions are recompiled at the chosen level).
+    Baseline,
 }
 
 // ANCHOR: pipeline
@@ -71,12 +74,13 @@ impl OptLevel {
             OptLevel::O1 => "default<O1>",
             OptLevel::O2 => "default<O2>",
             OptLevel::O3 => "default<O3>",
+            OptLevel::Baseline => "mem2reg",
         }
     }
 
     fn codegen(self) -> OptimizationLevel {
         match self {
-            OptLevel::O0 => OptimizationLevel::None,
+            OptLevel::O0 | OptLevel::Baseline => OptimizationLevel::None,
             OptLevel::O1 => OptimizationLevel::Less,
             OptLevel::Tutorial | OptLevel::O2 => OptimizationLevel::Default,
             OptLevel::O3 => OptimizationLevel::Aggressive,
@@ -111,6 +115,14 @@ pub struct Timings {
     pub count: u32,
 }
 
+/// Prefix of the symbol of a counted function's call counter.
+pub const COUNTER: &str = "toy.counter.";
+/// Prefix of the symbol a counted function calls when its counter reaches a multiple
+/// of [`POLL_CALLS`]: the JIT points it at the function's trampoline.
+pub const TRAMPOLINE: &str = "toy.trampoline.";
+/// How often a counted function re-enters the JIT, in calls (a power of two).
+pub const POLL_CALLS: u64 = 1024;
+
 /// What to produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -126,6 +138,8 @@ pub enum Output {
 pub struct Compiler {
     machine: TargetMachine,
     opt: OptLevel,
+    /// Whether functions count their calls (see [`Compiler::counting`]).
+    counting: bool,
 }
 
 impl Compiler {
@@ -149,7 +163,13 @@ impl Compiler {
         features: &str,
         opt: OptLevel,
     ) -> Result<Self, CodegenError> {
-        Target::initialize_native(&InitializationConfig::default()).map_err(CodegenError)?;
+        // Registering LLVM's targets is not thread-safe: once per process, before any
+        // compile thread makes a target machine of its own.
+        static NATIVE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+        NATIVE
+            .get_or_init(|| Target::initialize_native(&InitializationConfig::default()))
+            .clone()
+            .map_err(CodegenError)?;
         let target = Target::from_triple(triple).map_err(|e| CodegenError(e.to_string()))?;
         let machine = target
             .create_target_machine(
@@ -161,7 +181,19 @@ impl Compiler {
                 CodeModel::Small,
             )
             .ok_or_else(|| CodegenError(format!("no target machine for {triple}")))?;
-        Ok(Compiler { machine, opt })
+        Ok(Compiler {
+            machine,
+            opt,
+            counting: false,
+        })
+    }
+
+    /// Makes each function count its calls in the external `i32` named
+    /// [`COUNTER`]`NAME` and, every [`POLL_CALLS`] calls, call [`TRAMPOLINE`]`NAME` with
+    /// its arguments instead of running its body (the JIT's tier-up hook).
+    pub fn counting(mut self) -> Self {
+        self.counting = true;
+        self
     }
 
     /// The optimization level.
@@ -204,6 +236,19 @@ impl Compiler {
             &mut Timings::default(),
             None,
         )
+    }
+
+    /// Compiles several functions, each under its own name, into one object whose
+    /// calls all go through symbols (none is direct), timed.
+    pub fn compile_batch(
+        &self,
+        functions: &[(&Function, &str)],
+        library: &dyn Fn(&str) -> bool,
+        timings: &mut Timings,
+    ) -> Result<Vec<u8>, CodegenError> {
+        let bytes = self.build("toy", functions, Output::Object, library, timings, None)?;
+        timings.count += functions.len() as u32;
+        Ok(bytes)
     }
 
     /// Compiles several functions, each under the symbol given, into one object.
@@ -305,6 +350,7 @@ impl Compiler {
         for (function, name) in functions {
             let mut generator = Generator::new(&context, &module, library);
             generator.debug = debug.as_ref();
+            generator.counting = self.counting;
             generator.function(function, name)?;
         }
         if let Some(debug) = &debug {
@@ -349,6 +395,8 @@ struct Generator<'a, 'ctx> {
     /// DWARF, with `-g`: the builder and the current function's scope.
     debug: Option<&'a Debug<'a, 'ctx>>,
     scope: Option<DIScope<'ctx>>,
+    /// Whether the function counts its calls (tier 0 of the lazy JIT).
+    counting: bool,
 }
 
 impl<'a, 'ctx> Debug<'a, 'ctx> {
@@ -402,6 +450,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             function: None,
             debug: None,
             scope: None,
+            counting: false,
         }
     }
 
@@ -474,6 +523,9 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             };
             self.slots.push(self.builder.build_alloca(f64, &name)?);
         }
+        if self.counting {
+            self.count_calls(f, name)?;
+        }
         for (i, param) in f.get_param_iter().enumerate() {
             self.builder.build_store(self.slots[i], param)?;
         }
@@ -489,6 +541,44 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
     }
 
     // ANCHOR_END: function
+
+    // ANCHOR: count_calls
+    /// Counts a call of `f` and, every [`POLL_CALLS`] calls, hands the call to the JIT
+    /// (its trampoline) instead, which may request or install faster code; then
+    /// continues in a fresh block.
+    fn count_calls(&mut self, f: FunctionValue<'ctx>, name: &str) -> Result<(), CodegenError> {
+        let i32t = self.context.i32_type();
+        let counter = self
+            .module
+            .add_global(i32t, None, &format!("{COUNTER}{name}"));
+        counter.set_linkage(Linkage::External);
+        let pointer = counter.as_pointer_value();
+        let old = self.builder.build_load(pointer, "calls")?.into_int_value();
+        let new = self
+            .builder
+            .build_int_add(old, i32t.const_int(1, false), "calls")?;
+        self.builder.build_store(pointer, new)?;
+        let phase = self
+            .builder
+            .build_and(new, i32t.const_int(POLL_CALLS - 1, false), "phase")?;
+        let poll = self.builder.build_int_compare(
+            inkwell::IntPredicate::EQ,
+            phase,
+            i32t.const_zero(),
+            "poll",
+        )?;
+        let hot = self.context.append_basic_block(f, "poll");
+        let body = self.context.append_basic_block(f, "body");
+        self.builder.build_conditional_branch(poll, hot, body)?;
+        self.builder.position_at_end(hot);
+        let args: Vec<FloatValue<'ctx>> =
+            f.get_param_iter().map(|p| p.into_float_value()).collect();
+        let value = self.call(&format!("{TRAMPOLINE}{name}"), &args)?;
+        self.builder.build_return(Some(&value))?;
+        self.builder.position_at_end(body);
+        Ok(())
+    }
+    // ANCHOR_END: count_calls
     fn call(
         &self,
         name: &str,

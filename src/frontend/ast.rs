@@ -4,12 +4,12 @@
 //! local variable has a *slot*: parameters take slots `0..arity`, and each `for` or
 //! `var` binding takes a fresh one, so shadowing needs no run-time bookkeeping.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::source::Span;
 
 /// A shared, immutable name.
-pub type Name = Rc<str>;
+pub type Name = Arc<str>;
 
 /// Index of a local variable in its function's frame.
 pub type Slot = usize;
@@ -196,11 +196,11 @@ pub struct Function {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// `def`
-    Def(Rc<Function>),
+    Def(Arc<Function>),
     /// `extern`
-    Extern(Rc<Prototype>),
+    Extern(Arc<Prototype>),
     /// A top-level expression, as an anonymous function of no parameters.
-    Expr(Rc<Function>),
+    Expr(Arc<Function>),
 }
 // ANCHOR_END: ast
 
@@ -226,6 +226,27 @@ impl Expr {
                     .iter()
                     .all(|b| b.init.as_ref().is_none_or(|init| init.is_straight_line()))
                     && body.is_straight_line()
+            }
+        }
+    }
+
+    /// Whether `expr` contains a `for` loop.
+    pub fn has_loop(&self) -> bool {
+        match &self.kind {
+            ExprKind::Number(_) | ExprKind::Variable { .. } => false,
+            ExprKind::For { .. } => true,
+            ExprKind::Assign { value, .. } => value.has_loop(),
+            ExprKind::Unary { operand, .. } => operand.has_loop(),
+            ExprKind::Binary { lhs, rhs, .. } => lhs.has_loop() || rhs.has_loop(),
+            ExprKind::Call { args, .. } => args.iter().any(Expr::has_loop),
+            ExprKind::If { cond, then, else_ } => {
+                cond.has_loop() || then.has_loop() || else_.has_loop()
+            }
+            ExprKind::Var { bindings, body } => {
+                bindings
+                    .iter()
+                    .any(|b| b.init.as_ref().is_some_and(|init| init.has_loop()))
+                    || body.has_loop()
             }
         }
     }

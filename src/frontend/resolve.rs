@@ -1,6 +1,6 @@
 //! From parse tree to AST: operator precedence, scopes and the checks that need them.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::ast::{
     self, ANON_NAME, BinOp, Binding, ExprKind, Fixity, Function, Name, OperatorName, Prototype,
@@ -96,7 +96,7 @@ pub fn resolve_item(
     match item {
         syntax::Item::Extern(proto) => {
             let proto = prototype(proto, false)?;
-            Ok(ast::Item::Extern(Rc::new(proto)))
+            Ok(ast::Item::Extern(Arc::new(proto)))
         }
         syntax::Item::Expr(body) => {
             let proto = Prototype {
@@ -106,7 +106,7 @@ pub fn resolve_item(
                 span: body.span(),
             };
             let function = function(proto, body, ops, globals, true)?;
-            Ok(ast::Item::Expr(Rc::new(function)))
+            Ok(ast::Item::Expr(Arc::new(function)))
         }
         syntax::Item::Def(proto, body) => {
             let proto = prototype(proto, true)?;
@@ -117,7 +117,7 @@ pub fn resolve_item(
                 ast::ProtoKind::Function => {}
             }
             let function = function(proto, body, ops, globals, false)?;
-            Ok(ast::Item::Def(Rc::new(function)))
+            Ok(ast::Item::Def(Arc::new(function)))
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::engine::{Engine, interrupted};
 use crate::error::Error;
@@ -21,12 +21,12 @@ pub const STACK_BUDGET: usize = 256 << 20;
 
 enum Callee {
     Defined {
-        function: Rc<Function>,
+        function: Arc<Function>,
         /// The generation at which every callee of the body was last found to exist.
         checked: Cell<u64>,
     },
     Extern {
-        proto: Rc<Prototype>,
+        proto: Arc<Prototype>,
         resolved: Cell<Option<ExternFn>>,
     },
 }
@@ -320,7 +320,7 @@ fn stack_pointer() -> usize {
 }
 
 impl Engine for Interpreter {
-    fn define(&mut self, function: Rc<Function>) -> Result<(), Error> {
+    fn define(&mut self, function: Arc<Function>) -> Result<(), Error> {
         self.generation += 1;
         self.functions.insert(
             function.proto.name.clone(),
@@ -332,7 +332,7 @@ impl Engine for Interpreter {
         Ok(())
     }
 
-    fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error> {
+    fn declare(&mut self, proto: Arc<Prototype>) -> Result<(), Error> {
         self.generation += 1;
         self.functions.insert(
             proto.name.clone(),
@@ -344,7 +344,7 @@ impl Engine for Interpreter {
         Ok(())
     }
 
-    fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error> {
+    fn evaluate(&mut self, expr: Arc<Function>) -> Result<f64, Error> {
         self.stack_base.set(stack_pointer());
         self.check_callees(&expr.body)?;
         let mut frame = vec![0.0; expr.slots];

@@ -103,9 +103,9 @@ impl Cache {
         self.dir.join(hex(key))
     }
 
-    /// The object stored under `key`, if there is a whole, verified one.
-    pub fn get(&mut self, key: &Key) -> Option<Vec<u8>> {
-        let present = self.present.get_or_insert_with(|| {
+    /// The names of the entries, listed once.
+    fn present(&mut self) -> &mut std::collections::HashSet<String> {
+        self.present.get_or_insert_with(|| {
             fs::read_dir(&self.dir)
                 .map(|read| {
                     read.flatten()
@@ -113,9 +113,19 @@ impl Cache {
                         .collect()
                 })
                 .unwrap_or_default()
-        });
+        })
+    }
+
+    /// Whether there is an entry under `key` (not yet verified: [`Cache::get`] does).
+    pub fn contains(&mut self, key: &Key) -> bool {
         let name = hex(key);
-        if !present.contains(&name) {
+        self.present().contains(&name)
+    }
+
+    /// The object stored under `key`, if there is a whole, verified one.
+    pub fn get(&mut self, key: &Key) -> Option<Vec<u8>> {
+        let name = hex(key);
+        if !self.present().contains(&name) {
             return None;
         }
         let path = self.dir.join(&name);

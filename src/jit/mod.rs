@@ -10,6 +10,8 @@
 //! ([`Strategy::Lazy`]) or reports why it cannot run (a missing or mismatched callee:
 //! the same moment at which the reference interpreter reports it).
 
+mod background;
+mod batch;
 pub mod cache;
 pub mod linker;
 mod stubs;
@@ -17,10 +19,10 @@ mod stubs;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
-use crate::codegen::{Compiler, DebugSource, OptLevel, Output, Timings};
+use crate::codegen::{COUNTER, Compiler, DebugSource, OptLevel, Output, TRAMPOLINE, Timings};
 use crate::engine::{Engine, Stats};
 use crate::error::Error;
 use crate::executor::remote::{Remote, Transport};
@@ -29,9 +31,13 @@ use crate::frontend::ast::{ANON_NAME, Function, Name, Prototype};
 use crate::frontend::source::{SourceId, SourceLines, Span};
 use crate::frontend::unparse;
 use crate::interp::Interpreter;
-use cache::Cache;
+use background::{Compilers, Finished, Job, Workers, tier_symbol};
+use batch::BATCH;
+use cache::{Cache, Key};
 use inkwell::targets::TargetMachine;
+use std::sync::atomic::AtomicBool;
 use stubs::Stubs;
+use toy_executor::runtime::{CALL_COUNTERS_LEN, CALL_COUNTERS_SYMBOL};
 
 /// When functions are compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,12 +48,43 @@ pub enum Strategy {
     Lazy,
 }
 
+/// The members (name, key) of a cached batch.
+type Members = Vec<(String, Key)>;
+
+/// Which code the lazy JIT makes of a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Tier {
+    /// Tier 0 only: mem2reg and fast instruction selection.
+    Zero,
+    /// Tier 1 only: the full pipeline of the optimization level.
+    One,
+    /// Tier 0 first; functions that become hot are recompiled at tier 1 in the
+    /// background and swapped in.
+    #[default]
+    Auto,
+}
+
 /// A function's code in executor memory.
 #[derive(Clone, Copy)]
 struct Code {
     entry: Addr,
     block: Addr,
     size: u64,
+    /// 0: baseline (counting calls when tiering), 1: fully optimized.
+    tier: u8,
+}
+
+/// Where an object came from, for the trace.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Compiled on the JIT's thread when first needed.
+    Demand,
+    /// Compiled ahead of its first call by a background thread (or stolen by ours).
+    Speculation,
+    /// Recompiled at tier 1 because it is hot.
+    TierUp,
+    /// Read from the code cache.
+    Cache,
 }
 
 /// What a global name currently is.
@@ -56,12 +93,12 @@ enum Body {
     Undefined,
     /// A `def`: its AST (for arity, callees and compiling) and its code, once compiled.
     Defined {
-        function: Rc<Function>,
+        function: Arc<Function>,
         code: Option<Code>,
     },
     /// An `extern`, resolved (`target`) or not.
     Extern {
-        proto: Rc<Prototype>,
+        proto: Arc<Prototype>,
         target: Result<Addr, Error>,
     },
 }
@@ -71,6 +108,13 @@ struct Global {
     body: Body,
     /// Globals whose bodies call this one: they are checked again when it changes.
     callers: HashSet<u32>,
+    /// Bumped whenever the code it has or will have goes stale (redefinition, a
+    /// callee changing kind): background results for older generations are dropped.
+    generation: u64,
+    /// A first compile queued for the background, by its claim flag.
+    queued: Option<Arc<AtomicBool>>,
+    /// Whether a tier-1 recompile was requested for the current generation.
+    tier_up: bool,
 }
 
 /// The JIT engine.
@@ -85,6 +129,24 @@ struct State {
     /// code generator.
     compiler: Option<Compiler>,
     opt: OptLevel,
+    /// The tier-0 compilers of this thread, made on first use.
+    baseline: Compilers,
+    /// Which tiers the lazy JIT uses.
+    tier: Tier,
+    /// Whether callees of compiled functions are compiled ahead, in the background.
+    speculate: bool,
+    /// The background compile threads, started when first needed.
+    workers: Option<Workers>,
+    /// The executor's call counters (tier-0 code counts its calls there).
+    counters: Option<Addr>,
+    /// Blocks replaced while code could still be running them: released when the
+    /// evaluation ends.
+    retired: Vec<Addr>,
+    /// Functions recompiled at tier 1 and swapped in.
+    tier_ups: u64,
+    /// How many globals' code lies in each block of function code (a batch is one
+    /// block): released with its last.
+    blocks: HashMap<Addr, u32>,
     /// Compiled objects on disk, when on.
     cache: Option<Cache>,
     strategy: Strategy,
@@ -102,7 +164,7 @@ struct State {
     perf_map: Option<PerfMap>,
     /// With `-g`: the lines of each source, to emit DWARF and register each object
     /// with the debugger interface.
-    debug: Option<HashMap<SourceId, Rc<SourceLines>>>,
+    debug: Option<HashMap<SourceId, Arc<SourceLines>>>,
     /// The process running the code.
     pid: u32,
 }
@@ -173,6 +235,14 @@ impl Jit {
             state: State {
                 compiler: None,
                 opt,
+                baseline: Compilers::new(opt, true),
+                tier: Tier::Auto,
+                speculate: false,
+                workers: None,
+                counters: None,
+                retired: Vec::new(),
+                tier_ups: 0,
+                blocks: HashMap::new(),
                 cache: None,
                 strategy,
                 trace: false,
@@ -187,6 +257,14 @@ impl Jit {
                 pid,
             },
         }
+    }
+
+    /// Chooses the tiers (lazy JIT only; the eager JIT compiles at the optimization
+    /// level) and whether to compile callees ahead in the background.
+    pub fn set_tiering(&mut self, tier: Tier, speculate: bool) {
+        self.state.tier = tier;
+        self.state.speculate = speculate;
+        self.state.baseline = Compilers::new(self.state.opt, tier == Tier::Auto);
     }
 
     /// Prints `[jit] compiled NAME in ...` to stderr for every function compiled.
@@ -282,145 +360,621 @@ impl State {
             name: name.clone(),
             body: Body::Undefined,
             callers: HashSet::new(),
+            generation: 0,
+            queued: None,
+            tier_up: false,
         });
         self.index.insert(name, id);
         Ok(id)
     }
 
-    /// Compiles and links `function` under `symbol`.
-    fn build(
-        &mut self,
-        loader: &mut dyn Loader,
+    /// The tier of a function's first compile (`-g`, `-O0` and the eager JIT have
+    /// one tier: the optimization level's).
+    fn first_tier(&self) -> u8 {
+        let single = self.strategy == Strategy::Eager
+            || self.debug.is_some()
+            || self.opt == OptLevel::O0
+            || self.tier == Tier::One;
+        u8::from(single)
+    }
+
+    /// Whether tier-0 code counts its calls, so that hot functions tier up.
+    fn counting(&self) -> bool {
+        self.first_tier() == 0 && self.tier == Tier::Auto
+    }
+
+    /// The distinct callees (name, arity) of `function` compiled as `symbol`, and
+    /// which of them are C library functions (LLVM may fold those).
+    fn deps(
+        &self,
         function: &Function,
         symbol: &str,
-    ) -> Result<Code, Error> {
-        let span = function.proto.span;
-        let failed = |err: &dyn std::fmt::Display| match symbol {
-            ANON_NAME => jit_error(err, span),
-            _ => Error::CompileFailed {
-                name: symbol.to_string(),
-                message: err.to_string(),
-                span,
-            },
-        };
-        let mut timings = Timings::default();
-        // Each distinct callee and arity, sorted: the stubs the object links against,
-        // and (with the kinds) what it depends on besides its own function.
+    ) -> (BTreeSet<(String, usize)>, HashSet<String>) {
         let mut calls = BTreeSet::new();
         function.body.for_each_call(&mut |name, arity, _| {
             calls.insert((name.to_string(), arity));
         });
         // The function itself is never a library function, even while it replaces an
         // `extern` of the same name.
-        let library = |name: &str| {
-            name != symbol
-                && self
-                    .index
-                    .get(name)
-                    .is_some_and(|&i| matches!(self.globals[i as usize].body, Body::Extern { .. }))
+        let library = calls
+            .iter()
+            .filter(|(name, _)| {
+                name != symbol
+                    && self.index.get(name.as_str()).is_some_and(|&i| {
+                        matches!(self.globals[i as usize].body, Body::Extern { .. })
+                    })
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        (calls, library)
+    }
+
+    /// Where the object of `function` as `symbol` at `tier` lives in the code cache
+    /// (none without a cache; debug objects hold source positions: never cached).
+    fn key(
+        &mut self,
+        function: &Function,
+        symbol: &str,
+        deps: &(BTreeSet<(String, usize)>, HashSet<String>),
+        tier: u8,
+    ) -> Option<Key> {
+        if self.debug.is_some() {
+            return None;
+        }
+        let tier = match tier {
+            0 if self.counting() && symbol != ANON_NAME => "tier 0, counted",
+            0 => "tier 0",
+            _ => "tier 1",
         };
-        // Debug objects hold source positions: never cached.
-        let key = match (&mut self.cache, &self.debug) {
-            (Some(cache), None) => Some(cache.key(&[
-                symbol.as_bytes(),
-                unparse::function(function).as_bytes(),
-                callee_signatures(&calls, &library).as_bytes(),
-            ])),
-            _ => None,
+        let (calls, library) = deps;
+        let signatures = callee_signatures(calls, &|name| library.contains(name));
+        let cache = self.cache.as_mut()?;
+        Some(cache.key(&[
+            symbol.as_bytes(),
+            unparse::function(function).as_bytes(),
+            signatures.as_bytes(),
+            tier.as_bytes(),
+        ]))
+    }
+
+    /// Compiles `function` as `symbol` at `tier` on this thread.
+    fn compile_here(
+        &mut self,
+        function: &Function,
+        symbol: &str,
+        tier: u8,
+        library: &HashSet<String>,
+        timings: &mut Timings,
+    ) -> Result<Vec<u8>, crate::codegen::CodegenError> {
+        let is_library = |name: &str| library.contains(name);
+        if tier == 0 {
+            let compiler = match symbol {
+                ANON_NAME => self.baseline.for_expressions()?,
+                _ => self.baseline.for_tier(0)?,
+            };
+            return compiler.compile(
+                function,
+                Some(symbol),
+                Output::Object,
+                &is_library,
+                timings,
+                None,
+            );
+        }
+        if self.compiler.is_none() {
+            self.compiler = Some(Compiler::host(self.opt)?);
+        }
+        let Some(compiler) = &self.compiler else {
+            return Err(crate::codegen::CodegenError("no compiler".into()));
         };
-        let cached = match (&mut self.cache, &key) {
-            (Some(cache), Some(key)) => cache.get(key),
-            _ => None,
-        };
-        let from_cache = cached.is_some();
-        let object = match cached {
-            Some(object) => object,
-            None => {
-                if self.compiler.is_none() {
-                    self.compiler = Some(Compiler::host(self.opt).map_err(|e| failed(&e))?);
-                }
-                let Some(compiler) = &self.compiler else {
-                    return Err(failed(&"no compiler"));
-                };
-                let lines = self
-                    .debug
-                    .as_ref()
-                    .and_then(|sources| sources.get(&function.proto.span.source));
-                let position =
-                    |span: Span| lines.map_or((0, 0), |lines| lines.position(span.start));
-                let source = lines.map(|lines| DebugSource {
-                    file: lines.file.clone(),
-                    directory: lines.directory.clone(),
-                    position: &position,
-                });
-                let object = compiler
-                    .compile(
-                        function,
-                        Some(symbol),
-                        Output::Object,
-                        &library,
-                        &mut timings,
-                        source.as_ref(),
-                    )
-                    .map_err(|e| failed(&e))?;
-                if let (Some(cache), Some(key)) = (&mut self.cache, &key) {
-                    cache.put(key, &object);
-                }
-                object
+        let lines = self
+            .debug
+            .as_ref()
+            .and_then(|sources| sources.get(&function.proto.span.source));
+        let position = |span: Span| lines.map_or((0, 0), |lines| lines.position(span.start));
+        let source = lines.map(|lines| DebugSource {
+            file: lines.file.clone(),
+            directory: lines.directory.clone(),
+            position: &position,
+        });
+        compiler.compile(
+            function,
+            Some(symbol),
+            Output::Object,
+            &is_library,
+            timings,
+            source.as_ref(),
+        )
+    }
+
+    /// Compiles (or loads from the cache) and links `function` under `symbol`,
+    /// first at `tier` — or at tier 1 straight away if the cache has that. Other
+    /// functions of a cached batch that are still current come along.
+    fn build(
+        &mut self,
+        loader: &mut dyn Loader,
+        function: &Arc<Function>,
+        name: &str,
+        tier: u8,
+    ) -> Result<Code, Error> {
+        let failed = |err: &dyn std::fmt::Display| compile_failed(function, name, err);
+        let mut timings = Timings::default();
+        let mut cached = None;
+        let mut key = None;
+        for tier in (tier..=1).rev() {
+            let symbol = tier_symbol(name, tier);
+            let deps = self.deps(function, &symbol);
+            let Some(k) = self.key(function, &symbol, &deps, tier) else {
+                break;
+            };
+            if let Some(entry) = self.cached(&k) {
+                cached = Some((entry, tier));
+                break;
             }
+            key = Some(k);
+        }
+        let symbol = &tier_symbol(name, cached.as_ref().map_or(tier, |(_, t)| *t));
+        let members = [(Arc::clone(function), symbol.clone())];
+        let Some(((object, batch), tier)) = cached else {
+            let deps = self.deps(function, symbol);
+            let object = self
+                .compile_here(function, symbol, tier, &deps.1, &mut timings)
+                .map_err(|e| failed(&e))?;
+            if let (Some(cache), Some(key)) = (&mut self.cache, &key) {
+                cache.put(key, &object);
+            }
+            let codes =
+                self.link_members(loader, &object, &members, tier, timings, Origin::Demand)?;
+            return codes[0].ok_or_else(|| failed(&format!("object lacks `{symbol}`")));
         };
+        if batch.is_empty() {
+            let codes =
+                self.link_members(loader, &object, &members, tier, timings, Origin::Cache)?;
+            return codes[0].ok_or_else(|| failed(&format!("object lacks `{symbol}`")));
+        }
+        // A batch: link it once for every member whose definition is the one compiled.
+        let mut ids = Vec::new();
+        let mut members = Vec::new();
+        for (name, member_key) in batch {
+            let Some(&id) = self.index.get(name.as_str()) else {
+                continue;
+            };
+            let Body::Defined {
+                function: f,
+                code: None,
+            } = &self.globals[id as usize].body
+            else {
+                continue;
+            };
+            let f = Arc::clone(f);
+            let symbol = tier_symbol(&name, tier);
+            let deps = self.deps(&f, &symbol);
+            if self.key(&f, &symbol, &deps, tier) == Some(member_key) {
+                ids.push(id);
+                members.push((f, symbol));
+            }
+        }
+        let wanted = members
+            .iter()
+            .position(|(f, _)| Arc::ptr_eq(f, function))
+            .ok_or_else(|| failed(&"the cached batch does not hold it"))?;
+        let codes = self.link_members(loader, &object, &members, tier, timings, Origin::Cache)?;
+        let code = codes[wanted].ok_or_else(|| failed(&format!("object lacks `{symbol}`")))?;
+        for (i, (&id, code)) in ids.iter().zip(&codes).enumerate() {
+            if let (false, Some(code)) = (i == wanted, code) {
+                self.set_code(loader, id, *code);
+            }
+        }
+        Ok(code)
+    }
+
+    /// A cache entry: an object, with the members (name, key) of its batch if it is one.
+    fn cached(&mut self, key: &Key) -> Option<(Vec<u8>, Members)> {
+        let cache = self.cache.as_mut()?;
+        match batch::decode(cache.get(key)?)? {
+            batch::Entry::Object(object) => Some((object, Vec::new())),
+            batch::Entry::Alias(target) => match batch::decode(cache.get(&target)?)? {
+                batch::Entry::Batch { members, object } => Some((object, members)),
+                _ => None,
+            },
+            batch::Entry::Batch { .. } => None,
+        }
+    }
+
+    /// The executor's call counters, looked up once.
+    fn counters(&mut self, loader: &mut dyn Loader) -> Option<Addr> {
+        if self.counters.is_none() {
+            self.counters = loader
+                .lookup_symbols(&[CALL_COUNTERS_SYMBOL])
+                .ok()
+                .and_then(|mut found| found.pop().flatten());
+        }
+        self.counters
+    }
+
+    /// Links an object holding `members` (each function with the symbol it is defined
+    /// under) at `tier`: callees to their stubs, a counted member's counter and
+    /// trampoline to its own. Returns each member's code, if the object has it; the
+    /// block is released unless some code is kept ([`State::set_code`]).
+    fn link_members(
+        &mut self,
+        loader: &mut dyn Loader,
+        object: &[u8],
+        members: &[(Arc<Function>, String)],
+        tier: u8,
+        mut timings: Timings,
+        origin: Origin,
+    ) -> Result<Vec<Option<Code>>, Error> {
+        let Some((first, first_symbol)) = members.first() else {
+            return Ok(Vec::new());
+        };
+        // Errors name the function, not the symbol of its tier.
+        let name = match first_symbol.as_str() {
+            ANON_NAME => ANON_NAME,
+            _ => &*first.proto.name,
+        };
+        let failed = |err: &dyn std::fmt::Display| compile_failed(first, name, err);
         // Every name the program calls resolves to its stub; anything else is a call
         // LLVM introduced (memset, sincos, ...) and resolves in the executor.
         let mut stub_of = HashMap::new();
-        for (name, _) in calls {
-            if stub_of.contains_key(&name) {
-                continue;
+        let counting = tier == 0 && first_symbol != ANON_NAME && self.counting();
+        for (function, symbol) in members {
+            let mut names = Vec::new();
+            function
+                .body
+                .for_each_call(&mut |name, _, _| names.push(name.to_string()));
+            for name in names {
+                if let std::collections::hash_map::Entry::Vacant(entry) = stub_of.entry(name) {
+                    let id = self.global(loader, entry.key()).map_err(|e| failed(&e))?;
+                    let stub = self.stubs.create(loader, id).map_err(|e| failed(&e))?;
+                    entry.insert(stub);
+                }
             }
-            let id = self.global(loader, &name).map_err(|e| failed(&e))?;
-            let stub = self.stubs.create(loader, id).map_err(|e| failed(&e))?;
-            stub_of.insert(name, stub);
+            if counting {
+                let id = self
+                    .global(loader, &function.proto.name)
+                    .map_err(|e| failed(&e))?;
+                let counters = self
+                    .counters(loader)
+                    .ok_or_else(|| failed(&"the executor has no call counters"))?;
+                stub_of.insert(format!("{COUNTER}{symbol}"), counters + 4 * u64::from(id));
+                stub_of.insert(format!("{TRAMPOLINE}{symbol}"), self.stubs.trampoline(id));
+            }
         }
         let mut resolve = |name: &str| stub_of.get(name).copied();
         let start = Instant::now();
-        let linked = linker::link(&object, loader, &mut resolve, self.debug.is_some())
+        let linked = linker::link(object, loader, &mut resolve, self.debug.is_some())
             .map_err(|e| failed(&e))?;
         timings.link = start.elapsed();
-        let Some(&entry) = linked.symbols.get(symbol) else {
+        let codes: Vec<Option<Code>> = members
+            .iter()
+            .map(|(_, symbol)| {
+                linked.symbols.get(symbol).map(|&entry| Code {
+                    entry,
+                    block: linked.block,
+                    size: linked.size,
+                    tier,
+                })
+            })
+            .collect();
+        if codes.iter().all(Option::is_none) {
             loader.release(linked.block).map_err(|e| failed(&e))?;
-            return Err(failed(&format!("object lacks `{symbol}`")));
-        };
-        if symbol == ANON_NAME {
+            return Ok(codes);
+        }
+        if first_symbol == ANON_NAME {
             add(&mut self.expressions, &timings);
-        } else {
-            add(&mut self.timings, &timings);
-            if self.trace && from_cache {
-                eprintln!(
-                    "[jit] loaded {symbol} from the code cache (link {:.3} ms)",
-                    ms(timings.link)
-                );
-            } else if self.trace {
-                let total = timings.irgen + timings.optimize + timings.codegen + timings.link;
-                eprintln!(
-                    "[jit] compiled {symbol} in {:.3} ms (irgen {:.3}, optimize {:.3}, codegen {:.3}, link {:.3})",
-                    ms(total),
-                    ms(timings.irgen),
-                    ms(timings.optimize),
-                    ms(timings.codegen),
-                    ms(timings.link),
-                );
+            return Ok(codes);
+        }
+        add(&mut self.timings, &timings);
+        for ((function, _), code) in members.iter().zip(&codes) {
+            let Some(code) = code else { continue };
+            let name = &function.proto.name;
+            if self.trace {
+                trace(name, tier, &timings, origin, members.len());
+            }
+            if let Some(map) = &mut self.perf_map {
+                map.record(self.pid, *code, name);
             }
         }
-        let code = Code {
-            entry,
-            block: linked.block,
-            size: linked.size,
-        };
-        if symbol != ANON_NAME
-            && let Some(map) = &mut self.perf_map
+        Ok(codes)
+    }
+
+    /// Gives global `id` new code (its old code retires: it may be running) and
+    /// points its stub at it if it can run.
+    fn set_code(&mut self, loader: &mut dyn Loader, id: u32, new: Code) {
+        self.adopt(new.block);
+        if let Body::Defined { code, .. } = &mut self.globals[id as usize].body
+            && let Some(old) = code.replace(new)
         {
-            map.record(self.pid, code, symbol);
+            self.retired.push(old.block);
         }
-        Ok(code)
+        let _ = self.refresh(loader, id);
+    }
+
+    /// Counts one more global whose code lies in `block`.
+    fn adopt(&mut self, block: Addr) {
+        *self.blocks.entry(block).or_insert(0) += 1;
+    }
+
+    /// Drops one user of a block of function code, releasing it with its last.
+    fn drop_block(&mut self, loader: &mut dyn Loader, block: Addr) -> Result<(), ExecError> {
+        match self.blocks.get_mut(&block) {
+            Some(users) if *users > 1 => {
+                *users -= 1;
+                Ok(())
+            }
+            _ => {
+                self.blocks.remove(&block);
+                loader.release(block)
+            }
+        }
+    }
+
+    /// The background compile threads, started on first use (none on one core).
+    fn workers(&mut self) -> Option<&Workers> {
+        if self.workers.is_none() {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let workers = Workers::new(cores.saturating_sub(1), self.opt, self.counting());
+            if workers.is_empty() {
+                return None;
+            }
+            self.workers = Some(workers);
+        }
+        self.workers.as_ref()
+    }
+
+    /// Links every compile the background has finished.
+    fn install_finished(&mut self, loader: &mut dyn Loader) {
+        while let Some(done) = self.workers.as_ref().and_then(Workers::try_finished) {
+            self.install(loader, done);
+        }
+    }
+
+    /// Links a finished compile and points the stubs of its members at their code,
+    /// except members whose global changed since it was queued. A failure is
+    /// dropped: the next call compiles on demand (and reports it), or the function
+    /// stays at tier 0.
+    fn install(&mut self, loader: &mut dyn Loader, done: Finished) {
+        let Finished {
+            job,
+            object,
+            timings,
+        } = done;
+        let mut current = Vec::new();
+        for member in &job.members {
+            let global = &mut self.globals[member.id as usize];
+            if global.generation != member.generation {
+                continue;
+            }
+            if job.tier == 0 {
+                global.queued = None;
+            }
+            if let Body::Defined { code, .. } = &global.body
+                && code.is_none_or(|code| code.tier < job.tier)
+            {
+                current.push(member);
+            }
+        }
+        let Ok(object) = object else { return };
+        self.store(&job, &object);
+        if current.is_empty() {
+            return;
+        }
+        let members: Vec<(Arc<Function>, String)> = current
+            .iter()
+            .map(|m| {
+                (
+                    Arc::clone(&m.function),
+                    tier_symbol(&m.function.proto.name, job.tier),
+                )
+            })
+            .collect();
+        let origin = match job.tier {
+            0 => Origin::Speculation,
+            _ => Origin::TierUp,
+        };
+        let Ok(codes) = self.link_members(loader, &object, &members, job.tier, timings, origin)
+        else {
+            return;
+        };
+        for (member, code) in current.iter().zip(codes) {
+            if let Some(code) = code {
+                self.set_code(loader, member.id, code);
+                if job.tier == 1 {
+                    self.tier_ups += 1;
+                }
+            }
+        }
+    }
+
+    /// Puts a finished job's object in the cache: under its key for one function,
+    /// else as a batch with an alias under each member's key.
+    fn store(&mut self, job: &Job, object: &[u8]) {
+        let Some(cache) = &mut self.cache else { return };
+        let keyed: Vec<(String, Key)> = job
+            .members
+            .iter()
+            .filter_map(|m| Some((m.function.proto.name.to_string(), m.key?)))
+            .collect();
+        if job.members.len() == 1 {
+            if let Some((_, key)) = keyed.first() {
+                cache.put(key, object);
+            }
+            return;
+        }
+        let parts: Vec<&[u8]> = keyed.iter().map(|(_, key)| &key[..]).collect();
+        let batch_key = cache.key(&parts);
+        cache.put(&batch_key, &batch::encode_batch(&keyed, object));
+        for (_, key) in &keyed {
+            cache.put(key, &batch::encode_alias(&batch_key));
+        }
+    }
+
+    /// Queues first compiles of everything `id` calls, directly or not, that has no
+    /// code and no compile queued yet (nor an object in the cache), in batches.
+    fn speculate_from(&mut self, id: u32) {
+        if !self.speculate || self.first_tier() != 0 || self.workers().is_none() {
+            return;
+        }
+        let mut pending = std::collections::VecDeque::from([id]);
+        let mut seen = HashSet::new();
+        seen.insert(id);
+        let mut batch = Vec::new();
+        while let Some(id) = pending.pop_front() {
+            let Body::Defined { function, .. } = &self.globals[id as usize].body else {
+                continue;
+            };
+            let mut callees = Vec::new();
+            function.body.for_each_call(&mut |name, _, _| {
+                if let Some(&callee) = self.index.get(name) {
+                    callees.push(callee);
+                }
+            });
+            for callee in callees {
+                if !seen.insert(callee) {
+                    continue;
+                }
+                let global = &self.globals[callee as usize];
+                let Body::Defined {
+                    function,
+                    code: None,
+                } = &global.body
+                else {
+                    continue;
+                };
+                if global.queued.is_some() {
+                    continue;
+                }
+                let function = Arc::clone(function);
+                pending.push_back(callee);
+                let member = self.member(callee, function, 0);
+                if member
+                    .key
+                    .is_some_and(|key| self.cache.as_mut().is_some_and(|c| c.contains(&key)))
+                {
+                    continue;
+                }
+                batch.push(member);
+                if batch.len() == BATCH {
+                    self.submit(std::mem::take(&mut batch));
+                }
+            }
+        }
+        if !batch.is_empty() {
+            self.submit(batch);
+        }
+    }
+
+    /// Queues a batch of first compiles.
+    fn submit(&mut self, members: Vec<background::Member>) {
+        let mut library = HashSet::new();
+        for member in &members {
+            library.extend(self.deps(&member.function, &member.function.proto.name).1);
+        }
+        let job = Job::new(members, 0, library);
+        for member in &job.members {
+            self.globals[member.id as usize].queued = Some(job.claim_flag());
+        }
+        if let Some(workers) = &self.workers {
+            workers.submit(job);
+        }
+    }
+
+    /// A job member compiling `function` (global `id`) at `tier`.
+    fn member(&mut self, id: u32, function: Arc<Function>, tier: u8) -> background::Member {
+        let symbol = tier_symbol(&function.proto.name, tier);
+        let deps = self.deps(&function, &symbol);
+        let key = self.key(&function, &symbol, &deps, tier);
+        let generation = self.globals[id as usize].generation;
+        background::Member {
+            id,
+            generation,
+            function,
+            key,
+        }
+    }
+
+    /// Waits for the background compile of `id` that a worker has claimed, compiling
+    /// other queued functions meanwhile.
+    fn await_code(&mut self, loader: &mut dyn Loader, id: u32) {
+        loop {
+            self.install_finished(loader);
+            let global = &self.globals[id as usize];
+            let done = matches!(global.body, Body::Defined { code: Some(_), .. });
+            if done || global.queued.is_none() {
+                return;
+            }
+            let Some(workers) = &self.workers else { return };
+            if let Some(job) = workers.steal() {
+                self.compile_job(loader, job);
+                continue;
+            }
+            if !workers.busy() {
+                // Nobody has it (it cannot happen, but waiting would hang): let the
+                // caller compile it on demand after what may have just arrived.
+                self.install_finished(loader);
+                self.globals[id as usize].queued = None;
+                return;
+            }
+            match workers.wait_finished() {
+                Some(done) => self.install(loader, done),
+                None => return,
+            }
+        }
+    }
+
+    /// Compiles a queued job on this thread and installs it.
+    fn compile_job(&mut self, loader: &mut dyn Loader, job: Job) {
+        let mut timings = Timings::default();
+        let object = self.baseline.compile(&job, &mut timings);
+        self.install(
+            loader,
+            Finished {
+                job,
+                object,
+                timings,
+            },
+        );
+    }
+
+    /// Asks for a tier-1 recompile of the hot global `id`: in the background if there
+    /// is a second core, else now.
+    fn tier_up(&mut self, loader: &mut dyn Loader, id: u32, function: Arc<Function>) {
+        self.globals[id as usize].tier_up = true;
+        let member = self.member(id, function, 1);
+        let library = self.deps(&member.function, &member.function.proto.name).1;
+        if let Some((object, batch)) = member.key.and_then(|key| self.cached(&key))
+            && batch.is_empty()
+        {
+            let job = Job::new(vec![member], 1, library);
+            let name = &job.members[0].function.proto.name;
+            let members = [(Arc::clone(&job.members[0].function), name.to_string())];
+            if let Ok(codes) = self.link_members(
+                loader,
+                &object,
+                &members,
+                1,
+                Timings::default(),
+                Origin::Cache,
+            ) && let Some(code) = codes[0]
+            {
+                self.set_code(loader, id, code);
+            }
+            return;
+        }
+        let job = Job::new(vec![member], 1, library);
+        match self.workers() {
+            Some(workers) => workers.submit(job),
+            None => self.compile_job(loader, job),
+        }
+    }
+
+    /// Releases code replaced during an evaluation that has now ended.
+    fn release_retired(&mut self, loader: &mut dyn Loader) -> Result<(), ExecError> {
+        for block in std::mem::take(&mut self.retired) {
+            self.drop_block(loader, block)?;
+        }
+        Ok(())
     }
 
     /// Why `function` cannot run now, if it calls something missing or mismatched.
@@ -512,11 +1066,18 @@ impl State {
     /// no code (functions compile again on their next call), externs looked up anew.
     fn reload(&mut self, loader: &mut dyn Loader) -> Result<(), ExecError> {
         self.stubs.clear();
+        self.counters = None;
+        // That memory is gone with the old executor.
+        self.retired.clear();
+        self.blocks.clear();
         let mut externs = Vec::new();
         for (id, global) in self.globals.iter_mut().enumerate() {
+            global.generation += 1;
+            global.queued = None;
+            global.tier_up = false;
             match &mut global.body {
                 Body::Defined { code, .. } => *code = None,
-                Body::Extern { proto, .. } => externs.push((id, Rc::clone(proto))),
+                Body::Extern { proto, .. } => externs.push((id, Arc::clone(proto))),
                 Body::Undefined => {}
             }
         }
@@ -542,13 +1103,17 @@ impl State {
     /// arrive only between evaluations.
     fn replace(&mut self, loader: &mut dyn Loader, id: u32, body: Body) -> Result<(), ExecError> {
         let is_extern = matches!(body, Body::Extern { .. });
-        let old = std::mem::replace(&mut self.globals[id as usize].body, body);
+        let global = &mut self.globals[id as usize];
+        global.generation += 1;
+        global.queued = None;
+        global.tier_up = false;
+        let old = std::mem::replace(&mut global.body, body);
         let was_extern = matches!(old, Body::Extern { .. });
         if let Body::Defined {
             code: Some(code), ..
         } = old
         {
-            loader.release(code.block)?;
+            self.drop_block(loader, code.block)?;
         }
         if was_extern != is_extern && !matches!(old, Body::Undefined) {
             self.recompile_callers(loader, id)?;
@@ -562,21 +1127,28 @@ impl State {
     fn recompile_callers(&mut self, loader: &mut dyn Loader, id: u32) -> Result<(), ExecError> {
         let callers: Vec<u32> = self.globals[id as usize].callers.iter().copied().collect();
         for caller in callers {
-            let Body::Defined { function, code } = &mut self.globals[caller as usize].body else {
+            let global = &mut self.globals[caller as usize];
+            // A compile queued or running for it is stale too.
+            global.generation += 1;
+            global.queued = None;
+            global.tier_up = false;
+            let Body::Defined { function, code } = &mut global.body else {
                 continue;
             };
             let Some(stale) = code.take() else { continue };
-            let function = Rc::clone(function);
-            loader.release(stale.block)?;
+            let function = Arc::clone(function);
+            self.drop_block(loader, stale.block)?;
             self.stubs.reset(loader, caller)?;
             if self.strategy == Strategy::Eager {
                 // A failure leaves the caller uncompiled: its next call compiles it
                 // and reports the error then.
-                if let Ok(code) = self.build(loader, &function, &function.proto.name)
-                    && let Body::Defined { code: slot, .. } =
+                if let Ok(code) = self.build(loader, &function, &function.proto.name, 1) {
+                    self.adopt(code.block);
+                    if let Body::Defined { code: slot, .. } =
                         &mut self.globals[caller as usize].body
-                {
-                    *slot = Some(code);
+                    {
+                        *slot = Some(code);
+                    }
                 }
             }
         }
@@ -597,20 +1169,55 @@ impl State {
                 });
             }
             Body::Extern { target, .. } => return target.clone().map_err(|e| with_span(e, span)),
-            Body::Defined { function, .. } => Rc::clone(function),
+            Body::Defined { function, .. } => Arc::clone(function),
         };
         if let Some(err) = self.check_calls(&function) {
             return Err(err);
         }
-        let code = match &self.globals[id as usize].body {
-            Body::Defined {
-                code: Some(code), ..
-            } => *code,
-            _ => {
-                let code = self.build(loader, &function, &function.proto.name)?;
-                if let Body::Defined { code: slot, .. } = &mut self.globals[id as usize].body {
-                    *slot = Some(code);
+        // Code already there when the trampoline is entered: a poll from counted code
+        // (it is hot), or a slot reset because a callee changed.
+        let had_code = self.current_code(id);
+        self.install_finished(loader);
+        let global = &mut self.globals[id as usize];
+        let code = match (&global.body, had_code) {
+            (
+                Body::Defined {
+                    code: Some(code), ..
+                },
+                Some(_),
+            ) => {
+                let code = *code;
+                if code.tier == 0 && !global.tier_up && self.counting() {
+                    self.tier_up(loader, id, Arc::clone(&function));
                 }
+                self.current_code(id).unwrap_or(code)
+            }
+            _ => {
+                if let Some(flag) = global.queued.clone() {
+                    // Queued but not started: compile its batch here, now.
+                    match self.workers.as_ref().and_then(|w| w.take(&flag)) {
+                        Some(job) => self.compile_job(loader, job),
+                        None => self.await_code(loader, id),
+                    }
+                }
+                let code = match self.current_code(id) {
+                    Some(code) => code,
+                    None => {
+                        let tier = match u64::from(id) < CALL_COUNTERS_LEN as u64 {
+                            true => self.first_tier(),
+                            false => 1,
+                        };
+                        let code = self.build(loader, &function, &function.proto.name, tier)?;
+                        self.adopt(code.block);
+                        if let Body::Defined { code: slot, .. } =
+                            &mut self.globals[id as usize].body
+                        {
+                            *slot = Some(code);
+                        }
+                        code
+                    }
+                };
+                self.speculate_from(id);
                 code
             }
         };
@@ -619,6 +1226,14 @@ impl State {
             .point(loader, id, code.entry)
             .map_err(|e| jit_error(e, span))?;
         Ok(code.entry)
+    }
+
+    /// The code global `id` has now, if any.
+    fn current_code(&self, id: u32) -> Option<Code> {
+        match &self.globals[id as usize].body {
+            Body::Defined { code, .. } => *code,
+            _ => None,
+        }
     }
 
     // ANCHOR_END: resolve
@@ -672,6 +1287,55 @@ fn extern_target(proto: &Prototype, found: Option<(Addr, Option<usize>)>) -> Res
     }
 }
 
+/// The error of a failed compile of `function` as `symbol`.
+fn compile_failed(function: &Function, symbol: &str, err: &dyn std::fmt::Display) -> Error {
+    let span = function.proto.span;
+    match symbol {
+        ANON_NAME => jit_error(err, span),
+        _ => Error::CompileFailed {
+            name: symbol.to_string(),
+            message: err.to_string(),
+            span,
+        },
+    }
+}
+
+/// Prints the `--trace-jit` line of a function's new code.
+fn trace(symbol: &str, tier: u8, timings: &Timings, origin: Origin, batch: usize) {
+    let total = timings.irgen + timings.optimize + timings.codegen + timings.link;
+    let phases = format!(
+        "irgen {:.3}, optimize {:.3}, codegen {:.3}, link {:.3}",
+        ms(timings.irgen),
+        ms(timings.optimize),
+        ms(timings.codegen),
+        ms(timings.link),
+    );
+    match origin {
+        Origin::Cache => eprintln!(
+            "[jit] loaded {symbol} from the code cache at tier {tier} (link {:.3} ms)",
+            ms(timings.link)
+        ),
+        Origin::Demand => {
+            eprintln!(
+                "[jit] compiled {symbol} in {:.3} ms ({phases}) at tier {tier}",
+                ms(total)
+            )
+        }
+        Origin::Speculation => eprintln!(
+            "[jit] compiled {symbol} in {:.3} ms ({phases}) at tier {tier}, ahead of its first call{}",
+            ms(total),
+            match batch {
+                1 => String::new(),
+                n => format!(" (one of {n} in a batch)"),
+            }
+        ),
+        Origin::TierUp => eprintln!(
+            "[jit] tier-up {symbol}: recompiled at tier 1 in {:.3} ms ({phases}) in the background",
+            ms(total)
+        ),
+    }
+}
+
 /// Each call as `name/arity/kind`: what an object depends on besides its own
 /// function (the declarations LLVM sees, and which callees are C library functions
 /// it may fold).
@@ -713,20 +1377,23 @@ fn with_span(err: Error, span: Span) -> Error {
 }
 
 impl Jit {
-    fn define_now(&mut self, function: Rc<Function>) -> Result<(), Error> {
+    fn define_now(&mut self, function: Arc<Function>) -> Result<(), Error> {
         let span = function.proto.span;
         let name = function.proto.name.clone();
         let state = &mut self.state;
         let loader = self.executor.loader();
         let code = match state.strategy {
-            Strategy::Eager => Some(state.build(loader, &function, &name)?),
+            Strategy::Eager => Some(state.build(loader, &function, &name, 1)?),
             Strategy::Lazy => None,
         };
+        if let Some(code) = code {
+            state.adopt(code.block);
+        }
         let id = state
             .global(loader, &name)
             .map_err(|e| jit_error(e, span))?;
         let body = Body::Defined {
-            function: Rc::clone(&function),
+            function: Arc::clone(&function),
             code,
         };
         state
@@ -736,7 +1403,7 @@ impl Jit {
             .map_err(|e| jit_error(e, span))
     }
 
-    fn declare_now(&mut self, proto: Rc<Prototype>) -> Result<(), Error> {
+    fn declare_now(&mut self, proto: Arc<Prototype>) -> Result<(), Error> {
         let span = proto.span;
         let state = &mut self.state;
         let loader = self.executor.loader();
@@ -755,7 +1422,7 @@ impl Jit {
             .map_err(|e| jit_error(e, span))
     }
 
-    fn evaluate_now(&mut self, expr: Rc<Function>) -> Result<f64, Error> {
+    fn evaluate_now(&mut self, expr: Arc<Function>) -> Result<f64, Error> {
         let span = expr.proto.span;
         let Jit { executor, state } = self;
         if let Some(err) = state.check_calls(&expr) {
@@ -768,7 +1435,13 @@ impl Jit {
             state.interpreted += 1;
             return Interpreter::new().evaluate(expr);
         }
-        let code = state.build(executor.loader(), &expr, ANON_NAME)?;
+        state.install_finished(executor.loader());
+        // A one-shot expression cannot tier up: one with a loop gets tier 1 at once.
+        let tier = match expr.body.has_loop() {
+            true => 1,
+            false => state.first_tier(),
+        };
+        let code = state.build(executor.loader(), &expr, ANON_NAME, tier)?;
         let mut failure = None;
         let result = executor.run(code.entry, &mut |loader, id| match state
             .resolve(loader, id, span)
@@ -779,10 +1452,12 @@ impl Jit {
                 None
             }
         });
-        // A top-level expression's memory goes as soon as it has run.
-        executor
-            .loader()
+        // A top-level expression's memory goes as soon as it has run, with the code
+        // tier-ups replaced meanwhile.
+        let loader = executor.loader();
+        loader
             .release(code.block)
+            .and_then(|()| state.release_retired(loader))
             .map_err(|e| jit_error(e, span))?;
         match result.map_err(|e| jit_error(e, span))? {
             Ok(value) => Ok(value),
@@ -792,25 +1467,25 @@ impl Jit {
 }
 
 impl Engine for Jit {
-    fn define(&mut self, function: Rc<Function>) -> Result<(), Error> {
+    fn define(&mut self, function: Arc<Function>) -> Result<(), Error> {
         let span = function.proto.span;
         let result = self.define_now(function);
         self.checked(result, span)
     }
 
-    fn declare(&mut self, proto: Rc<Prototype>) -> Result<(), Error> {
+    fn declare(&mut self, proto: Arc<Prototype>) -> Result<(), Error> {
         let span = proto.span;
         let result = self.declare_now(proto);
         self.checked(result, span)
     }
 
-    fn evaluate(&mut self, expr: Rc<Function>) -> Result<f64, Error> {
+    fn evaluate(&mut self, expr: Arc<Function>) -> Result<f64, Error> {
         let span = expr.proto.span;
         let result = self.evaluate_now(expr);
         self.checked(result, span)
     }
 
-    fn source_lines(&mut self, id: SourceId, lines: Rc<SourceLines>) {
+    fn source_lines(&mut self, id: SourceId, lines: Arc<SourceLines>) {
         if let Some(sources) = &mut self.state.debug {
             sources.insert(id, lines);
         }

@@ -34,10 +34,15 @@ impl Stubs {
         loader.set_slot(self.stub(id) + SLOT_OFFSET, target)
     }
 
+    /// The trampoline of `id` (which must have been created): calling it enters the
+    /// resolver as a first call of `id` does.
+    pub fn trampoline(&self, id: u32) -> Addr {
+        self.stub(id) + TRAMPOLINE_OFFSET
+    }
+
     /// Points the stub of `id` back at its trampoline.
     pub fn reset(&self, loader: &mut dyn Loader, id: u32) -> Result<(), ExecError> {
-        let stub = self.stub(id);
-        loader.set_slot(stub + SLOT_OFFSET, stub + TRAMPOLINE_OFFSET)
+        loader.set_slot(self.stub(id) + SLOT_OFFSET, self.trampoline(id))
     }
 
     /// Forgets every chunk (after the executor was replaced by a fresh one).

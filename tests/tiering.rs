@@ -1,0 +1,150 @@
+//! Tiered compilation and speculation, seen from outside through `--trace-jit`: hot
+//! functions are recompiled at tier 1 and swapped in, callees are compiled ahead in
+//! batches, nothing is compiled twice at one tier, and results never change.
+
+mod common;
+
+use common::run;
+
+/// fib(32): ~3.5 million calls, far more than a tier-up needs (one poll every 1024
+/// calls requests it; a later poll installs it).
+const FIB: &str = "def fib(x) if x < 3 then 1 else fib(x-1) + fib(x-2);\nfib(32);\n";
+
+/// A chain of `n` functions, each calling the one before, and a call of the last.
+fn chain(n: usize) -> String {
+    let mut text = String::from("def f0(x) x + 0;\n");
+    for i in 1..n {
+        text.push_str(&format!("def f{i}(x) f{}(x) + 1;\n", i - 1));
+    }
+    text.push_str(&format!("f{}(1);\n", n - 1));
+    text
+}
+
+/// The trace lines of stderr that start with `prefix`, by the name that follows it.
+fn traced<'a>(stderr: &'a str, prefix: &str) -> Vec<&'a str> {
+    stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix(prefix))
+        .map(|rest| rest.split([' ', ':']).next().unwrap_or(""))
+        .collect()
+}
+
+#[test]
+fn a_hot_function_tiers_up_in_the_background_with_the_same_result() {
+    let (status, auto, stderr) = run(&["--echo", "--trace-jit"], FIB);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(auto, "Evaluated to 2178309.000000\n");
+    assert!(stderr.contains("[jit] compiled fib in "), "{stderr}");
+    assert!(stderr.contains("at tier 0"), "{stderr}");
+    assert_eq!(traced(&stderr, "[jit] tier-up "), ["fib"], "{stderr}");
+    assert!(
+        stderr.contains("recompiled at tier 1") && stderr.contains("in the background"),
+        "{stderr}"
+    );
+    // Each tier alone computes the same double.
+    for tier in ["--tier=0", "--tier=1"] {
+        let (status, out, stderr) = run(&["--echo", "--trace-jit", tier], FIB);
+        assert_eq!(
+            (status, out.as_str()),
+            (0, auto.as_str()),
+            "{tier}: {stderr}"
+        );
+        assert!(!stderr.contains("tier-up"), "{tier}: {stderr}");
+        let at = format!("at tier {}", &tier[7..]);
+        assert!(stderr.contains(&at), "{tier}: {stderr}");
+    }
+}
+
+#[test]
+fn the_remote_executor_tiers_up_too() {
+    let (status, out, stderr) = run(&["--engine=remote", "--echo", "--trace-jit"], FIB);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(out, "Evaluated to 2178309.000000\n");
+    assert_eq!(traced(&stderr, "[jit] tier-up "), ["fib"], "{stderr}");
+}
+
+#[test]
+fn a_redefinition_is_never_undone_by_a_late_tier_up() {
+    // fib becomes hot and its tier-up is requested; then fib is redefined. Whatever
+    // the background still finishes for the old fib must not come back.
+    let program =
+        format!("{FIB}def fib(x) x * 1000;\nfib(32);\nfor i = 0, i < 3000 in fib(i);\nfib(32);\n");
+    let (status, out, stderr) = run(&["--echo"], &program);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        out,
+        "Evaluated to 2178309.000000\nEvaluated to 32000.000000\n\
+         Evaluated to 0.000000\nEvaluated to 32000.000000\n"
+    );
+}
+
+#[test]
+fn callees_are_compiled_ahead_in_batches_each_once() {
+    let program = chain(300);
+    let (status, out, stderr) = run(&["--echo", "--trace-jit", "--speculate"], &program);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(out, "Evaluated to 300.000000\n");
+    let mut compiled = traced(&stderr, "[jit] compiled ");
+    assert_eq!(compiled.len(), 300, "{stderr}");
+    compiled.sort();
+    compiled.dedup();
+    assert_eq!(compiled.len(), 300, "each function compiled once: {stderr}");
+    let ahead = stderr.matches("ahead of its first call").count();
+    assert_eq!(ahead, 299, "all but the first called one: {stderr}");
+    assert!(stderr.contains("in a batch)"), "{stderr}");
+
+    // Without speculation, each is compiled at its first call.
+    let (status, out, stderr) = run(&["--echo", "--trace-jit", "--speculate=off"], &program);
+    assert_eq!((status, out.as_str()), (0, "Evaluated to 300.000000\n"));
+    assert!(!stderr.contains("ahead"), "{stderr}");
+    assert_eq!(traced(&stderr, "[jit] compiled ").len(), 300);
+}
+
+#[test]
+fn speculation_never_changes_errors_or_their_moment() {
+    // g calls a function that does not exist: compiling g ahead is fine, calling it
+    // reports the error, at the call, exactly as without speculation.
+    let program = "def g(x) missing(x);\ndef f(x) if x < 1 then 0 else g(x);\n\
+                   f(0);\nf(1);\nf(0);\n";
+    let expected = run(&["--echo", "--keep-going", "--speculate=off"], program);
+    let speculated = run(&["--echo", "--keep-going", "--speculate"], program);
+    assert_eq!(speculated, expected);
+    assert_eq!(expected.1, "Evaluated to 0.000000\nEvaluated to 0.000000\n");
+    assert!(expected.2.contains("missing"), "{}", expected.2);
+}
+
+#[test]
+fn a_warm_cache_serves_batches_without_compiling() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("chain.ks");
+    std::fs::write(&file, chain(200)).expect("write");
+    let cache = dir.path().join("cache");
+    let toy = || {
+        common::toy()
+            .arg("--cache")
+            .arg(&cache)
+            .args(["--echo", "--trace-jit", "--speculate"])
+            .arg(&file)
+            .output()
+            .expect("toy runs")
+    };
+    let cold = toy();
+    let cold_err = String::from_utf8_lossy(&cold.stderr);
+    assert!(cold.status.success(), "{cold_err}");
+    assert!(cold_err.contains("in a batch)"), "{cold_err}");
+    let warm = toy();
+    let warm_err = String::from_utf8_lossy(&warm.stderr);
+    assert_eq!(warm.stdout, cold.stdout);
+    assert_eq!(
+        String::from_utf8_lossy(&warm.stdout),
+        "Evaluated to 200.000000\n"
+    );
+    assert!(
+        traced(&warm_err, "[jit] compiled ").is_empty(),
+        "{warm_err}"
+    );
+    let mut loaded = traced(&warm_err, "[jit] loaded ");
+    loaded.sort();
+    loaded.dedup();
+    assert_eq!(loaded.len(), 200, "{warm_err}");
+}
