@@ -103,18 +103,35 @@ fn main() {
     text.push_str("f1999(1);\n");
     let chain = write(dir, "chain.ks", &text);
     let default = time(&[], &chain, none);
+    let tier1 = time(&["--tier=1"], &chain, none);
+    let tier0 = time(&["--tier=0", "--speculate=off"], &chain, none);
     let o0 = time(&["-O0"], &chain, none);
     row(
         "2000-function chain",
-        "default",
-        default,
+        "--tier=1 (pre-tiering default)",
+        tier1,
         "C++ reference ~3.2 s",
     );
     row(
         "2000-function chain",
         "-O0",
         o0,
-        &format!("{:.2}x faster than default", ratio(default, o0)),
+        &format!("{:.2}x faster than --tier=1", ratio(tier1, o0)),
+    );
+    row(
+        "2000-function chain",
+        "--tier=0 --speculate=off",
+        tier0,
+        &format!("{:.2}x faster than --tier=1", ratio(tier1, tier0)),
+    );
+    row(
+        "2000-function chain",
+        "default (tiers + speculation)",
+        default,
+        &format!(
+            "{:.2}x faster than --tier=1 (target >= 4x, <= 0.4 s)",
+            ratio(tier1, default)
+        ),
     );
 
     // The chain as a script run twice: cold cache, then warm.
@@ -145,6 +162,8 @@ fn main() {
     );
     let fib_default = time(&[], &fib, none);
     let fib_o2 = time(&["--engine=eager", "-O2"], &fib, none);
+    let fib_tier0 = time(&["--tier=0"], &fib, none);
+    row("fib(35)", "--tier=0 (no tier-up)", fib_tier0, "");
     row("fib(35)", "default", fib_default, "C++ reference ~51 ms");
     row(
         "fib(35)",
@@ -153,25 +172,62 @@ fn main() {
         &format!("default / this = {:.2}", ratio(fib_default, fib_o2)),
     );
 
-    // A large Mandelbrot: the example's functions on a 4x finer grid.
+    // A large Mandelbrot: the example's functions over the same region on a 16x
+    // finer grid, 1248 x 640 points (`mandel` always plots 78 x 40 steps).
     let example =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mandel.ks"))
             .expect("examples/mandel.ks");
     let big = example.replace(
         "mandel(-2.3, -1.3, 0.05, 0.07);",
-        "mandel(-2.3, -1.3, 0.0125, 0.0175);",
+        "mandelhelp(-2.3, -2.3 + 0.003125 * 1248, 0.003125, -1.3, -1.3 + 0.004375 * 640, 0.004375);",
     );
     assert_ne!(big, example, "the example's last line changed");
     let mandel = write(dir, "mandel.ks", &big);
     let mandel_default = time(&[], &mandel, none);
     let mandel_o2 = time(&["--engine=eager", "-O2"], &mandel, none);
-    row("Mandelbrot 312x160", "default", mandel_default, "");
+    let mandel_tier0 = time(&["--tier=0"], &mandel, none);
     row(
-        "Mandelbrot 312x160",
+        "Mandelbrot 1248x640",
+        "--tier=0 (no tier-up)",
+        mandel_tier0,
+        "",
+    );
+    row("Mandelbrot 1248x640", "default", mandel_default, "");
+    row(
+        "Mandelbrot 1248x640",
         "eager -O2",
         mandel_o2,
         &format!("default / this = {:.2}", ratio(mandel_default, mandel_o2)),
     );
+
+    // The same two programs in C, compiled by clang -O2, if there is a clang (the
+    // project never needs one).
+    match clang() {
+        Some(clang) => {
+            for (name, c, toy_time) in [
+                ("fib(35)", FIB_C, fib_default),
+                ("Mandelbrot 1248x640", MANDEL_C, mandel_default),
+            ] {
+                let source = write(dir, "prog.c", c);
+                let exe = dir.join("prog");
+                let status = Command::new(&clang)
+                    .args(["-O2", "-o"])
+                    .arg(&exe)
+                    .arg(&source)
+                    .status()
+                    .expect("clang runs");
+                assert!(status.success(), "clang failed on {name}");
+                let native = time_exe(&exe);
+                row(
+                    name,
+                    "C, clang -O2 (whole process)",
+                    native,
+                    &format!("toy default / this = {:.2}", ratio(toy_time, native)),
+                );
+            }
+        }
+        None => println!("(no clang on PATH: the comparison with clang -O2 is skipped)"),
+    }
 
     // 10 000 small top-level expressions.
     let exprs = write(dir, "exprs.ks", &"1+2*3;\n".repeat(10_000));
@@ -195,6 +251,65 @@ fn main() {
         exprs_interp,
         &format!("default / this = {:.1}", ratio(exprs_default, exprs_interp)),
     );
+}
+
+/// fib(35) in C, as the Kaleidoscope program computes it.
+const FIB_C: &str = r#"#include <stdio.h>
+static double fib(double x) { return x < 3 ? 1 : fib(x - 1) + fib(x - 2); }
+int main(void) { printf("%f\n", fib(35)); return 0; }
+"#;
+
+/// examples/mandel.ks on the 1248 x 640 grid in C, with Kaleidoscope's loops (the end
+/// condition is tested after the body, on the value before the step).
+const MANDEL_C: &str = r#"#include <stdio.h>
+static double converger(double real, double imag, double iters, double creal, double cimag) {
+  if (iters > 255 || real * real + imag * imag > 4) return iters;
+  return converger(real * real - imag * imag + creal, 2 * real * imag + cimag, iters + 1, creal, cimag);
+}
+static void density(double d) { putchar(d > 8 ? ' ' : d > 4 ? '.' : d > 2 ? '+' : '*'); }
+int main(void) {
+  double xmin = -2.3, ymin = -1.3, xstep = 0.003125, ystep = 0.004375;
+  double xmax = xmin + xstep * 1248, ymax = ymin + ystep * 640;
+  for (double y = ymin;;) {
+    for (double x = xmin;;) {
+      density(converger(x, y, 0, x, y));
+      int go = x < xmax; x += xstep; if (!go) break;
+    }
+    putchar('\n');
+    int go = y < ymax; y += ystep; if (!go) break;
+  }
+  return 0;
+}
+"#;
+
+/// A clang on PATH, if any.
+fn clang() -> Option<PathBuf> {
+    ["clang", "clang-14"].into_iter().find_map(|name| {
+        Command::new(name)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .ok()
+            .filter(|s| s.success())
+            .map(|_| PathBuf::from(name))
+    })
+}
+
+/// Median wall time of running `exe` (output discarded).
+fn time_exe(exe: &Path) -> Duration {
+    let mut times: Vec<Duration> = (0..runs())
+        .map(|_| {
+            let start = Instant::now();
+            let status = Command::new(exe)
+                .stdout(Stdio::null())
+                .status()
+                .expect("runs");
+            assert!(status.success());
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {

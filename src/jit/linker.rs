@@ -74,7 +74,7 @@ pub fn link(
     // 1. Layout: every allocated section (unwind tables only for a debugger), in order.
     let mut offsets: HashMap<SectionIndex, u64> = HashMap::new();
     let mut size = 0u64;
-    let mut max_align = 16u64;
+    let mut max_align = 64u64;
     for section in file.sections() {
         if !loaded(&section, debug) {
             continue;

@@ -230,7 +230,7 @@ impl Jit {
     /// A JIT that makes a host compiler at `opt` when it first compiles.
     fn lazily(strategy: Strategy, opt: OptLevel, executor: Box<dyn Executor>) -> Self {
         let pid = executor.pid();
-        Jit {
+        let mut jit = Jit {
             executor,
             state: State {
                 compiler: None,
@@ -256,7 +256,9 @@ impl Jit {
                 debug: None,
                 pid,
             },
-        }
+        };
+        jit.state.baseline = Compilers::new(jit.state.tier1_opt(), true);
+        jit
     }
 
     /// Chooses the tiers (lazy JIT only; the eager JIT compiles at the optimization
@@ -264,7 +266,7 @@ impl Jit {
     pub fn set_tiering(&mut self, tier: Tier, speculate: bool) {
         self.state.tier = tier;
         self.state.speculate = speculate;
-        self.state.baseline = Compilers::new(self.state.opt, tier == Tier::Auto);
+        self.state.baseline = Compilers::new(self.state.tier1_opt(), tier == Tier::Auto);
     }
 
     /// Prints `[jit] compiled NAME in ...` to stderr for every function compiled.
@@ -378,6 +380,17 @@ impl State {
         u8::from(single)
     }
 
+    /// The optimization of tier 1: the `-O` level, except that in tiered mode the
+    /// default (the tutorial's passes) becomes `default<O2>` — tier 1 runs off the
+    /// critical path, so the fuller pipeline costs no latency.
+    fn tier1_opt(&self) -> OptLevel {
+        let tiered = self.strategy == Strategy::Lazy && self.tier == Tier::Auto;
+        match self.opt {
+            OptLevel::Tutorial if tiered && self.debug.is_none() => OptLevel::O2,
+            opt => opt,
+        }
+    }
+
     /// Whether tier-0 code counts its calls, so that hot functions tier up.
     fn counting(&self) -> bool {
         self.first_tier() == 0 && self.tier == Tier::Auto
@@ -422,9 +435,9 @@ impl State {
             return None;
         }
         let tier = match tier {
-            0 if self.counting() && symbol != ANON_NAME => "tier 0, counted",
-            0 => "tier 0",
-            _ => "tier 1",
+            0 if self.counting() && symbol != ANON_NAME => "tier 0, counted".to_string(),
+            0 => "tier 0".to_string(),
+            _ => format!("tier 1, {:?}", self.tier1_opt()),
         };
         let (calls, library) = deps;
         let signatures = callee_signatures(calls, &|name| library.contains(name));
@@ -462,7 +475,7 @@ impl State {
             );
         }
         if self.compiler.is_none() {
-            self.compiler = Some(Compiler::host(self.opt)?);
+            self.compiler = Some(Compiler::host(self.tier1_opt())?);
         }
         let Some(compiler) = &self.compiler else {
             return Err(crate::codegen::CodegenError("no compiler".into()));
@@ -714,7 +727,7 @@ impl State {
     fn workers(&mut self) -> Option<&Workers> {
         if self.workers.is_none() {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let workers = Workers::new(cores.saturating_sub(1), self.opt, self.counting());
+            let workers = Workers::new(cores.saturating_sub(1), self.tier1_opt(), self.counting());
             if workers.is_empty() {
                 return None;
             }
@@ -847,6 +860,10 @@ impl State {
                 }
                 let function = Arc::clone(function);
                 pending.push_back(callee);
+                if self.tier == Tier::Auto && function.body.has_loop() {
+                    // Compiled at tier 1 when first called (see `resolve`).
+                    continue;
+                }
                 let member = self.member(callee, function, 0);
                 if member
                     .key
@@ -1203,7 +1220,12 @@ impl State {
                 let code = match self.current_code(id) {
                     Some(code) => code,
                     None => {
-                        let tier = match u64::from(id) < CALL_COUNTERS_LEN as u64 {
+                        // Without on-stack replacement, a loop's activation can
+                        // never tier up: a function with one starts at tier 1 (as
+                        // does one past the call counters).
+                        let tier = match u64::from(id) < CALL_COUNTERS_LEN as u64
+                            && !(self.tier == Tier::Auto && function.body.has_loop())
+                        {
                             true => self.first_tier(),
                             false => 1,
                         };
