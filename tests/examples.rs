@@ -25,8 +25,9 @@ fn examples_print_their_expected_output() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(
                 output.status.success(),
-                "{engine} {}: {stderr}",
-                path.display()
+                "{engine} {} ({}): {stderr}",
+                path.display(),
+                output.status
             );
             assert_eq!(
                 String::from_utf8_lossy(&output.stdout),

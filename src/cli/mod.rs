@@ -291,6 +291,7 @@ pub fn main() -> ExitCode {
         run::stdin(&args)
     };
     toy::runtime::flush();
+    toy::jit::stop_background();
     cache::flush();
     ExitCode::from(status as u8)
 }

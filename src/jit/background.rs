@@ -19,6 +19,9 @@ use crate::frontend::ast::{ANON_NAME, Function};
 
 use super::cache::Key;
 
+/// Functions compiled ahead per module.
+pub const BATCH: usize = 32;
+
 /// One function of a job.
 pub struct Member {
     /// The global it is for.
@@ -170,6 +173,46 @@ impl Queue {
     }
 }
 
+/// Every pool's queue, to stop them all before the process exits.
+static POOLS: Mutex<Vec<Arc<Queue>>> = Mutex::new(Vec::new());
+/// Worker threads still running, and a signal when one ends.
+static LIVE: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// Stops every background compile thread, waiting for compiles in progress: LLVM's
+/// static destructors run at exit and must not pull memory from under a compile (the
+/// JIT itself is deliberately never dropped when a run ends).
+pub fn stop_all() {
+    let pools = std::mem::take(&mut *POOLS.lock().unwrap_or_else(PoisonError::into_inner));
+    for queue in pools {
+        queue.closed.store(true, Ordering::Release);
+        queue.jobs().clear();
+        queue.ready.notify_all();
+    }
+    let (count, ended) = &LIVE;
+    let mut live = count.lock().unwrap_or_else(PoisonError::into_inner);
+    while *live > 0 {
+        live = ended.wait(live).unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+/// Counts a worker as live until dropped.
+struct Alive;
+
+impl Alive {
+    fn new() -> Self {
+        *LIVE.0.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        Alive
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        let (count, ended) = &LIVE;
+        *count.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+        ended.notify_all();
+    }
+}
+
 /// The background compile threads.
 pub struct Workers {
     queue: Arc<Queue>,
@@ -187,13 +230,21 @@ impl Workers {
             busy: AtomicUsize::new(0),
         });
         let (send, results) = channel();
+        POOLS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&queue));
         let threads = (0..count)
             .filter_map(|i| {
                 let queue = Arc::clone(&queue);
                 let send = send.clone();
+                let alive = Alive::new();
                 std::thread::Builder::new()
                     .name(format!("toy-compile-{i}"))
-                    .spawn(move || work(&queue, &send, Compilers::new(opt, counting)))
+                    .spawn(move || {
+                        let _alive = alive;
+                        work(&queue, &send, Compilers::new(opt, counting));
+                    })
                     .ok()
             })
             .collect();

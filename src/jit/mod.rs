@@ -11,7 +11,6 @@
 //! the same moment at which the reference interpreter reports it).
 
 mod background;
-mod batch;
 pub mod cache;
 pub mod linker;
 mod stubs;
@@ -31,8 +30,8 @@ use crate::frontend::ast::{ANON_NAME, Function, Name, Prototype};
 use crate::frontend::source::{SourceId, SourceLines, Span};
 use crate::frontend::unparse;
 use crate::interp::Interpreter;
-use background::{Compilers, Finished, Job, Workers, tier_symbol};
-use batch::BATCH;
+pub use background::stop_all as stop_background;
+use background::{BATCH, Compilers, Finished, Job, Workers, tier_symbol};
 use cache::{Cache, Key};
 use inkwell::targets::TargetMachine;
 use std::sync::atomic::AtomicBool;
@@ -47,9 +46,6 @@ pub enum Strategy {
     /// On their first call, from their trampoline (chapter 4).
     Lazy,
 }
-
-/// The members (name, key) of a cached batch.
-type Members = Vec<(String, Key)>;
 
 /// Which code the lazy JIT makes of a function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -500,9 +496,8 @@ impl State {
         )
     }
 
-    /// Compiles (or loads from the cache) and links `function` under `symbol`,
-    /// first at `tier` — or at tier 1 straight away if the cache has that. Other
-    /// functions of a cached batch that are still current come along.
+    /// Compiles (or loads from the cache) and links `function` as `name`, first at
+    /// `tier` — or at tier 1 straight away if the cache has that.
     fn build(
         &mut self,
         loader: &mut dyn Loader,
@@ -520,78 +515,30 @@ impl State {
             let Some(k) = self.key(function, &symbol, &deps, tier) else {
                 break;
             };
-            if let Some(entry) = self.cached(&k) {
-                cached = Some((entry, tier));
+            if let Some(object) = self.cache.as_mut().and_then(|cache| cache.get(&k)) {
+                cached = Some((object, tier));
                 break;
             }
             key = Some(k);
         }
-        let symbol = &tier_symbol(name, cached.as_ref().map_or(tier, |(_, t)| *t));
-        let members = [(Arc::clone(function), symbol.clone())];
-        let Some(((object, batch), tier)) = cached else {
-            let deps = self.deps(function, symbol);
-            let object = self
-                .compile_here(function, symbol, tier, &deps.1, &mut timings)
-                .map_err(|e| failed(&e))?;
-            if let (Some(cache), Some(key)) = (&mut self.cache, &key) {
-                cache.put(key, &object);
+        let (object, tier, origin) = match cached {
+            Some((object, tier)) => (object, tier, Origin::Cache),
+            None => {
+                let symbol = tier_symbol(name, tier);
+                let deps = self.deps(function, &symbol);
+                let object = self
+                    .compile_here(function, &symbol, tier, &deps.1, &mut timings)
+                    .map_err(|e| failed(&e))?;
+                if let (Some(cache), Some(key)) = (&mut self.cache, &key) {
+                    cache.put(key, &object);
+                }
+                (object, tier, Origin::Demand)
             }
-            let codes =
-                self.link_members(loader, &object, &members, tier, timings, Origin::Demand)?;
-            return codes[0].ok_or_else(|| failed(&format!("object lacks `{symbol}`")));
         };
-        if batch.is_empty() {
-            let codes =
-                self.link_members(loader, &object, &members, tier, timings, Origin::Cache)?;
-            return codes[0].ok_or_else(|| failed(&format!("object lacks `{symbol}`")));
-        }
-        // A batch: link it once for every member whose definition is the one compiled.
-        let mut ids = Vec::new();
-        let mut members = Vec::new();
-        for (name, member_key) in batch {
-            let Some(&id) = self.index.get(name.as_str()) else {
-                continue;
-            };
-            let Body::Defined {
-                function: f,
-                code: None,
-            } = &self.globals[id as usize].body
-            else {
-                continue;
-            };
-            let f = Arc::clone(f);
-            let symbol = tier_symbol(&name, tier);
-            let deps = self.deps(&f, &symbol);
-            if self.key(&f, &symbol, &deps, tier) == Some(member_key) {
-                ids.push(id);
-                members.push((f, symbol));
-            }
-        }
-        let wanted = members
-            .iter()
-            .position(|(f, _)| Arc::ptr_eq(f, function))
-            .ok_or_else(|| failed(&"the cached batch does not hold it"))?;
-        let codes = self.link_members(loader, &object, &members, tier, timings, Origin::Cache)?;
-        let code = codes[wanted].ok_or_else(|| failed(&format!("object lacks `{symbol}`")))?;
-        for (i, (&id, code)) in ids.iter().zip(&codes).enumerate() {
-            if let (false, Some(code)) = (i == wanted, code) {
-                self.set_code(loader, id, *code);
-            }
-        }
-        Ok(code)
-    }
-
-    /// A cache entry: an object, with the members (name, key) of its batch if it is one.
-    fn cached(&mut self, key: &Key) -> Option<(Vec<u8>, Members)> {
-        let cache = self.cache.as_mut()?;
-        match batch::decode(cache.get(key)?)? {
-            batch::Entry::Object(object) => Some((object, Vec::new())),
-            batch::Entry::Alias(target) => match batch::decode(cache.get(&target)?)? {
-                batch::Entry::Batch { members, object } => Some((object, members)),
-                _ => None,
-            },
-            batch::Entry::Batch { .. } => None,
-        }
+        let symbol = tier_symbol(name, tier);
+        let members = [(Arc::clone(function), symbol.clone())];
+        let codes = self.link_members(loader, &object, &members, tier, timings, origin)?;
+        codes[0].ok_or_else(|| failed(&format!("object lacks `{symbol}`")))
     }
 
     /// The executor's call counters, looked up once.
@@ -801,31 +748,31 @@ impl State {
     }
 
     /// Puts a finished job's object in the cache: under its key for one function,
-    /// else as a batch with an alias under each member's key.
+    /// under its batch key for a batch.
     fn store(&mut self, job: &Job, object: &[u8]) {
-        let Some(cache) = &mut self.cache else { return };
-        let keyed: Vec<(String, Key)> = job
-            .members
-            .iter()
-            .filter_map(|m| Some((m.function.proto.name.to_string(), m.key?)))
-            .collect();
-        if job.members.len() == 1 {
-            if let Some((_, key)) = keyed.first() {
-                cache.put(key, object);
-            }
-            return;
+        let key = match job.members.as_slice() {
+            [one] => one.key,
+            members => self.batch_key(members),
+        };
+        if let (Some(cache), Some(key)) = (&mut self.cache, key) {
+            cache.put(&key, object);
         }
-        let parts: Vec<&[u8]> = keyed.iter().map(|(_, key)| &key[..]).collect();
-        let batch_key = cache.key(&parts);
-        cache.put(&batch_key, &batch::encode_batch(&keyed, object));
-        for (_, key) in &keyed {
-            cache.put(key, &batch::encode_alias(&batch_key));
-        }
+    }
+
+    /// The key of a batch: a hash of its members' keys, in order. An unchanged program
+    /// forms the same batches at the same moments, so a later run finds each batch
+    /// whole; a changed function changes its batch's key (its batch compiles again).
+    fn batch_key(&mut self, members: &[background::Member]) -> Option<Key> {
+        let keys: Option<Vec<Key>> = members.iter().map(|m| m.key).collect();
+        let keys = keys?;
+        let mut parts: Vec<&[u8]> = vec![b"batch"];
+        parts.extend(keys.iter().map(|k| &k[..]));
+        Some(self.cache.as_mut()?.key(&parts))
     }
 
     /// Queues first compiles of everything `id` calls, directly or not, that has no
     /// code and no compile queued yet (nor an object in the cache), in batches.
-    fn speculate_from(&mut self, id: u32) {
+    fn speculate_from(&mut self, loader: &mut dyn Loader, id: u32) {
         if !self.speculate || self.first_tier() != 0 || self.workers().is_none() {
             return;
         }
@@ -873,17 +820,41 @@ impl State {
                 }
                 batch.push(member);
                 if batch.len() == BATCH {
-                    self.submit(std::mem::take(&mut batch));
+                    self.submit(loader, std::mem::take(&mut batch));
                 }
             }
         }
         if !batch.is_empty() {
-            self.submit(batch);
+            self.submit(loader, batch);
         }
     }
 
-    /// Queues a batch of first compiles.
-    fn submit(&mut self, members: Vec<background::Member>) {
+    /// Queues a batch of first compiles, unless the cache has it.
+    fn submit(&mut self, loader: &mut dyn Loader, members: Vec<background::Member>) {
+        if let Some(key) = self.batch_key(&members)
+            && let Some(object) = self.cache.as_mut().and_then(|cache| cache.get(&key))
+        {
+            let linked: Vec<(Arc<Function>, String)> = members
+                .iter()
+                .map(|m| {
+                    (
+                        Arc::clone(&m.function),
+                        tier_symbol(&m.function.proto.name, 0),
+                    )
+                })
+                .collect();
+            let timings = Timings::default();
+            if let Ok(codes) =
+                self.link_members(loader, &object, &linked, 0, timings, Origin::Cache)
+            {
+                for (member, code) in members.iter().zip(codes) {
+                    if let Some(code) = code {
+                        self.set_code(loader, member.id, code);
+                    }
+                }
+                return;
+            }
+        }
         let mut library = HashSet::new();
         for member in &members {
             library.extend(self.deps(&member.function, &member.function.proto.name).1);
@@ -960,20 +931,15 @@ impl State {
         self.globals[id as usize].tier_up = true;
         let member = self.member(id, function, 1);
         let library = self.deps(&member.function, &member.function.proto.name).1;
-        if let Some((object, batch)) = member.key.and_then(|key| self.cached(&key))
-            && batch.is_empty()
-        {
-            let job = Job::new(vec![member], 1, library);
-            let name = &job.members[0].function.proto.name;
-            let members = [(Arc::clone(&job.members[0].function), name.to_string())];
-            if let Ok(codes) = self.link_members(
-                loader,
-                &object,
-                &members,
-                1,
-                Timings::default(),
-                Origin::Cache,
-            ) && let Some(code) = codes[0]
+        if let Some(object) = member.key.and_then(|key| self.cache.as_mut()?.get(&key)) {
+            let members = [(
+                Arc::clone(&member.function),
+                member.function.proto.name.to_string(),
+            )];
+            let timings = Timings::default();
+            if let Ok(codes) =
+                self.link_members(loader, &object, &members, 1, timings, Origin::Cache)
+                && let Some(code) = codes[0]
             {
                 self.set_code(loader, id, code);
             }
@@ -1239,7 +1205,7 @@ impl State {
                         code
                     }
                 };
-                self.speculate_from(id);
+                self.speculate_from(loader, id);
                 code
             }
         };
