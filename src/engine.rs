@@ -49,6 +49,8 @@ pub struct Stats {
     pub expressions: Timings,
     /// Top-level expressions interpreted rather than compiled.
     pub interpreted: u64,
+    /// Hot functions recompiled at tier 1 and swapped in.
+    pub tier_ups: u64,
     /// Bytes of machine code and data of compiled functions.
     pub code_bytes: u64,
     /// Bytes of stubs and trampolines.

@@ -226,18 +226,20 @@ fn stats_ir_and_asm_commands() {
         .expect("only the called function");
     p.exp_string("functions: 1 compiled in")
         .expect("compile time");
-    p.exp_string("top-level expressions: 1 compiled in")
-        .expect("a call is compiled");
-    p.exp_string("interpreted (no loops, no calls): 0")
-        .expect("none interpreted yet");
+    p.exp_string("top-level expressions: 0 compiled")
+        .expect("a call is not compiled");
+    p.exp_string("interpreted (no loops; calls run compiled code): 1")
+        .expect("the call was interpreted, twice ran compiled");
+    p.exp_string("recompiled at tier 1: 0")
+        .expect("nothing hot");
     p.exp_string("JIT memory:").expect("memory");
-    enter(&mut p, "1 + 2 * 3");
-    p.exp_string("Evaluated to 7.000000").expect("value");
+    enter(&mut p, "for i = 1, i < 3 in twice(i)");
+    p.exp_string("Evaluated to 0.000000").expect("value");
     enter(&mut p, ":stats");
     p.exp_string("top-level expressions: 1 compiled in")
-        .expect("still one compiled");
-    p.exp_string("interpreted (no loops, no calls): 1")
-        .expect("the call-free one was interpreted");
+        .expect("a loop is compiled");
+    p.exp_string("interpreted (no loops; calls run compiled code): 1")
+        .expect("still one interpreted");
     enter(&mut p, ":ir twice");
     p.exp_string("define double @twice(double %x)")
         .expect("the function's IR");

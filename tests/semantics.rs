@@ -307,3 +307,31 @@ fn straight_line_expressions_give_the_compiled_doubles_bit_for_bit() {
         ]
     );
 }
+
+#[test]
+fn expressions_calling_compiled_functions_give_the_compiled_doubles_bit_for_bit() {
+    // The lazy JIT interprets top-level expressions without loops and calls compiled
+    // code through thunks; every engine (the eager one compiles the expression) must
+    // print the same bits, including through arguments and user operators.
+    let (values, stderr, status) = values(
+        "def id(x) x;\n\
+         def binary ^ 30 (a b) a * b;\n\
+         def eight(a b c d e f g h) a - b + c - d + e - f + g - h;\n\
+         (id(0.1) + 0.2 - 0.3) * 100000000000000000000;\n\
+         (0.1 + id(0.2 - 0.3)) * 100000000000000000000;\n\
+         (0.7 ^ 3 - 2.1) * 100000000000000000000;\n\
+         eight(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8) * 100000000000000000000;\n\
+         if id(0.1) + 0.2 < 0.3 then id(1) else id(2);\n",
+    );
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        values,
+        [
+            "5551.115123",
+            "2775.557562",
+            "-44408.920985",
+            "-40000000000000016384.000000",
+            "2.000000"
+        ]
+    );
+}

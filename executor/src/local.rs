@@ -163,6 +163,24 @@ mod tests {
         None
     }
 
+    extern "C" fn eight(a: f64, b: f64, c: f64, d: f64, e: f64, f: f64, g: f64, h: f64) -> f64 {
+        a - b * 2.0 + c * 3.0 - d * 4.0 + e * 5.0 - f * 6.0 + g * 7.0 - h * 8.0
+    }
+
+    #[test]
+    fn call_thunks_pass_eight_arguments_in_vector_registers() {
+        let mut exec = Local::new().expect("executor");
+        let args = [1.5, -2.0, 0.1, 7.0, 1e10, -0.0, 3.25, 0.2];
+        let thunk = stubs::call_thunk(eight as *const () as Addr, &args).expect("eight fit");
+        let addr = load(&mut exec, &thunk);
+        let [a, b, c, d, e, f, g, h] = args;
+        assert_eq!(
+            exec.run(addr, &mut never).expect("runs"),
+            Ok(eight(a, b, c, d, e, f, g, h))
+        );
+        assert!(stubs::call_thunk(0, &[0.0; 9]).is_none());
+    }
+
     #[test]
     fn runs_code_resolves_and_survives_stack_overflow() {
         let mut exec = Local::new().expect("executor");

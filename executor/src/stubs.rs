@@ -53,6 +53,31 @@ pub fn chunk_bytes(chunk: Addr, first: u32, resolver: Addr) -> Vec<u8> {
 }
 // ANCHOR_END: chunk
 
+/// Arguments a [`call_thunk`] can pass (in xmm0-xmm7).
+pub const THUNK_MAX_ARGS: usize = 8;
+
+// ANCHOR: thunk
+/// A `double(*)(void)` that calls `target` with `args` (at most [`THUNK_MAX_ARGS`]):
+/// how an interpreted top-level expression calls a compiled function through its stub
+/// without compiling anything. The jump is a tail call: `target` returns straight to
+/// whoever called the thunk.
+pub fn call_thunk(target: Addr, args: &[f64]) -> Option<Vec<u8>> {
+    if args.len() > THUNK_MAX_ARGS {
+        return None;
+    }
+    let mut code = Vec::with_capacity(15 * args.len() + 12);
+    for (i, arg) in args.iter().enumerate() {
+        code.extend_from_slice(&[0x48, 0xb8]); // movabs rax, imm64
+        code.extend_from_slice(&arg.to_bits().to_le_bytes());
+        code.extend_from_slice(&[0x66, 0x48, 0x0f, 0x6e, 0xc0 | ((i as u8) << 3)]); // movq xmm_i, rax
+    }
+    code.extend_from_slice(&[0x48, 0xb8]); // movabs rax, target
+    code.extend_from_slice(&target.to_le_bytes());
+    code.extend_from_slice(&[0xff, 0xe0]); // jmp rax
+    Some(code)
+}
+// ANCHOR_END: thunk
+
 #[cfg(test)]
 mod tests {
     use super::*;

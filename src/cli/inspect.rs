@@ -39,9 +39,10 @@ pub fn stats(session: &mut Session) -> String {
         phases("functions", &stats.timings),
         phases("top-level expressions", &stats.expressions),
         format!(
-            "top-level expressions interpreted (no loops, no calls): {}",
+            "top-level expressions interpreted (no loops; calls run compiled code): {}",
             stats.interpreted
         ),
+        format!("hot functions recompiled at tier 1: {}", stats.tier_ups),
         format!(
             "JIT memory: {} bytes in use ({} of function code, {} of stubs)",
             stats.memory_in_use, stats.code_bytes, stats.stub_bytes

@@ -40,6 +40,13 @@ impl Callee {
     }
 }
 
+/// Where an evaluation's calls go instead of the interpreter's own functions: given
+/// the callee's name, the argument values and the call's span, the result.
+pub type Hook<'a> = Option<&'a mut Call<'a>>;
+
+/// A call made elsewhere: callee, argument values, span of the call.
+pub type Call<'a> = dyn FnMut(&str, &[f64], Span) -> Result<f64, Error> + 'a;
+
 /// The tree-walking engine.
 #[derive(Default)]
 pub struct Interpreter {
@@ -55,6 +62,14 @@ impl Interpreter {
     /// An interpreter with no functions.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Evaluates a top-level expression whose every call goes to `call` (the JIT's
+    /// compiled functions, through their stubs): the same doubles as compiled code.
+    pub fn evaluate_calling(&self, expr: &Function, call: &mut Call<'_>) -> Result<f64, Error> {
+        self.stack_base.set(stack_pointer());
+        let mut frame = vec![0.0; expr.slots];
+        self.eval(&expr.body, &mut frame, &mut Some(call))
     }
 
     /// Resolves an extern on its first call.
@@ -127,9 +142,19 @@ impl Interpreter {
         args: &[&Expr],
         frame: &mut [f64],
         span: Span,
+        hook: &mut Hook<'_>,
     ) -> Result<f64, Error> {
         if interrupted() {
             return Err(Error::Interrupted { span });
+        }
+        if hook.is_some() {
+            let mut values = Vec::with_capacity(args.len());
+            for arg in args {
+                values.push(self.eval(arg, frame, hook)?);
+            }
+            if let Some(call) = hook {
+                return call(name, &values, span);
+            }
         }
         if self.stack_used() > STACK_BUDGET {
             return Err(Error::StackOverflow { span });
@@ -153,20 +178,20 @@ impl Interpreter {
             Callee::Defined { function, checked } => {
                 let mut callee_frame = Vec::with_capacity(function.slots);
                 for arg in args {
-                    callee_frame.push(self.eval(arg, frame)?);
+                    callee_frame.push(self.eval(arg, frame, hook)?);
                 }
                 callee_frame.resize(function.slots, 0.0);
                 if checked.get() != self.generation {
                     self.check_callees(&function.body)?;
                     checked.set(self.generation);
                 }
-                self.eval(&function.body, &mut callee_frame)
+                self.eval(&function.body, &mut callee_frame, hook)
             }
             Callee::Extern { proto, resolved } => {
                 let f = self.resolve(proto, resolved, span)?;
                 let mut values = [0.0; MAX_EXTERN_ARGS];
                 for (value, arg) in values.iter_mut().zip(args) {
-                    *value = self.eval(arg, frame)?;
+                    *value = self.eval(arg, frame, hook)?;
                 }
                 f.call(&values[..args.len()])
                     .ok_or_else(|| Error::TooManyExternParams {
@@ -184,7 +209,7 @@ impl Interpreter {
     /// A left-deep chain of built-in operators (`1 + 1 + ... + 1`), walked
     /// iteratively: recursing as deep as the chain is long would exhaust the stack.
     /// Operands are evaluated in the same order as by recursion.
-    fn chain(&self, expr: &Expr, frame: &mut [f64]) -> Result<f64, Error> {
+    fn chain(&self, expr: &Expr, frame: &mut [f64], hook: &mut Hook<'_>) -> Result<f64, Error> {
         let mut spine = Vec::new();
         let mut left = expr;
         while let ExprKind::Binary { op, lhs, rhs } = &left.kind
@@ -193,15 +218,15 @@ impl Interpreter {
             spine.push((*op, &**rhs));
             left = lhs;
         }
-        let mut value = self.eval(left, frame)?;
+        let mut value = self.eval(left, frame, hook)?;
         for (op, rhs) in spine.into_iter().rev() {
-            let r = self.eval(rhs, frame)?;
+            let r = self.eval(rhs, frame, hook)?;
             value = builtin(op, value, r);
         }
         Ok(value)
     }
 
-    fn eval(&self, expr: &Expr, frame: &mut [f64]) -> Result<f64, Error> {
+    fn eval(&self, expr: &Expr, frame: &mut [f64], hook: &mut Hook<'_>) -> Result<f64, Error> {
         if self.stack_used() > STACK_BUDGET {
             return Err(Error::StackOverflow { span: expr.span });
         }
@@ -209,37 +234,37 @@ impl Interpreter {
             ExprKind::Number(value) => Ok(*value),
             ExprKind::Variable { slot, .. } => Ok(frame[*slot]),
             ExprKind::Assign { slot, value, .. } => {
-                let value = self.eval(value, frame)?;
+                let value = self.eval(value, frame, hook)?;
                 frame[*slot] = value;
                 Ok(value)
             }
             ExprKind::Unary { op, operand } => {
                 let name = OperatorName::new(Fixity::Unary, *op);
-                self.call(name.as_str(), &[operand], frame, expr.span)
+                self.call(name.as_str(), &[operand], frame, expr.span, hook)
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 if let BinOp::User(op) = op {
                     let name = OperatorName::new(Fixity::Binary, *op);
-                    return self.call(name.as_str(), &[lhs, rhs], frame, expr.span);
+                    return self.call(name.as_str(), &[lhs, rhs], frame, expr.span, hook);
                 }
                 if let ExprKind::Binary { op: inner, .. } = &lhs.kind
                     && !matches!(inner, BinOp::User(_))
                 {
-                    return self.chain(expr, frame);
+                    return self.chain(expr, frame, hook);
                 }
-                let l = self.eval(lhs, frame)?;
-                let r = self.eval(rhs, frame)?;
+                let l = self.eval(lhs, frame, hook)?;
+                let r = self.eval(rhs, frame, hook)?;
                 Ok(builtin(*op, l, r))
             }
             ExprKind::Call { callee, args } => {
                 let args: Vec<&Expr> = args.iter().collect();
-                self.call(callee, &args, frame, expr.span)
+                self.call(callee, &args, frame, expr.span, hook)
             }
             ExprKind::If { cond, then, else_ } => {
-                if truthy(self.eval(cond, frame)?) {
-                    self.eval(then, frame)
+                if truthy(self.eval(cond, frame, hook)?) {
+                    self.eval(then, frame, hook)
                 } else {
-                    self.eval(else_, frame)
+                    self.eval(else_, frame, hook)
                 }
             }
             ExprKind::For {
@@ -250,19 +275,19 @@ impl Interpreter {
                 body,
                 ..
             } => {
-                frame[*slot] = self.eval(start, frame)?;
+                frame[*slot] = self.eval(start, frame, hook)?;
                 loop {
                     if interrupted() {
                         return Err(Error::Interrupted { span: expr.span });
                     }
                     // Chapter 7's order: body, step, end condition, then increment
                     // the variable as it is now (the body may have assigned it).
-                    self.eval(body, frame)?;
+                    self.eval(body, frame, hook)?;
                     let step = match step {
-                        Some(step) => self.eval(step, frame)?,
+                        Some(step) => self.eval(step, frame, hook)?,
                         None => 1.0,
                     };
-                    let more = truthy(self.eval(end, frame)?);
+                    let more = truthy(self.eval(end, frame, hook)?);
                     frame[*slot] += step;
                     if !more {
                         break;
@@ -273,11 +298,11 @@ impl Interpreter {
             ExprKind::Var { bindings, body } => {
                 for binding in bindings {
                     frame[binding.slot] = match &binding.init {
-                        Some(init) => self.eval(init, frame)?,
+                        Some(init) => self.eval(init, frame, hook)?,
                         None => 0.0,
                     };
                 }
-                self.eval(body, frame)
+                self.eval(body, frame, hook)
             }
         }
     }
@@ -348,6 +373,6 @@ impl Engine for Interpreter {
         self.stack_base.set(stack_pointer());
         self.check_callees(&expr.body)?;
         let mut frame = vec![0.0; expr.slots];
-        self.eval(&expr.body, &mut frame)
+        self.eval(&expr.body, &mut frame, &mut None)
     }
 }

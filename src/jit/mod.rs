@@ -37,6 +37,7 @@ use inkwell::targets::TargetMachine;
 use std::sync::atomic::AtomicBool;
 use stubs::Stubs;
 use toy_executor::runtime::{CALL_COUNTERS_LEN, CALL_COUNTERS_SYMBOL};
+use toy_executor::stubs::{THUNK_MAX_ARGS, call_thunk};
 
 /// When functions are compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1226,6 +1227,52 @@ impl State {
 
     // ANCHOR_END: resolve
 
+    /// Calls the compiled function `name` with `args` through its stub, from a thunk:
+    /// for interpreted top-level expressions.
+    fn call_compiled(
+        &mut self,
+        executor: &mut dyn Executor,
+        name: &str,
+        args: &[f64],
+        span: Span,
+    ) -> Result<f64, Error> {
+        let loader = executor.loader();
+        let id = self.global(loader, name).map_err(|e| jit_error(e, span))?;
+        let stub = self
+            .stubs
+            .create(loader, id)
+            .map_err(|e| jit_error(e, span))?;
+        let code = call_thunk(stub, args).ok_or_else(|| jit_error("too many arguments", span))?;
+        let len = code.len() as u64;
+        let thunk = loader
+            .reserve(len, 16)
+            .and_then(|thunk| {
+                loader.write(thunk, &code)?;
+                loader.finalize(thunk, len)?;
+                Ok(thunk)
+            })
+            .map_err(|e| jit_error(e, span))?;
+        let mut failure = None;
+        let result = executor.run(
+            thunk,
+            &mut |loader, id| match self.resolve(loader, id, span) {
+                Ok(addr) => Some(addr),
+                Err(err) => {
+                    failure = Some(err);
+                    None
+                }
+            },
+        );
+        executor
+            .loader()
+            .release(thunk)
+            .map_err(|e| jit_error(e, span))?;
+        match result.map_err(|e| jit_error(e, span))? {
+            Ok(value) => Ok(value),
+            Err(abort) => Err(self.abort_error(abort, failure, span)),
+        }
+    }
+
     /// The error to report for an aborted evaluation.
     fn abort_error(&self, abort: Abort, failure: Option<Error>, span: Span) -> Error {
         match abort {
@@ -1273,6 +1320,15 @@ fn extern_target(proto: &Prototype, found: Option<(Addr, Option<usize>)>) -> Res
         }),
         Some((addr, _)) => Ok(addr),
     }
+}
+
+/// The largest number of arguments any call in `function` passes.
+fn max_arity(function: &Function) -> usize {
+    let mut max = 0;
+    function
+        .body
+        .for_each_call(&mut |_, arity, _| max = max.max(arity));
+    max
 }
 
 /// The error of a failed compile of `function` as `symbol`.
@@ -1423,6 +1479,26 @@ impl Jit {
             state.interpreted += 1;
             return Interpreter::new().evaluate(expr);
         }
+        // One without loops but with calls is interpreted too, each call going to the
+        // compiled code through a thunk and the callee's stub (not under `-g`, where
+        // a debugger should see the expression's own frame).
+        if state.strategy == Strategy::Lazy
+            && state.debug.is_none()
+            && !expr.body.has_loop()
+            && max_arity(&expr) <= THUNK_MAX_ARGS
+        {
+            state.interpreted += 1;
+            state.install_finished(executor.loader());
+            let mut call = |name: &str, args: &[f64], span: Span| {
+                state.call_compiled(&mut **executor, name, args, span)
+            };
+            let result = Interpreter::new().evaluate_calling(&expr, &mut call);
+            let loader = executor.loader();
+            state
+                .release_retired(loader)
+                .map_err(|e| jit_error(e, span))?;
+            return result;
+        }
         state.install_finished(executor.loader());
         // A one-shot expression cannot tier up: one with a loop gets tier 1 at once.
         let tier = match expr.body.has_loop() {
@@ -1492,6 +1568,7 @@ impl Engine for Jit {
             timings: state.timings,
             expressions: state.expressions,
             interpreted: state.interpreted,
+            tier_ups: state.tier_ups,
             code_bytes: 0,
             stub_bytes: state.stubs.memory(),
             memory_in_use: 0,
