@@ -329,8 +329,9 @@ pub fn context(triple: &str, cpu: &str, features: &str, options: &str) -> Vec<u8
     let build = std::env::current_exe()
         .map(|exe| identity(&exe))
         .unwrap_or_default();
-    // LLVM 14 cannot tell its own patch version at run time; the library file that is
-    // loaded stands for it (an update of the package replaces the file).
+    // LLVM 14 cannot tell its own patch version at run time. toy links it statically
+    // (tools/llvm), so this build's identity covers it; were a libLLVM loaded, its file
+    // would stand for it (an update of the package replaces the file).
     let llvm = std::fs::read_to_string("/proc/self/maps")
         .ok()
         .and_then(|maps| {
