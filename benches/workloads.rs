@@ -60,7 +60,7 @@ fn ms(d: Duration) -> String {
 
 fn row(workload: &str, config: &str, value: Duration, note: &str) {
     println!(
-        "| {workload:<34} | {config:<28} | {:>11} | {note}",
+        "| {workload:<34} | {config:<30} | {:>11} | {note}",
         ms(value)
     );
 }
@@ -70,10 +70,10 @@ fn main() {
     let dir = dir.path();
     let none = &mut || {};
     println!(
-        "| {:<34} | {:<28} | {:>11} | note",
+        "| {:<34} | {:<30} | {:>11} | note",
         "workload", "configuration", "median"
     );
-    println!("|{:-<36}|{:-<30}|{:-<13}|------", "", "", "");
+    println!("|{:-<36}|{:-<32}|{:-<13}|------", "", "", "");
 
     // Start-up to exit, empty input.
     let empty = write(dir, "empty.ks", "");
