@@ -83,7 +83,8 @@ pub struct Args {
     pub debug: bool,
 
     /// Optimization: 0-3 select LLVM's default<On> pipelines (0 also selects fast
-    /// instruction selection); without -O, the tutorial's passes (-O0 with -g)
+    /// instruction selection); without -O, the tutorial's passes (-O0 with -g), except
+    /// for the lazy JIT's tier-ups, which use default<O2>
     #[arg(short = 'O', value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=3))]
     pub opt: Option<u8>,
 
