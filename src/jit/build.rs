@@ -250,6 +250,10 @@ impl State {
             .map(|(_, symbol)| {
                 linked.symbols.get(symbol).map(|&entry| Code {
                     entry,
+                    len: match linked.sizes.get(symbol) {
+                        Some(&len) if len > 0 => len,
+                        _ => linked.block + linked.size - entry,
+                    },
                     block: linked.block,
                     size: linked.size,
                     tier,

@@ -53,6 +53,8 @@ pub struct Linked {
     pub size: u64,
     /// Addresses of the global symbols it defines.
     pub symbols: HashMap<String, Addr>,
+    /// Their sizes in bytes, as the object gives them.
+    pub sizes: HashMap<String, u64>,
 }
 
 /// Size of a far-call stub: `jmp *[rip+disp32]` padded to 8 bytes.
@@ -230,9 +232,11 @@ pub fn link(
         executor.register_debug(block, object)?;
     }
     let mut symbols = HashMap::new();
+    let mut sizes = HashMap::new();
     for symbol in file.symbols() {
         if symbol.is_definition() && symbol.is_global() {
             let (name, _, addr) = symbol_addr(symbol.index())?;
+            sizes.insert(name.clone(), symbol.size());
             symbols.insert(name, addr);
         }
     }
@@ -240,6 +244,7 @@ pub fn link(
         block,
         size: total,
         symbols,
+        sizes,
     })
 }
 // ANCHOR_END: link

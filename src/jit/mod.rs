@@ -71,6 +71,8 @@ pub enum Tier {
 #[derive(Clone, Copy)]
 struct Code {
     entry: Addr,
+    /// The function's own bytes from `entry` (a batch's block holds several).
+    len: u64,
     block: Addr,
     size: u64,
     /// 0: baseline (counting calls when tiering), 1: fully optimized.
@@ -192,8 +194,7 @@ impl PerfMap {
                 .ok();
         }
         if let Some(file) = &mut self.file {
-            let size = code.size - (code.entry - code.block);
-            let _ = writeln!(file, "{:x} {:x} {name}", code.entry, size);
+            let _ = writeln!(file, "{:x} {:x} {name}", code.entry, code.len);
         }
     }
 }
@@ -705,7 +706,7 @@ impl State {
                         Body::Defined {
                             function,
                             code: Some(code),
-                        } if (code.block..code.block + code.size).contains(&pc) => {
+                        } if (code.entry..code.entry + code.len).contains(&pc) => {
                             Some(function.proto.span)
                         }
                         _ => None,
