@@ -32,6 +32,8 @@ pub struct Member {
     pub function: Arc<Function>,
     /// Where its object goes in the code cache, if on.
     pub key: Option<Key>,
+    /// Its callees that are C library functions (LLVM may fold them).
+    pub library: HashSet<String>,
 }
 
 /// A compile to do: one module of one or more functions (first compiles are batched:
@@ -42,14 +44,18 @@ pub struct Job {
     pub members: Vec<Member>,
     /// The tier to compile at (0: baseline, counted; 1: the full pipeline).
     pub tier: u8,
-    /// Callees that are C library functions (LLVM may fold them).
-    pub library: HashSet<String>,
+    /// The members' callees that are C library functions.
+    library: HashSet<String>,
     claimed: Arc<AtomicBool>,
 }
 
 impl Job {
     /// A job, not yet claimed.
-    pub fn new(members: Vec<Member>, tier: u8, library: HashSet<String>) -> Self {
+    pub fn new(members: Vec<Member>, tier: u8) -> Self {
+        let library = members
+            .iter()
+            .flat_map(|m| m.library.iter().cloned())
+            .collect();
         Job {
             members,
             tier,

@@ -190,11 +190,7 @@ impl State {
                 return;
             }
         }
-        let mut library = HashSet::new();
-        for member in &members {
-            library.extend(self.deps(&member.function, &member.function.proto.name).1);
-        }
-        let job = Job::new(members, 0, library);
+        let job = Job::new(members, 0);
         for member in &job.members {
             self.globals[member.id as usize].queued = Some(job.claim_flag());
         }
@@ -219,6 +215,7 @@ impl State {
             generation,
             function,
             key,
+            library: deps.1,
         }
     }
 
@@ -270,7 +267,6 @@ impl State {
     pub(super) fn tier_up(&mut self, loader: &mut dyn Loader, id: u32, function: Arc<Function>) {
         self.globals[id as usize].tier_up = true;
         let member = self.member(id, function, 1);
-        let library = self.deps(&member.function, &member.function.proto.name).1;
         if let Some(object) = member.key.and_then(|key| self.cache.as_mut()?.get(&key)) {
             let members = [(
                 Arc::clone(&member.function),
@@ -285,7 +281,7 @@ impl State {
             }
             return;
         }
-        let job = Job::new(vec![member], 1, library);
+        let job = Job::new(vec![member], 1);
         match self.workers() {
             Some(workers) => workers.submit(job),
             None => self.compile_job(loader, job),
