@@ -28,22 +28,25 @@ fn time(args: &[&str], file: &Path, before: &mut dyn FnMut()) -> Duration {
 
 /// Median of `n` runs.
 fn time_n(n: usize, args: &[&str], file: &Path, before: &mut dyn FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..n)
-        .map(|_| {
-            before();
-            let start = Instant::now();
-            let status = Command::new(toy())
-                .args(args)
-                .arg(file)
-                .env("TOY_CACHE", "off")
-                .stdout(Stdio::null())
-                .status()
-                .expect("toy runs");
-            let elapsed = start.elapsed();
-            assert!(status.success(), "toy {args:?} {} failed", file.display());
-            elapsed
-        })
-        .collect();
+    median(n, &mut || {
+        before();
+        let start = Instant::now();
+        let status = Command::new(toy())
+            .args(args)
+            .arg(file)
+            .env("TOY_CACHE", "off")
+            .stdout(Stdio::null())
+            .status()
+            .expect("toy runs");
+        let elapsed = start.elapsed();
+        assert!(status.success(), "toy {args:?} {} failed", file.display());
+        elapsed
+    })
+}
+
+/// The median of `n` measurements.
+fn median(n: usize, measure: &mut dyn FnMut() -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..n).map(|_| measure()).collect();
     times.sort();
     times[times.len() / 2]
 }
@@ -160,17 +163,7 @@ fn main() {
         "fib.ks",
         "def fib(x) if x < 3 then 1 else fib(x-1) + fib(x-2);\nfib(35);\n",
     );
-    let fib_default = time(&[], &fib, none);
-    let fib_o2 = time(&["--engine=eager", "-O2"], &fib, none);
-    let fib_tier0 = time(&["--tier=0"], &fib, none);
-    row("fib(35)", "--tier=0 (no tier-up)", fib_tier0, "");
-    row("fib(35)", "default", fib_default, "C++ reference ~51 ms");
-    row(
-        "fib(35)",
-        "eager -O2",
-        fib_o2,
-        &format!("default / this = {:.2}", ratio(fib_default, fib_o2)),
-    );
+    let fib_default = tiers_against_eager("fib(35)", &fib, "C++ reference ~51 ms");
 
     // A large Mandelbrot: the example's functions over the same region on a 16x
     // finer grid, 1248 x 640 points (`mandel` always plots 78 x 40 steps).
@@ -183,22 +176,7 @@ fn main() {
     );
     assert_ne!(big, example, "the example's last line changed");
     let mandel = write(dir, "mandel.ks", &big);
-    let mandel_default = time(&[], &mandel, none);
-    let mandel_o2 = time(&["--engine=eager", "-O2"], &mandel, none);
-    let mandel_tier0 = time(&["--tier=0"], &mandel, none);
-    row(
-        "Mandelbrot 1248x640",
-        "--tier=0 (no tier-up)",
-        mandel_tier0,
-        "",
-    );
-    row("Mandelbrot 1248x640", "default", mandel_default, "");
-    row(
-        "Mandelbrot 1248x640",
-        "eager -O2",
-        mandel_o2,
-        &format!("default / this = {:.2}", ratio(mandel_default, mandel_o2)),
-    );
+    let mandel_default = tiers_against_eager("Mandelbrot 1248x640", &mandel, "");
 
     // The same two programs in C, compiled by clang -O2, if there is a clang (the
     // project never needs one).
@@ -282,6 +260,24 @@ int main(void) {
 }
 "#;
 
+/// Times `file` at tier 0 only, by default (tiered) and compiled eagerly at `-O2`,
+/// prints the three rows; the default's time.
+fn tiers_against_eager(workload: &str, file: &Path, note: &str) -> Duration {
+    let none = &mut || {};
+    let default = time(&[], file, none);
+    let o2 = time(&["--engine=eager", "-O2"], file, none);
+    let tier0 = time(&["--tier=0"], file, none);
+    row(workload, "--tier=0 (no tier-up)", tier0, "");
+    row(workload, "default", default, note);
+    row(
+        workload,
+        "eager -O2",
+        o2,
+        &format!("default / this = {:.2}", ratio(default, o2)),
+    );
+    default
+}
+
 /// A clang on PATH, if any.
 fn clang() -> Option<PathBuf> {
     ["clang", "clang-14"].into_iter().find_map(|name| {
@@ -297,19 +293,15 @@ fn clang() -> Option<PathBuf> {
 
 /// Median wall time of running `exe` (output discarded).
 fn time_exe(exe: &Path) -> Duration {
-    let mut times: Vec<Duration> = (0..runs())
-        .map(|_| {
-            let start = Instant::now();
-            let status = Command::new(exe)
-                .stdout(Stdio::null())
-                .status()
-                .expect("runs");
-            assert!(status.success());
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
+    median(runs(), &mut || {
+        let start = Instant::now();
+        let status = Command::new(exe)
+            .stdout(Stdio::null())
+            .status()
+            .expect("runs");
+        assert!(status.success());
+        start.elapsed()
+    })
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {

@@ -46,12 +46,14 @@ pub struct Job {
     pub tier: u8,
     /// The members' callees that are C library functions.
     library: HashSet<String>,
+    /// Where its object goes in the code cache: the member's key, or the batch's.
+    pub key: Option<Key>,
     claimed: Arc<AtomicBool>,
 }
 
 impl Job {
     /// A job, not yet claimed.
-    pub fn new(members: Vec<Member>, tier: u8) -> Self {
+    pub fn new(members: Vec<Member>, tier: u8, key: Option<Key>) -> Self {
         let library = members
             .iter()
             .flat_map(|m| m.library.iter().cloned())
@@ -60,6 +62,7 @@ impl Job {
             members,
             tier,
             library,
+            key,
             claimed: Arc::new(AtomicBool::new(false)),
         }
     }

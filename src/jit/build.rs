@@ -31,13 +31,9 @@ impl State {
         self.first_tier() == 0 && self.tier == Tier::Auto
     }
 
-    /// The distinct callees (name, arity) of `function` compiled as `symbol`, and
-    /// which of them are C library functions (LLVM may fold those).
-    pub(super) fn deps(
-        &self,
-        function: &Function,
-        symbol: &str,
-    ) -> (BTreeSet<(String, usize)>, HashSet<String>) {
+    /// The distinct callees (name, arity) of `function`, and which of them are C
+    /// library functions (LLVM may fold those).
+    pub(super) fn deps(&self, function: &Function) -> (BTreeSet<(String, usize)>, HashSet<String>) {
         let mut calls = BTreeSet::new();
         function.body.for_each_call(&mut |name, arity, _| {
             calls.insert((name.to_string(), arity));
@@ -47,7 +43,7 @@ impl State {
         let library = calls
             .iter()
             .filter(|(name, _)| {
-                name != symbol
+                **name != *function.proto.name
                     && self.index.get(name.as_str()).is_some_and(|&i| {
                         matches!(self.globals[i as usize].body, Body::Extern { .. })
                     })
@@ -146,11 +142,11 @@ impl State {
     ) -> Result<Code, Error> {
         let failed = |err: &dyn std::fmt::Display| compile_failed(function, name, err);
         let mut timings = Timings::default();
+        let deps = self.deps(function);
         let mut cached = None;
         let mut key = None;
         for tier in (tier..=1).rev() {
             let symbol = tier_symbol(name, tier);
-            let deps = self.deps(function, &symbol);
             let Some(k) = self.key(function, &symbol, &deps, tier) else {
                 break;
             };
@@ -164,7 +160,6 @@ impl State {
             Some((object, tier)) => (object, tier, Origin::Cache),
             None => {
                 let symbol = tier_symbol(name, tier);
-                let deps = self.deps(function, &symbol);
                 let object = self
                     .compile_here(function, &symbol, tier, &deps.1, &mut timings)
                     .map_err(|e| failed(&e))?;

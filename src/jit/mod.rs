@@ -665,9 +665,20 @@ impl State {
                 Ok(thunk)
             })
             .map_err(|e| jit_error(e, span))?;
+        let result = self.run(executor, thunk, span);
+        executor
+            .loader()
+            .release(thunk)
+            .map_err(|e| jit_error(e, span))?;
+        result
+    }
+
+    /// Runs the `double(*)(void)` at `addr`, compiling on demand: its value, or why it
+    /// stopped (the executor's own failures included).
+    fn run(&mut self, executor: &mut dyn Executor, addr: Addr, span: Span) -> Result<f64, Error> {
         let mut failure = None;
         let result = executor.run(
-            thunk,
+            addr,
             &mut |loader, id| match self.resolve(loader, id, span) {
                 Ok(addr) => Some(addr),
                 Err(err) => {
@@ -676,10 +687,6 @@ impl State {
                 }
             },
         );
-        executor
-            .loader()
-            .release(thunk)
-            .map_err(|e| jit_error(e, span))?;
         match result.map_err(|e| jit_error(e, span))? {
             Ok(value) => Ok(value),
             Err(abort) => Err(self.abort_error(abort, failure, span)),
@@ -848,16 +855,7 @@ impl Jit {
             false => state.first_tier(),
         };
         let code = state.build(executor.loader(), &expr, ANON_NAME, tier)?;
-        let mut failure = None;
-        let result = executor.run(code.entry, &mut |loader, id| match state
-            .resolve(loader, id, span)
-        {
-            Ok(addr) => Some(addr),
-            Err(err) => {
-                failure = Some(err);
-                None
-            }
-        });
+        let result = state.run(&mut **executor, code.entry, span);
         // A top-level expression's memory goes as soon as it has run, with the code
         // tier-ups replaced meanwhile.
         let loader = executor.loader();
@@ -865,10 +863,7 @@ impl Jit {
             .release(code.block)
             .and_then(|()| state.release_retired(loader))
             .map_err(|e| jit_error(e, span))?;
-        match result.map_err(|e| jit_error(e, span))? {
-            Ok(value) => Ok(value),
-            Err(abort) => Err(state.abort_error(abort, failure, span)),
-        }
+        result
     }
 }
 

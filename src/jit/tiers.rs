@@ -51,53 +51,61 @@ impl State {
             }
         }
         let Ok(object) = object else { return };
-        self.store(&job, &object);
-        if current.is_empty() {
-            return;
+        if let (Some(cache), Some(key)) = (&mut self.cache, &job.key) {
+            cache.put(key, &object);
         }
-        let members: Vec<(Arc<Function>, String)> = current
-            .iter()
-            .map(|m| {
-                (
-                    Arc::clone(&m.function),
-                    tier_symbol(&m.function.proto.name, job.tier),
-                )
-            })
-            .collect();
         let origin = match job.tier {
             0 => Origin::Speculation,
             _ => Origin::TierUp,
         };
-        let Ok(codes) = self.link_members(loader, &object, &members, job.tier, timings, origin)
-        else {
-            return;
-        };
-        for (member, code) in current.iter().zip(codes) {
+        let installed = self.install_object(loader, &object, &current, job.tier, timings, origin);
+        if job.tier == 1 {
+            self.tier_ups += installed.unwrap_or(0);
+        }
+    }
+
+    /// Links `object` for `members` at `tier` and gives each the code the object has
+    /// for it: how many got code, or `None` if the object could not be linked.
+    pub(super) fn install_object(
+        &mut self,
+        loader: &mut dyn Loader,
+        object: &[u8],
+        members: &[&background::Member],
+        tier: u8,
+        timings: Timings,
+        origin: Origin,
+    ) -> Option<u64> {
+        if members.is_empty() {
+            return Some(0);
+        }
+        let linked: Vec<(Arc<Function>, String)> = members
+            .iter()
+            .map(|m| {
+                let symbol = tier_symbol(&m.function.proto.name, tier);
+                (Arc::clone(&m.function), symbol)
+            })
+            .collect();
+        let codes = self
+            .link_members(loader, object, &linked, tier, timings, origin)
+            .ok()?;
+        let mut installed = 0;
+        for (member, code) in members.iter().zip(codes) {
             if let Some(code) = code {
                 self.set_code(loader, member.id, code);
-                if job.tier == 1 {
-                    self.tier_ups += 1;
-                }
+                installed += 1;
             }
         }
+        Some(installed)
     }
 
-    /// Puts a finished job's object in the cache: under its key for one function,
-    /// under its batch key for a batch.
-    pub(super) fn store(&mut self, job: &Job, object: &[u8]) {
-        let key = match job.members.as_slice() {
-            [one] => one.key,
-            members => self.batch_key(members),
-        };
-        if let (Some(cache), Some(key)) = (&mut self.cache, key) {
-            cache.put(&key, object);
-        }
-    }
-
-    /// The key of a batch: a hash of its members' keys, in order. An unchanged program
-    /// forms the same batches at the same moments, so a later run finds each batch
-    /// whole; a changed function changes its batch's key (its batch compiles again).
+    /// The key of a batch: a hash of its members' keys, in order (a batch of one is
+    /// stored as that function, under its own key). An unchanged program forms the
+    /// same batches at the same moments, so a later run finds each batch whole; a
+    /// changed function changes its batch's key (its batch compiles again).
     pub(super) fn batch_key(&mut self, members: &[background::Member]) -> Option<Key> {
+        if let [one] = members {
+            return one.key;
+        }
         let keys: Option<Vec<Key>> = members.iter().map(|m| m.key).collect();
         let keys = keys?;
         let mut parts: Vec<&[u8]> = vec![b"batch"];
@@ -166,31 +174,18 @@ impl State {
 
     /// Queues a batch of first compiles, unless the cache has it.
     pub(super) fn submit(&mut self, loader: &mut dyn Loader, members: Vec<background::Member>) {
-        if let Some(key) = self.batch_key(&members)
-            && let Some(object) = self.cache.as_mut().and_then(|cache| cache.get(&key))
-        {
-            let linked: Vec<(Arc<Function>, String)> = members
-                .iter()
-                .map(|m| {
-                    (
-                        Arc::clone(&m.function),
-                        tier_symbol(&m.function.proto.name, 0),
-                    )
-                })
-                .collect();
+        let key = self.batch_key(&members);
+        if let Some(object) = key.and_then(|key| self.cache.as_mut()?.get(&key)) {
+            let all: Vec<&background::Member> = members.iter().collect();
             let timings = Timings::default();
-            if let Ok(codes) =
-                self.link_members(loader, &object, &linked, 0, timings, Origin::Cache)
+            if self
+                .install_object(loader, &object, &all, 0, timings, Origin::Cache)
+                .is_some()
             {
-                for (member, code) in members.iter().zip(codes) {
-                    if let Some(code) = code {
-                        self.set_code(loader, member.id, code);
-                    }
-                }
                 return;
             }
         }
-        let job = Job::new(members, 0);
+        let job = Job::new(members, 0, key);
         for member in &job.members {
             self.globals[member.id as usize].queued = Some(job.claim_flag());
         }
@@ -207,7 +202,7 @@ impl State {
         tier: u8,
     ) -> background::Member {
         let symbol = tier_symbol(&function.proto.name, tier);
-        let deps = self.deps(&function, &symbol);
+        let deps = self.deps(&function);
         let key = self.key(&function, &symbol, &deps, tier);
         let generation = self.globals[id as usize].generation;
         background::Member {
@@ -268,20 +263,12 @@ impl State {
         self.globals[id as usize].tier_up = true;
         let member = self.member(id, function, 1);
         if let Some(object) = member.key.and_then(|key| self.cache.as_mut()?.get(&key)) {
-            let members = [(
-                Arc::clone(&member.function),
-                member.function.proto.name.to_string(),
-            )];
             let timings = Timings::default();
-            if let Ok(codes) =
-                self.link_members(loader, &object, &members, 1, timings, Origin::Cache)
-                && let Some(code) = codes[0]
-            {
-                self.set_code(loader, id, code);
-            }
+            self.install_object(loader, &object, &[&member], 1, timings, Origin::Cache);
             return;
         }
-        let job = Job::new(vec![member], 1);
+        let key = member.key;
+        let job = Job::new(vec![member], 1, key);
         match self.workers() {
             Some(workers) => workers.submit(job),
             None => self.compile_job(loader, job),
