@@ -7,4 +7,5 @@ pub mod print;
 pub mod resolve;
 pub mod source;
 pub mod syntax;
+pub mod tail;
 pub mod unparse;
