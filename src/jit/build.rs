@@ -26,6 +26,15 @@ impl State {
         }
     }
 
+    /// Whether global `id` is compiled at tier 1 from its first call even in tiered
+    /// mode: without on-stack replacement, a loop's activation (a `for`, or a self
+    /// tail call) could never tier up, and ids past the call counters have none.
+    pub(super) fn starts_at_tier1(&self, id: u32, function: &Function) -> bool {
+        id as usize >= CALL_COUNTERS_LEN
+            || (self.tier == Tier::Auto
+                && (function.body.has_loop() || tail::loops_on_itself(function)))
+    }
+
     /// Whether tier-0 code counts its calls, so that hot functions tier up.
     pub(super) fn counting(&self) -> bool {
         self.first_tier() == 0 && self.tier == Tier::Auto
@@ -228,6 +237,9 @@ impl State {
                 let id = self
                     .global(loader, &function.proto.name)
                     .map_err(|e| failed(&e))?;
+                if id as usize >= CALL_COUNTERS_LEN {
+                    return Err(failed(&format!("global {id} has no call counter")));
+                }
                 let counters = self
                     .counters(loader)
                     .ok_or_else(|| failed(&"the executor has no call counters"))?;

@@ -34,7 +34,7 @@ use crate::executor::remote::{Remote, Transport};
 use crate::executor::{Abort, Addr, ExecError, Executor, InProcess, Loader};
 use crate::frontend::ast::{ANON_NAME, Function, Name, Prototype};
 use crate::frontend::source::{SourceId, SourceLines, Span};
-use crate::frontend::unparse;
+use crate::frontend::{tail, unparse};
 use crate::interp::Interpreter;
 pub use background::stop_all as stop_background;
 use background::{BATCH, Compilers, Finished, Job, Workers, tier_symbol};
@@ -600,14 +600,9 @@ impl State {
                 let code = match self.current_code(id) {
                     Some(code) => code,
                     None => {
-                        // Without on-stack replacement, a loop's activation can
-                        // never tier up: a function with one starts at tier 1 (as
-                        // does one past the call counters).
-                        let tier = match u64::from(id) < CALL_COUNTERS_LEN as u64
-                            && !(self.tier == Tier::Auto && function.body.has_loop())
-                        {
-                            true => self.first_tier(),
-                            false => 1,
+                        let tier = match self.starts_at_tier1(id, &function) {
+                            true => 1,
+                            false => self.first_tier(),
                         };
                         let code = self.build(loader, &function, &function.proto.name, tier)?;
                         self.adopt(code.block);

@@ -150,7 +150,7 @@ impl State {
                 }
                 let function = Arc::clone(function);
                 pending.push_back(callee);
-                if self.tier == Tier::Auto && function.body.has_loop() {
+                if self.starts_at_tier1(callee, &function) {
                     // Compiled at tier 1 when first called (see `resolve`).
                     continue;
                 }
