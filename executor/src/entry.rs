@@ -23,9 +23,11 @@ use crate::ExecError;
 use crate::INTERRUPTED;
 
 /// Size of the stack JIT'd code runs on: room for the language's guaranteed
-/// recursion depth (1,000,000 calls) with frames of up to 4 KiB. Only address space
-/// is reserved (no swap reservation); pages are used as the recursion reaches them.
-pub const JIT_STACK_SIZE: usize = 4 << 30;
+/// recursion depth (1,000,000 calls) with frames of up to 1 KiB (a function with ten
+/// parameters and five locals takes 128 bytes at `-O0`). Only address space is
+/// reserved (no swap); pages are used as the recursion reaches them, so a runaway
+/// recursion costs at most this much memory before it is reported.
+pub const JIT_STACK_SIZE: usize = 1 << 30;
 const GUARD_SIZE: usize = 64 << 10;
 const ALT_STACK_SIZE: usize = 64 << 10;
 

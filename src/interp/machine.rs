@@ -20,8 +20,8 @@ use crate::frontend::source::Span;
 use crate::runtime::{ExternFn, MAX_EXTERN_ARGS};
 
 /// Deepest call nesting the interpreter allows before reporting a stack overflow
-/// (the language guarantees 1,000,000; about 100 bytes of heap each).
-pub const MAX_DEPTH: usize = 4_000_000;
+/// (the language guarantees 1,000,000; each costs about 200 bytes of heap).
+pub const MAX_DEPTH: usize = 2_000_000;
 
 /// What is left to do, innermost last.
 enum Task<'a> {
