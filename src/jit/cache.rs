@@ -64,7 +64,7 @@ impl Cache {
     pub fn new(dir: PathBuf, limit: u64, context: Box<dyn FnOnce() -> Vec<u8>>) -> Self {
         Cache {
             dir,
-            limit,
+            limit: limit_override().unwrap_or(limit),
             context: None,
             make_context: Some(context),
             writes: 0,
@@ -187,6 +187,12 @@ impl Cache {
             failed.0.run();
         }
     }
+}
+
+/// `$TOY_CACHE_LIMIT` (bytes), if set: a bound for tests, which could not otherwise
+/// make eviction happen without filling 256 MiB.
+fn limit_override() -> Option<u64> {
+    std::env::var("TOY_CACHE_LIMIT").ok()?.parse().ok()
 }
 
 /// One entry to write.
