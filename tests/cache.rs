@@ -314,19 +314,21 @@ fn user_files_in_the_cache_directory_survive_eviction_and_clear() {
     std::fs::write(&file, PROGRAM.replace("x < 3", "x < 2")).expect("write");
     let evicting = bounded(command(&cache, &[], &file).env("TOY_CACHE_LIMIT", "1"));
     assert_eq!(String::from_utf8_lossy(&evicting.stdout), "987.000000\n");
+    let mut expected: Vec<_> = users.iter().map(|(path, _)| path.clone()).collect();
+    expected.sort();
     for (path, bytes) in &users {
         assert_eq!(&std::fs::read(path).expect("kept"), bytes, "{path:?}");
     }
+    assert_eq!(listing(&cache), expected, "every entry of toy's own was evicted");
+    // Entries again, then `toy cache clear`.
+    bounded(&mut command(&cache, &[], &file));
+    assert!(listing(&cache).len() > expected.len());
     let clear = cache_command(&cache, "clear");
     assert!(clear.status.success());
     for (path, bytes) in &users {
         assert_eq!(&std::fs::read(path).expect("kept"), bytes, "{path:?}");
     }
-    let mut left = listing(&cache);
-    let mut expected: Vec<_> = users.iter().map(|(path, _)| path.clone()).collect();
-    left.sort();
-    expected.sort();
-    assert_eq!(left, expected, "every entry of toy's own is gone");
+    assert_eq!(listing(&cache), expected, "every entry of toy's own is gone");
 }
 
 #[test]

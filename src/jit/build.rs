@@ -26,6 +26,16 @@ impl State {
         }
     }
 
+    /// The tier a compile asked for at `tier` runs at: `--tier=0` and `--tier=1` run
+    /// their tier only (a loop, or a global past the call counters, asks for tier 1
+    /// because it could not tier up later: that matters only when tiering).
+    pub(super) fn tier_run(&self, tier: u8) -> u8 {
+        match self.tier {
+            Tier::Auto => tier,
+            Tier::Zero | Tier::One => self.first_tier(),
+        }
+    }
+
     /// Whether tier-0 code counts its calls, so that hot functions tier up.
     pub(super) fn counting(&self) -> bool {
         self.first_tier() == 0 && self.tier == Tier::Auto
@@ -65,10 +75,17 @@ impl State {
         if self.debug.is_some() {
             return None;
         }
+        // The tiering mode as well as the tier: what `--tier=N` runs never depends on
+        // what another mode left in the cache.
+        let mode = match self.tier {
+            Tier::Zero => "--tier=0",
+            Tier::One => "--tier=1",
+            Tier::Auto => "tiered",
+        };
         let tier = match tier {
-            0 if self.counting() && symbol != ANON_NAME => "tier 0, counted".to_string(),
-            0 => "tier 0".to_string(),
-            _ => format!("tier 1, {:?}", self.tier1_opt()),
+            0 if self.counting() && symbol != ANON_NAME => format!("{mode}: tier 0, counted"),
+            0 => format!("{mode}: tier 0"),
+            _ => format!("{mode}: tier 1, {:?}", self.tier1_opt()),
         };
         let (calls, library) = deps;
         let signatures = callee_signatures(calls, &|name| library.contains(name));
@@ -132,7 +149,8 @@ impl State {
     }
 
     /// Compiles (or loads from the cache) and links `function` as `name`, first at
-    /// `tier` — or at tier 1 straight away if the cache has that.
+    /// `tier` (see [`State::tier_run`]) — or, when tiering, at tier 1 straight away if
+    /// the cache has that.
     pub(super) fn build(
         &mut self,
         loader: &mut dyn Loader,
@@ -145,7 +163,12 @@ impl State {
         let deps = self.deps(function);
         let mut cached = None;
         let mut key = None;
-        for tier in (tier..=1).rev() {
+        let tier = self.tier_run(tier);
+        let highest = match self.tier {
+            Tier::Auto => 1,
+            Tier::Zero | Tier::One => tier,
+        };
+        for tier in (tier..=highest).rev() {
             let symbol = tier_symbol(name, tier);
             let Some(k) = self.key(function, &symbol, &deps, tier) else {
                 break;
