@@ -137,7 +137,11 @@ fn broken_entries_are_ignored_and_replaced() {
     all.sort();
     assert_eq!(all, names(&["fib", "run"]));
     for entry in &entries[..2] {
-        assert!(std::fs::read(entry).expect("entry").starts_with(b"toycache"));
+        assert!(
+            std::fs::read(entry)
+                .expect("entry")
+                .starts_with(b"toycache")
+        );
     }
 }
 
@@ -303,7 +307,10 @@ fn user_files_in_the_cache_directory_survive_eviction_and_clear() {
     // Files the cache did not write, some with names like its own.
     let users = [
         (cache.join(HEX), b"precious".to_vec()),
-        (cache.join(format!("{HEX}.toyobj")), b"mine, not toy's".to_vec()),
+        (
+            cache.join(format!("{HEX}.toyobj")),
+            b"mine, not toy's".to_vec(),
+        ),
         (cache.join(".tmp-notes"), b"notes".to_vec()),
         (cache.join(".tmp-1-2.toyobj"), b"more notes".to_vec()),
     ];
@@ -319,7 +326,11 @@ fn user_files_in_the_cache_directory_survive_eviction_and_clear() {
     for (path, bytes) in &users {
         assert_eq!(&std::fs::read(path).expect("kept"), bytes, "{path:?}");
     }
-    assert_eq!(listing(&cache), expected, "every entry of toy's own was evicted");
+    assert_eq!(
+        listing(&cache),
+        expected,
+        "every entry of toy's own was evicted"
+    );
     // Entries again, then `toy cache clear`.
     bounded(&mut command(&cache, &[], &file));
     assert!(listing(&cache).len() > expected.len());
@@ -328,7 +339,11 @@ fn user_files_in_the_cache_directory_survive_eviction_and_clear() {
     for (path, bytes) in &users {
         assert_eq!(&std::fs::read(path).expect("kept"), bytes, "{path:?}");
     }
-    assert_eq!(listing(&cache), expected, "every entry of toy's own is gone");
+    assert_eq!(
+        listing(&cache),
+        expected,
+        "every entry of toy's own is gone"
+    );
 }
 
 #[test]
@@ -364,7 +379,11 @@ fn a_symlink_under_an_entrys_name_is_refused_unread_and_kept() {
         std::os::unix::fs::symlink("/dev/zero", entry).expect("symlink");
     }
     let run = bounded(&mut command(&cache, &[], &file));
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&run.stdout), "610.000000\n");
     assert_eq!(trace(&run), (names(&["fib", "run"]), vec![]));
     assert!(cache_command(&cache, "clear").status.success());
@@ -398,10 +417,16 @@ fn a_directory_others_can_write_or_a_symlink_is_refused_with_a_warning() {
             .filter(|line| line.starts_with("toy: warning:"))
             .collect();
         assert_eq!(warnings.len(), 1, "{stderr}");
-        assert!(warnings[0].contains(&*refused.to_string_lossy()), "{stderr}");
+        assert!(
+            warnings[0].contains(&*refused.to_string_lossy()),
+            "{stderr}"
+        );
         assert!(warnings[0].contains("cache is off"), "{stderr}");
         assert_eq!(trace(&run), (names(&["fib", "run"]), vec![]));
-        assert!(listing(refused).is_empty(), "nothing written to {refused:?}");
+        assert!(
+            listing(refused).is_empty(),
+            "nothing written to {refused:?}"
+        );
     }
 }
 
@@ -414,7 +439,10 @@ fn a_fresh_cache_directory_is_private() {
     let cache = dir.path().join("fresh");
     let run = bounded(&mut command(&cache, &[], &file));
     assert!(run.status.success());
-    let mode = std::fs::metadata(&cache).expect("made").permissions().mode();
+    let mode = std::fs::metadata(&cache)
+        .expect("made")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o700);
 }
 

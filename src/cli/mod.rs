@@ -242,7 +242,9 @@ impl Args {
         jit.set_perf_map(self.perf_map);
         jit.set_debug(self.debug);
         if let Err(refused) = jit.set_cache(self.cache_dir(), cache::DEFAULT_LIMIT) {
-            diag::plain(&format!("warning: {refused}: the code cache is off for this run"));
+            diag::plain(&format!(
+                "warning: {refused}: the code cache is off for this run"
+            ));
         }
         Ok(Box::new(jit))
     }

@@ -355,4 +355,3 @@ fn identity(path: &Path) -> String {
         })
         .unwrap_or_default()
 }
-

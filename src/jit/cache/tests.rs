@@ -34,14 +34,21 @@ fn stores_and_verifies_entries() {
     .expect("open");
     assert_ne!(other.key(&[b"def f(x) x;", b"f"]), key);
 
-    // The cache's own entries, truncated or flipped, are ignored and removed.
+    // The cache's own entries, truncated, with a flipped byte of code (the checksum
+    // fails) or another format, are ignored and removed.
     let path = cache.path(&key);
     let whole = fs::read(&path).expect("entry");
-    for broken in [whole[..whole.len() - 1].to_vec(), {
+    let flipped = |at: usize| {
         let mut b = whole.clone();
-        *b.last_mut().expect("byte") ^= 1;
+        b[at] ^= 1;
         b
-    }] {
+    };
+    for broken in [
+        whole[..whole.len() - 1].to_vec(),
+        whole[..HEADER - 1].to_vec(),
+        flipped(whole.len() - 1),
+        flipped(8),
+    ] {
         fs::write(&path, &broken).expect("write");
         assert_eq!(self::cache(dir.path()).get(&key), None);
         assert!(!path.exists());
@@ -123,7 +130,12 @@ fn names_are_recognized_exactly() {
         assert!(!entry::is_entry_name(&other), "{other}");
     }
     assert!(entry::is_temp_name(&entry::temp_name(12, 3)));
-    for other in [".tmp-notes", ".tmp-1-2", ".tmp--2.toyobj", ".tmp-1-x.toyobj"] {
+    for other in [
+        ".tmp-notes",
+        ".tmp-1-2",
+        ".tmp--2.toyobj",
+        ".tmp-1-x.toyobj",
+    ] {
         assert!(!entry::is_temp_name(other), "{other}");
     }
 }
@@ -139,9 +151,24 @@ fn only_a_private_directory_of_this_user_is_trusted() {
         me: 1000,
     };
     assert!(judge(dir, ok).is_ok());
-    assert!(judge(dir, Facts { mode: 0o40755, ..ok }).is_ok());
+    assert!(
+        judge(
+            dir,
+            Facts {
+                mode: 0o40755,
+                ..ok
+            }
+        )
+        .is_ok()
+    );
     let refused = [
-        (Facts { symlink: true, ..ok }, "is a symbolic link"),
+        (
+            Facts {
+                symlink: true,
+                ..ok
+            },
+            "is a symbolic link",
+        ),
         (
             Facts {
                 directory: false,
@@ -150,8 +177,20 @@ fn only_a_private_directory_of_this_user_is_trusted() {
             "is not a directory",
         ),
         (Facts { owner: 0, ..ok }, "belongs to another user (uid 0)"),
-        (Facts { mode: 0o40770, ..ok }, "is writable by other users (mode 770)"),
-        (Facts { mode: 0o40702, ..ok }, "is writable by other users (mode 702)"),
+        (
+            Facts {
+                mode: 0o40770,
+                ..ok
+            },
+            "is writable by other users (mode 770)",
+        ),
+        (
+            Facts {
+                mode: 0o40702,
+                ..ok
+            },
+            "is writable by other users (mode 702)",
+        ),
         (
             Facts {
                 mode: 0o41777,
@@ -181,7 +220,10 @@ fn a_directory_is_created_private_and_an_open_one_refused() {
     }
     fs::set_permissions(&made, fs::Permissions::from_mode(0o777)).expect("chmod");
     let open = Cache::open(made.clone(), DEFAULT_LIMIT, Box::new(Vec::new));
-    assert!(matches!(open, Err(CacheError::Writable { mode: 0o777, .. })));
+    assert!(matches!(
+        open,
+        Err(CacheError::Writable { mode: 0o777, .. })
+    ));
 }
 
 #[test]
@@ -191,9 +233,8 @@ fn oversized_files_are_neither_read_nor_removed() {
     let key = cache.key(&[b"f"]);
     let path = cache.path(&key);
     // Sparse: costs no disk.
-    let file = fs::File::create(&path).expect("create");
-    file.set_len(MAX_ENTRY + 1).expect("grow");
     fs::write(&path, MAGIC).expect("magic");
+    let file = fs::File::options().write(true).open(&path).expect("open");
     file.set_len(MAX_ENTRY + 1).expect("grow");
     assert_eq!(cache.get(&key), None);
     assert!(!entry::is_own_file(&path), "too large to be the cache's");
