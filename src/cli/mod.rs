@@ -243,7 +243,7 @@ impl Args {
         jit.set_debug(self.debug);
         if let Err(refused) = jit.set_cache(self.cache_dir(), cache::DEFAULT_LIMIT) {
             diag::plain(&format!(
-                "warning: {refused}: the code cache is off for this run"
+                "warning: {refused}: the cache is off for this run"
             ));
         }
         Ok(Box::new(jit))

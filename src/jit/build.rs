@@ -26,16 +26,6 @@ impl State {
         }
     }
 
-    /// The tier a compile asked for at `tier` runs at: `--tier=0` and `--tier=1` run
-    /// their tier only (a loop, or a global past the call counters, asks for tier 1
-    /// because it could not tier up later: that matters only when tiering).
-    pub(super) fn tier_run(&self, tier: u8) -> u8 {
-        match self.tier {
-            Tier::Auto => tier,
-            Tier::Zero | Tier::One => self.first_tier(),
-        }
-    }
-
     /// Whether tier-0 code counts its calls, so that hot functions tier up.
     pub(super) fn counting(&self) -> bool {
         self.first_tier() == 0 && self.tier == Tier::Auto
@@ -75,13 +65,9 @@ impl State {
         if self.debug.is_some() {
             return None;
         }
-        // The tiering mode as well as the tier: what `--tier=N` runs never depends on
-        // what another mode left in the cache.
-        let mode = match self.tier {
-            Tier::Zero => "--tier=0",
-            Tier::One => "--tier=1",
-            Tier::Auto => "tiered",
-        };
+        // The tiering mode (`Zero`, `One`, `Auto`) as well as the tier: what `--tier=N`
+        // runs never depends on what another mode left in the cache.
+        let mode = format!("{:?}", self.tier);
         let tier = match tier {
             0 if self.counting() && symbol != ANON_NAME => format!("{mode}: tier 0, counted"),
             0 => format!("{mode}: tier 0"),
@@ -149,8 +135,7 @@ impl State {
     }
 
     /// Compiles (or loads from the cache) and links `function` as `name`, first at
-    /// `tier` (see [`State::tier_run`]) — or, when tiering, at tier 1 straight away if
-    /// the cache has that.
+    /// `tier` — or, when tiering, at tier 1 straight away if the cache has that.
     pub(super) fn build(
         &mut self,
         loader: &mut dyn Loader,
@@ -163,10 +148,12 @@ impl State {
         let deps = self.deps(function);
         let mut cached = None;
         let mut key = None;
-        let tier = self.tier_run(tier);
-        let highest = match self.tier {
-            Tier::Auto => 1,
-            Tier::Zero | Tier::One => tier,
+        // `--tier=N` runs tier N only, whatever is cached (a loop, or a global past the
+        // call counters, asks for tier 1 because it could never tier up: that matters
+        // only when tiering).
+        let (tier, highest) = match self.tier {
+            Tier::Auto => (tier, 1),
+            Tier::Zero | Tier::One => (self.first_tier(), self.first_tier()),
         };
         for tier in (tier..=highest).rev() {
             let symbol = tier_symbol(name, tier);
