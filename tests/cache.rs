@@ -2,6 +2,8 @@
 //! changes an object misses; broken entries are never used; processes can share it.
 
 mod common;
+#[path = "cache/untrusted.rs"]
+mod untrusted;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -123,9 +125,26 @@ fn broken_entries_are_ignored_and_replaced() {
     assert_eq!(rerun.stdout, cold.stdout);
     assert!(rerun.status.success());
     assert_eq!(trace(&rerun), (names(&["fib", "run"]), vec![]));
-    // Replaced by good entries: the next run is warm again.
+    // A file without the cache's header is not the cache's: left as it is (and its
+    // function compiled on every run); the cache's own broken entries are replaced.
+    assert_eq!(
+        std::fs::read(&entries[2]).expect("kept"),
+        b"\x7fELF not really"
+    );
     let warm = toy(&cache, &[], &file);
-    assert_eq!(trace(&warm), (vec![], names(&["fib", "run"])));
+    assert_eq!(warm.stdout, cold.stdout);
+    let (compiled, loaded) = trace(&warm);
+    assert!(compiled.len() <= 1, "only the foreign file's: {compiled:?}");
+    let mut all = [compiled, loaded].concat();
+    all.sort();
+    assert_eq!(all, names(&["fib", "run"]));
+    for entry in &entries[..2] {
+        assert!(
+            std::fs::read(entry)
+                .expect("entry")
+                .starts_with(b"toycache")
+        );
+    }
 }
 
 #[test]
@@ -162,7 +181,8 @@ fn processes_can_share_a_cache() {
     assert_eq!(loaded.len(), 60);
     // No temporary files left behind.
     for entry in std::fs::read_dir(&cache).expect("cache dir").flatten() {
-        assert_eq!(entry.file_name().len(), 64, "{:?}", entry.file_name());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "{name:?}");
     }
 }
 
@@ -193,4 +213,143 @@ fn cache_stats_and_clear() {
         .output()
         .expect("toy cache runs");
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A `toy` process on `cache` and `file`, without the hermetic `TOY_CACHE=off`.
+fn command(cache: &Path, args: &[&str], file: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_toy"));
+    command
+        .env_remove("TOY_CACHE")
+        .arg("--cache")
+        .arg(cache)
+        .arg("--trace-jit")
+        .args(args)
+        .arg(file);
+    command
+}
+
+/// Runs `command` to its end, failing if that takes longer than a generous bound (a
+/// FIFO opened for reading would block it forever), with its address space bounded
+/// (reading `/dev/zero` to its end would otherwise take the machine's memory).
+fn bounded(command: &mut Command) -> Output {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let limit = libc::rlimit {
+        rlim_cur: 4 << 30,
+        rlim_max: 4 << 30,
+    };
+    // SAFETY: runs in the forked child before exec; setrlimit is async-signal-safe
+    // and `limit` is a plain value copied into the closure.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("toy runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("toy did not finish within 60 s");
+        }
+        // Polling interval of the deadline check, not a wait for a condition.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `toy cache ACTION --cache DIR`, bounded like [`bounded`].
+fn cache_command(cache: &Path, action: &str) -> Output {
+    bounded(
+        Command::new(env!("CARGO_BIN_EXE_toy"))
+            .args(["cache", action, "--cache"])
+            .arg(cache),
+    )
+}
+
+/// The entries in `cache` (whatever their kind), by name.
+fn listing(cache: &Path) -> Vec<std::path::PathBuf> {
+    let mut all: Vec<_> = std::fs::read_dir(cache)
+        .expect("cache dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    all.sort();
+    all
+}
+
+/// A cache directory warmed by one run of [`PROGRAM`], and the program's file.
+fn warmed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let cache = dir.join("cache");
+    let file = dir.join("prog.ks");
+    std::fs::write(&file, PROGRAM).expect("write");
+    let cold = bounded(&mut command(&cache, &[], &file));
+    assert_eq!(String::from_utf8_lossy(&cold.stdout), "610.000000\n");
+    assert_eq!(listing(&cache).len(), 3, "fib, run and the top-level loop");
+    (cache, file)
+}
+
+/// The tiers of every function the trace shows compiled or loaded.
+fn tiers(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|line| line.starts_with("[jit] compiled ") || line.starts_with("[jit] loaded "))
+        .map(|line| match line.split_once(" at tier ") {
+            Some((_, rest)) => rest[..1].to_string(),
+            None => format!("no tier in {line:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_tier_asked_for_is_the_tier_run_whatever_the_cache_holds() {
+    for (warm, asked, tier) in [("--tier=1", "--tier=0", "0"), ("--tier=0", "--tier=1", "1")] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = dir.path().join("cache");
+        let file = dir.path().join("prog.ks");
+        std::fs::write(&file, PROGRAM).expect("write");
+        let first = toy(&cache, &[warm], &file);
+        assert_eq!(String::from_utf8_lossy(&first.stdout), "610.000000\n");
+        for _ in 0..2 {
+            // Cold for this tier, then warm.
+            let run = toy(&cache, &[asked], &file);
+            assert_eq!(run.stdout, first.stdout);
+            let tiers = tiers(&run);
+            assert_eq!(tiers, vec![tier; 2], "{warm} then {asked}: {tiers:?}");
+        }
+        let (compiled, loaded) = trace(&toy(&cache, &[asked], &file));
+        assert_eq!((compiled, loaded), (vec![], names(&["fib", "run"])));
+    }
+}
+
+#[test]
+fn entries_swapped_between_keys_are_not_used() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cache, file) = warmed(dir.path());
+    let entries = listing(&cache);
+    let (a, b) = (
+        std::fs::read(&entries[0]).expect("read"),
+        std::fs::read(&entries[1]).expect("read"),
+    );
+    std::fs::write(&entries[0], &b).expect("write");
+    std::fs::write(&entries[1], &a).expect("write");
+    let run = bounded(&mut command(&cache, &[], &file));
+    assert!(run.status.success());
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "610.000000\n");
+    let (compiled, loaded) = trace(&run);
+    assert!(!compiled.is_empty(), "a swapped entry is compiled again");
+    let mut all = [compiled, loaded].concat();
+    all.sort();
+    assert_eq!(all, names(&["fib", "run"]));
 }

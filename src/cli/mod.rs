@@ -241,7 +241,11 @@ impl Args {
         jit.set_trace(self.trace_jit);
         jit.set_perf_map(self.perf_map);
         jit.set_debug(self.debug);
-        jit.set_cache(self.cache_dir(), cache::DEFAULT_LIMIT);
+        if let Err(refused) = jit.set_cache(self.cache_dir(), cache::DEFAULT_LIMIT) {
+            diag::plain(&format!(
+                "warning: {refused}: the cache is off for this run"
+            ));
+        }
         Ok(Box::new(jit))
     }
 

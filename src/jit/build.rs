@@ -74,10 +74,13 @@ impl State {
         if self.debug.is_some() {
             return None;
         }
+        // The tiering mode (`Zero`, `One`, `Auto`) as well as the tier: what `--tier=N`
+        // runs never depends on what another mode left in the cache.
+        let mode = format!("{:?}", self.tier);
         let tier = match tier {
-            0 if self.counting() && symbol != ANON_NAME => "tier 0, counted".to_string(),
-            0 => "tier 0".to_string(),
-            _ => format!("tier 1, {:?}", self.tier1_opt()),
+            0 if self.counting() && symbol != ANON_NAME => format!("{mode}: tier 0, counted"),
+            0 => format!("{mode}: tier 0"),
+            _ => format!("{mode}: tier 1, {:?}", self.tier1_opt()),
         };
         let (calls, library) = deps;
         let signatures = callee_signatures(calls, &|name| library.contains(name));
@@ -141,7 +144,7 @@ impl State {
     }
 
     /// Compiles (or loads from the cache) and links `function` as `name`, first at
-    /// `tier` — or at tier 1 straight away if the cache has that.
+    /// `tier` — or, when tiering, at tier 1 straight away if the cache has that.
     pub(super) fn build(
         &mut self,
         loader: &mut dyn Loader,
@@ -154,7 +157,14 @@ impl State {
         let deps = self.deps(function);
         let mut cached = None;
         let mut key = None;
-        for tier in (tier..=1).rev() {
+        // `--tier=N` runs tier N only, whatever is cached (a loop, or a global past the
+        // call counters, asks for tier 1 because it could never tier up: that matters
+        // only when tiering).
+        let (tier, highest) = match self.tier {
+            Tier::Auto => (tier, 1),
+            Tier::Zero | Tier::One => (self.first_tier(), self.first_tier()),
+        };
+        for tier in (tier..=highest).rev() {
             let symbol = tier_symbol(name, tier);
             let Some(k) = self.key(function, &symbol, &deps, tier) else {
                 break;

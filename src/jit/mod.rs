@@ -38,7 +38,7 @@ use crate::frontend::{tail, unparse};
 use crate::interp::Interpreter;
 pub use background::stop_all as stop_background;
 use background::{BATCH, Compilers, Finished, Job, Workers, tier_symbol};
-use cache::{Cache, Key};
+use cache::{Cache, CacheError, Key};
 use inkwell::targets::TargetMachine;
 use std::sync::atomic::AtomicBool;
 use stubs::Stubs;
@@ -278,24 +278,25 @@ impl Jit {
         self.state.trace = trace;
     }
 
-    /// Writes `/tmp/perf-PID.map` lines for every function compiled from now on.
-    /// Keeps compiled objects in `dir` (bounded to `limit` bytes) and reuses them.
-    pub fn set_cache(&mut self, dir: Option<PathBuf>, limit: u64) {
+    /// Keeps compiled objects in `dir` (bounded to `limit` bytes) and reuses them; a
+    /// directory that cannot be trusted leaves the cache off (the error says why).
+    pub fn set_cache(&mut self, dir: Option<PathBuf>, limit: u64) -> Result<(), CacheError> {
+        self.state.cache = None;
+        let Some(dir) = dir else { return Ok(()) };
         let options = format!("{:?}", self.state.opt);
-        self.state.cache = dir.map(|dir| {
-            let context = move || {
-                let triple = TargetMachine::get_default_triple();
-                let cpu = TargetMachine::get_host_cpu_name();
-                let features = TargetMachine::get_host_cpu_features();
-                cache::context(
-                    &triple.as_str().to_string_lossy(),
-                    &cpu.to_string_lossy(),
-                    &features.to_string_lossy(),
-                    &options,
-                )
-            };
-            Cache::new(dir, limit, Box::new(context))
-        });
+        let context = move || {
+            let triple = TargetMachine::get_default_triple();
+            let cpu = TargetMachine::get_host_cpu_name();
+            let features = TargetMachine::get_host_cpu_features();
+            cache::context(
+                &triple.as_str().to_string_lossy(),
+                &cpu.to_string_lossy(),
+                &features.to_string_lossy(),
+                &options,
+            )
+        };
+        self.state.cache = Some(Cache::open(dir, limit, Box::new(context))?);
+        Ok(())
     }
 
     /// Emits DWARF for each function and registers its object with the executor's
