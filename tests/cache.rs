@@ -236,8 +236,8 @@ fn bounded(command: &mut Command) -> Output {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
     let limit = libc::rlimit {
-        rlim_cur: 4 << 30,
-        rlim_max: 4 << 30,
+        rlim_cur: 8 << 30,
+        rlim_max: 8 << 30,
     };
     // SAFETY: runs in the forked child before exec; setrlimit is async-signal-safe
     // and `limit` is a plain value copied into the closure.
