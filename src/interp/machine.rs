@@ -42,7 +42,6 @@ enum Task<'a> {
         function: &'a Arc<Function>,
         callee: &'a Callee,
         argc: usize,
-        span: Span,
     },
     /// Pops `argc` arguments and calls a C function.
     Extern {
@@ -169,8 +168,7 @@ impl<'a, 'h> Machine<'a, 'h> {
                 function,
                 callee,
                 argc,
-                span,
-            } => self.enter(function, callee, argc, span)?,
+            } => self.enter(function, callee, argc)?,
             Task::Extern {
                 f,
                 name,
@@ -330,7 +328,6 @@ impl<'a, 'h> Machine<'a, 'h> {
                     function,
                     callee,
                     argc: args.len(),
-                    span,
                 },
                 Callee::Extern { proto, resolved } => Task::Extern {
                     f: interp.resolve(proto, resolved, span)?,
@@ -353,7 +350,6 @@ impl<'a, 'h> Machine<'a, 'h> {
         function: &'a Arc<Function>,
         callee: &'a Callee,
         argc: usize,
-        span: Span,
     ) -> Result<(), Error> {
         self.interp.checked(callee, &function.body)?;
         let at = self.values.len() - argc;
@@ -366,7 +362,11 @@ impl<'a, 'h> Machine<'a, 'h> {
             self.locals.truncate(base);
         } else {
             if self.frames.len() >= MAX_DEPTH {
-                return Err(Error::StackOverflow { span });
+                // Blamed on the function that did not fit, as the JIT blames the
+                // function whose code ran into the guard page.
+                return Err(Error::StackOverflow {
+                    span: function.proto.span,
+                });
             }
             self.frames.push(Frame {
                 base: self.locals.len(),
