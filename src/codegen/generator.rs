@@ -130,6 +130,14 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         name: &str,
     ) -> Result<(), CodegenError> {
         let f = self.declare(name, function.proto.arity());
+        // No sibling-call optimization: at -O2 x86 would turn tail calls of other
+        // functions into jumps, so mutual recursion would run in constant stack at
+        // tier 1 and overflow at tier 0. Only self tail calls loop, at every tier.
+        f.add_attribute(
+            AttributeLoc::Function,
+            self.context
+                .create_string_attribute("disable-tail-calls", "true"),
+        );
         self.function = Some(f);
         let entry = self.context.append_basic_block(f, "entry");
         self.builder.position_at_end(entry);

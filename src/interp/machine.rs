@@ -129,11 +129,20 @@ impl<'a, 'h> Machine<'a, 'h> {
         }
     }
 
-    /// Evaluates `expr` in the top-level frame.
-    pub(super) fn run(mut self, expr: &'a Expr) -> Result<f64, Error> {
-        self.work.push(Task::Eval(expr));
+    /// Evaluates the top-level expression `expr`. A stack overflow is reported at it,
+    /// as in every engine (compiled code cannot tell which call overflowed).
+    pub(super) fn run(mut self, expr: &'a Function) -> Result<f64, Error> {
+        self.work.push(Task::Eval(&expr.body));
         while let Some(task) = self.work.pop() {
-            self.step(task)?;
+            match self.step(task) {
+                Ok(()) => {}
+                Err(Error::StackOverflow { .. }) => {
+                    return Err(Error::StackOverflow {
+                        span: expr.proto.span,
+                    });
+                }
+                Err(err) => return Err(err),
+            }
         }
         Ok(self.pop())
     }
@@ -362,8 +371,6 @@ impl<'a, 'h> Machine<'a, 'h> {
             self.locals.truncate(base);
         } else {
             if self.frames.len() >= MAX_DEPTH {
-                // Blamed on the function that did not fit, as the JIT blames the
-                // function whose code ran into the guard page.
                 return Err(Error::StackOverflow {
                     span: function.proto.span,
                 });

@@ -61,7 +61,7 @@ impl Interpreter {
     /// Evaluates a top-level expression whose every call goes to `call` (the JIT's
     /// compiled functions, through their stubs): the same doubles as compiled code.
     pub fn evaluate_calling(&self, expr: &Function, call: &mut Call<'_>) -> Result<f64, Error> {
-        Machine::new(self, expr.slots, Some(call)).run(&expr.body)
+        Machine::new(self, expr.slots, Some(call)).run(expr)
     }
 
     /// Resolves an extern on its first call.
@@ -212,6 +212,6 @@ impl Engine for Interpreter {
 
     fn evaluate(&mut self, expr: Arc<Function>) -> Result<f64, Error> {
         self.check_callees(&expr.body)?;
-        Machine::new(self, expr.slots, None).run(&expr.body)
+        Machine::new(self, expr.slots, None).run(&expr)
     }
 }

@@ -700,23 +700,9 @@ impl State {
                 span,
             }),
             Abort::Interrupted => Error::Interrupted { span },
-            Abort::StackOverflow { pc } => {
-                // Blame the function whose code overflowed, if it is one of ours.
-                let span = self
-                    .globals
-                    .iter()
-                    .find_map(|g| match &g.body {
-                        Body::Defined {
-                            function,
-                            code: Some(code),
-                        } if (code.entry..code.entry + code.len).contains(&pc) => {
-                            Some(function.proto.span)
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or(span);
-                Error::StackOverflow { span }
-            }
+            // Reported at the top-level expression, as every engine does: which
+            // function's frame met the guard page depends on frame sizes.
+            Abort::StackOverflow { .. } => Error::StackOverflow { span },
         }
     }
 }
