@@ -7,6 +7,8 @@
 //! A failure is shrunk to a small program, printed with every engine's output.
 
 mod common;
+#[path = "differential/edges.rs"]
+mod edges;
 
 use std::time::Duration;
 
