@@ -78,26 +78,74 @@ fn a_redefinition_is_never_undone_by_a_late_tier_up() {
     );
 }
 
+/// Runs `toy` with `args` and `stdin`, on one CPU if `one_cpu`.
+fn run_on(one_cpu: bool, args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_toy"));
+    command.env("TOY_CACHE", "off").args(args);
+    if one_cpu {
+        // SAFETY: runs in the forked child before exec; sched_setaffinity is a plain
+        // system call on a CPU set built in the closure.
+        unsafe {
+            command.pre_exec(|| {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                match libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            });
+        }
+    }
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("toy runs");
+    let mut input = child.stdin.take().expect("stdin");
+    let text = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = input.write_all(text.as_bytes());
+    });
+    let output = child.wait_with_output().expect("toy ends");
+    writer.join().expect("the writer ends");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn callees_are_compiled_ahead_in_batches_each_once() {
-    let program = chain(300);
-    let (status, out, stderr) = run(&["--echo", "--trace-jit", "--speculate"], &program);
-    assert_eq!(status, 0, "{stderr}");
-    assert_eq!(out, "Evaluated to 300.000000\n");
-    let mut compiled = traced(&stderr, "[jit] compiled ");
-    assert_eq!(compiled.len(), 300, "{stderr}");
-    compiled.sort();
-    compiled.dedup();
-    assert_eq!(compiled.len(), 300, "each function compiled once: {stderr}");
-    let ahead = stderr.matches("ahead of its first call").count();
-    assert_eq!(ahead, 299, "all but the first called one: {stderr}");
-    assert!(stderr.contains("in a batch)"), "{stderr}");
+    // Asked for, speculation happens on one CPU as on several.
+    for one_cpu in [false, true] {
+        let program = chain(300);
+        let args = ["--echo", "--trace-jit", "--speculate"];
+        let (status, out, stderr) = run_on(one_cpu, &args, &program);
+        assert_eq!(status, 0, "{stderr}");
+        assert_eq!(out, "Evaluated to 300.000000\n");
+        let mut compiled = traced(&stderr, "[jit] compiled ");
+        assert_eq!(compiled.len(), 300, "{stderr}");
+        compiled.sort();
+        compiled.dedup();
+        assert_eq!(compiled.len(), 300, "each function compiled once: {stderr}");
+        let ahead = stderr.matches("ahead of its first call").count();
+        assert_eq!(
+            ahead, 299,
+            "all but the first called one (one CPU: {one_cpu}): {stderr}"
+        );
+        assert!(stderr.contains("in a batch)"), "{stderr}");
 
-    // Without speculation, each is compiled at its first call.
-    let (status, out, stderr) = run(&["--echo", "--trace-jit", "--speculate=off"], &program);
-    assert_eq!((status, out.as_str()), (0, "Evaluated to 300.000000\n"));
-    assert!(!stderr.contains("ahead"), "{stderr}");
-    assert_eq!(traced(&stderr, "[jit] compiled ").len(), 300);
+        // Without speculation, each is compiled at its first call.
+        let args = ["--echo", "--trace-jit", "--speculate=off"];
+        let (status, out, stderr) = run_on(one_cpu, &args, &program);
+        assert_eq!((status, out.as_str()), (0, "Evaluated to 300.000000\n"));
+        assert!(!stderr.contains("ahead"), "{stderr}");
+        assert_eq!(traced(&stderr, "[jit] compiled ").len(), 300);
+    }
 }
 
 #[test]

@@ -5,11 +5,18 @@
 use super::*;
 
 impl State {
-    /// The background compile threads, started on first use (none on one core).
+    /// The background compile threads, started on first use (none on one core, unless
+    /// speculation was asked for).
     pub(super) fn workers(&mut self) -> Option<&Workers> {
         if self.workers.is_none() {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let workers = Workers::new(cores.saturating_sub(1), self.tier1_opt(), self.counting());
+            // Speculation (on by default only with a second core) asked for on one
+            // core still gets its thread: it does what it says wherever it runs.
+            let threads = match self.speculate {
+                true => cores.saturating_sub(1).max(1),
+                false => cores.saturating_sub(1),
+            };
+            let workers = Workers::new(threads, self.tier1_opt(), self.counting());
             if workers.is_empty() {
                 return None;
             }
