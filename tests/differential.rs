@@ -118,7 +118,26 @@ fn engines_agree_on_generated_programs() {
         config,
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
     );
-    let result = runner.run(&programs::prog(), |prog| check(&programs::source(&prog)));
+    // TOY_GENERATOR=tutorial: programs LLVM's C++ chapter 7 runs as toy does;
+    // TOY_DUMP_PROGRAMS=DIR also writes each program checked there (see
+    // tools/cxx-reference/run.sh, which runs them against the C++).
+    let tutorial = std::env::var("TOY_GENERATOR").is_ok_and(|g| g == "tutorial");
+    let dump = std::env::var_os("TOY_DUMP_PROGRAMS").map(std::path::PathBuf::from);
+    let written = std::cell::Cell::new(0u32);
+    let result = runner.run(&programs::prog(), |prog| {
+        let source = match tutorial {
+            true => programs::tutorial_source(&prog),
+            false => programs::source(&prog),
+        };
+        check(&source)?;
+        if let Some(dir) = &dump {
+            let path = dir.join(format!("case-{:05}.ks", written.get()));
+            std::fs::write(&path, &source)
+                .map_err(|e| TestCaseError::fail(format!("{}: {e}", path.display())))?;
+            written.set(written.get() + 1);
+        }
+        Ok(())
+    });
     if let Err(err) = result {
         panic!("{err}");
     }
@@ -150,6 +169,8 @@ fn the_generator_covers_every_construct() {
         "putchard(",
         "rec(",
         "(a b c d e f g h i j)",
+        "sqrt(",
+        "fmax(",
     ] {
         assert!(all.contains(needle), "no generated program has `{needle}`");
     }

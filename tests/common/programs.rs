@@ -9,7 +9,14 @@
 //! Termination by construction: `for` loops run a constant 1–3 times over a variable
 //! that nothing assigns, and nest at most two deep; function `fI` calls only `fJ` with
 //! `J > I` (defined later: forward references), so calls form a DAG; operator bodies
-//! use only their operands; the one recursive function takes a constant depth.
+//! use only their operands; the one recursive function (a self tail call) takes a
+//! constant depth.
+//!
+//! Two flavors: [`source`] uses everything toy accepts (forward references,
+//! redefinitions, C math functions whose results depend on the sign of zero);
+//! [`tutorial_source`] stays within what LLVM's C++ chapter 7 runs the same way (no
+//! forward references, no redefinitions, no `fmax`/`fmin`, which its optimizer
+//! rewrites ignoring the sign of zero), for comparing against it.
 
 use proptest::prelude::*;
 
@@ -43,7 +50,20 @@ pub enum E {
     Print(Box<E>),
     /// `putchard(65 + n % 26)`.
     Put(u8),
+    /// A call of a C math function (see [`MATH`]).
+    Math(u8, Vec<E>),
 }
+
+/// The C math functions programs call: name, arity, and whether LLVM's C++ chapter 7
+/// computes it as toy does (it lets LLVM rewrite `fmax`/`fmin` ignoring zero's sign).
+const MATH: [(&str, u8, bool); 6] = [
+    ("sqrt", 1, true),
+    ("fabs", 1, true),
+    ("floor", 1, true),
+    ("fmod", 2, true),
+    ("fmax", 2, false),
+    ("fmin", 2, false),
+];
 
 /// A function: arity and body.
 #[derive(Clone, Debug)]
@@ -69,6 +89,8 @@ pub struct Prog {
     pub tops: Vec<E>,
     /// Redefinitions (function index, new body), then the top-level expressions again.
     pub redefs: Vec<(u8, E)>,
+    /// How deep the recursive function goes.
+    pub rec_depth: u16,
 }
 
 /// Expression recipes.
@@ -91,6 +113,8 @@ pub fn expr() -> impl Strategy<Value = E> {
                 .prop_map(|(inits, body)| E::Let(inits, body)),
             2 => (any::<u8>(), boxed.clone()).prop_map(|(v, e)| E::Set(v, e)),
             1 => boxed.prop_map(E::Print),
+            1 => (any::<u8>(), prop::collection::vec(inner.clone(), 1..3))
+                .prop_map(|(f, args)| E::Math(f, args)),
         ]
     })
 }
@@ -107,15 +131,19 @@ pub fn prog() -> impl Strategy<Value = Prog> {
         prop::option::of(expr()),
         prop::collection::vec(expr(), 1..5),
         prop::collection::vec((any::<u8>(), expr()), 0..3),
+        0u16..400,
     )
-        .prop_map(|(binary, unary, funcs, rec, tops, redefs)| Prog {
-            binary,
-            unary,
-            funcs,
-            rec,
-            tops,
-            redefs,
-        })
+        .prop_map(
+            |(binary, unary, funcs, rec, tops, redefs, rec_depth)| Prog {
+                binary,
+                unary,
+                funcs,
+                rec,
+                tops,
+                redefs,
+                rec_depth,
+            },
+        )
 }
 
 /// What an expression may refer to where it is printed.
@@ -136,6 +164,8 @@ struct Scope {
 /// Prints programs, numbering the variables it introduces.
 struct Printer {
     next_var: usize,
+    /// The C math functions it may call.
+    math: Vec<(&'static str, u8)>,
 }
 
 impl Printer {
@@ -259,16 +289,55 @@ impl Printer {
                 self.expr(e, scope, out);
                 out.push(')');
             }
+            E::Math(f, args) => {
+                let (name, arity) = self.math[usize::from(*f) % self.math.len()];
+                out.push_str(name);
+                out.push('(');
+                for i in 0..usize::from(arity) {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    match args.get(i) {
+                        // Arguments of either sign: zeros and NaNs of either sign.
+                        Some(arg) if i % 2 == 1 => {
+                            out.push_str("(0 - ");
+                            self.expr(arg, scope, out);
+                            out.push(')');
+                        }
+                        Some(arg) => self.expr(arg, scope, out),
+                        None => out.push_str("0"),
+                    }
+                }
+                out.push(')');
+            }
         }
     }
 }
 
 const PARAMS: [&str; 10] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
 
-/// The program's source text.
+/// The program's source text, using everything toy accepts.
 pub fn source(prog: &Prog) -> String {
-    let mut p = Printer { next_var: 0 };
+    print(prog, false)
+}
+
+/// The program's source text within what LLVM's C++ chapter 7 runs as toy does.
+pub fn tutorial_source(prog: &Prog) -> String {
+    print(prog, true)
+}
+
+fn print(prog: &Prog, tutorial: bool) -> String {
+    let math: Vec<(&str, u8)> = MATH
+        .iter()
+        .filter(|(_, _, same)| *same || !tutorial)
+        .map(|(name, arity, _)| (*name, *arity))
+        .collect();
     let mut out = String::from("extern printd(x);\nextern putchard(c);\n");
+    for (name, arity) in &math {
+        let params = ["x", "x y"][usize::from(*arity) - 1];
+        out.push_str(&format!("extern {name}({params});\n"));
+    }
+    let mut p = Printer { next_var: 0, math };
     let builtin = vec!['+', '-', '*', '<'];
     let empty = Scope {
         vars: Vec::new(),
@@ -317,8 +386,12 @@ pub fn source(prog: &Prog) -> String {
             .iter()
             .map(|p| (p.to_string(), true))
             .collect(),
-        // Only functions defined after this one: calls form a DAG.
-        callees: names[i + 1..].to_vec(),
+        // Only functions defined after this one (before it, for the tutorial, which
+        // has no forward references): calls form a DAG.
+        callees: match tutorial {
+            false => names[i + 1..].to_vec(),
+            true => names[..i].to_vec(),
+        },
         binary: binary.clone(),
         unary: unary.clone(),
         loops: 0,
@@ -359,11 +432,11 @@ pub fn source(prog: &Prog) -> String {
             out.push_str(";\n");
         }
         if prog.rec.is_some() {
-            out.push_str("rec(3, 1);\n");
+            out.push_str(&format!("rec({}, 1);\n", prog.rec_depth));
         }
     };
     tops(&mut p, &mut out);
-    if !prog.redefs.is_empty() {
+    if !prog.redefs.is_empty() && !tutorial {
         for (which, body) in &prog.redefs {
             let i = usize::from(*which) % prog.funcs.len();
             define(&mut p, i, body, &mut out);
@@ -382,6 +455,10 @@ fn strip_calls(e: &E) -> E {
             None => E::Num(1),
         },
         E::Print(e) => strip_calls(e),
+        E::Math(_, args) => match args.first() {
+            Some(arg) => strip_calls(arg),
+            None => E::Num(1),
+        },
         E::Put(n) => E::Num(*n),
         E::Num(_) | E::Var(_) => e.clone(),
         E::Bin(o, x, y) => E::Bin(*o % 4, b(x), b(y)),
