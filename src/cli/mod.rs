@@ -284,7 +284,7 @@ pub fn main() -> ExitCode {
         diag::plain(&err);
         return ExitCode::from(Status::UsageError as u8);
     }
-    let status = if !args.files.is_empty() {
+    let mut status = if !args.files.is_empty() {
         run::files(&args)
     } else if interactive {
         repl::run(&args)
@@ -292,6 +292,9 @@ pub fn main() -> ExitCode {
         run::stdin(&args)
     };
     toy::runtime::flush();
+    if run::report_write_error() && status == Status::Ok {
+        status = Status::ProgramError;
+    }
     toy::jit::stop_background();
     cache::flush();
     ExitCode::from(status as u8)

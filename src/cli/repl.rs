@@ -201,12 +201,15 @@ pub fn run(args: &Args) -> Status {
         super::EngineKind::Eager => "eager JIT",
         super::EngineKind::Interp => "interpreter",
     };
-    println!(
+    say(&format!(
         "toy {} — Kaleidoscope REPL ({engine}). Type :help for help, Ctrl-D to quit.",
         env!("CARGO_PKG_VERSION")
-    );
+    ));
     loop {
         runtime::flush();
+        if driver.output_failed || super::run::report_write_error() {
+            return Status::ProgramError;
+        }
         let entry = match editor.readline(PROMPT) {
             Ok(entry) => entry,
             Err(ReadlineError::Interrupted) => continue,
@@ -230,10 +233,10 @@ pub fn run(args: &Args) -> Status {
                 .unwrap_or((command, ""));
             match name {
                 "q" | "quit" => break,
-                "h" | "help" => println!("{HELP}"),
+                "h" | "help" => say(HELP),
                 "load" if !arg.trim().is_empty() => load(&mut driver, arg.trim()),
                 "load" => diag::plain(":load needs a file name"),
-                "stats" => println!("{}", inspect::stats(&mut driver.session)),
+                "stats" => say(&inspect::stats(&mut driver.session)),
                 "ir" | "asm" if arg.trim().is_empty() => {
                     diag::plain(&format!(":{name} needs a function name"));
                 }
@@ -245,7 +248,7 @@ pub fn run(args: &Args) -> Status {
                     };
                     let opt = args.opt_level();
                     match inspect::show(&driver.session, &mut compiler, opt, arg.trim(), output) {
-                        Ok(text) => print!("{text}"),
+                        Ok(text) => runtime::write(text.as_bytes()),
                         Err(err) => diag::plain(&err),
                     }
                 }
@@ -269,6 +272,11 @@ pub fn run(args: &Args) -> Status {
     }
     runtime::flush();
     Status::Ok
+}
+
+/// Writes a line to stdout like program output, so that a failed write is noticed.
+fn say(text: &str) {
+    runtime::write(format!("{text}\n").as_bytes());
 }
 
 /// `:load FILE`: runs a file in the session, stopping at its first error.

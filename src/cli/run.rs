@@ -27,6 +27,8 @@ pub struct Driver {
     pub keep_going: bool,
     /// Errors reported so far.
     pub errors: usize,
+    /// Program output could not be written (reported; nothing more should run).
+    pub output_failed: bool,
 }
 
 impl Driver {
@@ -57,6 +59,7 @@ impl Driver {
             echo,
             keep_going,
             errors: 0,
+            output_failed: false,
         })
     }
 
@@ -64,6 +67,7 @@ impl Driver {
     pub fn run(&mut self, source: SourceId, start: usize, eof: bool) -> Progress {
         let (echo, keep_going) = (self.echo, self.keep_going);
         let errors = &mut self.errors;
+        let output_failed = &mut self.output_failed;
         let emit = &mut self.emit;
         let mut on = |sources: &SourceMap, result: Result<Outcome, Error>| {
             let result = match (result, emit.as_mut()) {
@@ -90,6 +94,12 @@ impl Driver {
                     }
                 }
             }
+            // Output is lost from here on: running more would only hide that.
+            if report_write_error() {
+                *errors += 1;
+                *output_failed = true;
+                return ControlFlow::Break(());
+            }
             ControlFlow::Continue(())
         };
         self.session.run(source, start, eof, &mut on)
@@ -102,6 +112,17 @@ impl Driver {
         } else {
             Status::ProgramError
         }
+    }
+}
+
+/// Reports a failed write of program output, if there was one since the last call.
+pub fn report_write_error() -> bool {
+    match runtime::take_write_error() {
+        Some(err) => {
+            diag::plain(&format!("cannot write program output: {err}"));
+            true
+        }
+        None => false,
     }
 }
 
@@ -271,6 +292,9 @@ pub fn stdin(args: &Args) -> Status {
             Progress::Done | Progress::Stopped => {
                 pos = driver.session.sources().get(source).text.len();
             }
+        }
+        if driver.output_failed {
+            return driver.status();
         }
         if eof {
             return write_object(&mut driver, args.output.as_deref());

@@ -1,0 +1,104 @@
+//! The `toy` command's input and output at their limits: failed writes, oversized or
+//! endless inputs, and error recovery that is the same for files and piped input.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{ENGINES, Engine, toy};
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new()
+        .suffix(".ks")
+        .tempfile()
+        .expect("temp file");
+    f.write_all(text.as_bytes()).expect("write");
+    f
+}
+
+/// The same command as `cmd`, as a `std` command (to redirect its stdout).
+fn std_command(cmd: &assert_cmd::Command) -> Command {
+    let mut std = Command::new(cmd.get_program());
+    std.args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => std.env(key, value),
+            None => std.env_remove(key),
+        };
+    }
+    std
+}
+
+/// Runs `cmd` with stdout on `/dev/full` (every write fails with ENOSPC) and `stdin`;
+/// returns (status, stderr).
+fn to_dev_full(mut cmd: Command, stdin: &str) -> (Option<i32>, String) {
+    let full = std::fs::File::create("/dev/full").expect("/dev/full");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("toy starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("toy runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+const NO_SPACE: &str = "cannot write program output: No space left on device (os error 28)";
+
+#[test]
+fn failed_writes_of_program_output_are_errors_on_every_engine() {
+    let program = file("extern printd(x);\nextern putchard(c);\nprintd(1);\nputchard(65);\n");
+    for engine in ENGINES {
+        // Kept until the end: `tcp` stops its listener when dropped.
+        let engine_ = Engine::new(engine);
+        let mut cmd = std_command(&engine_.toy());
+        cmd.arg(program.path());
+        let (status, stderr) = to_dev_full(cmd, "");
+        assert!(stderr.contains(NO_SPACE), "{engine}: {stderr}");
+        assert_eq!(stderr.matches(NO_SPACE).count(), 1, "{engine}: {stderr}");
+        assert_eq!(status, Some(1), "{engine}: {stderr}");
+    }
+}
+
+#[test]
+fn failed_writes_of_echoed_values_are_errors() {
+    for engine in ENGINES {
+        let engine_ = Engine::new(engine);
+        let (status, stderr) = to_dev_full(std_command(&engine_.toy()), "1 + 2;\n");
+        assert!(stderr.contains(NO_SPACE), "{engine}: {stderr}");
+        assert_eq!(status, Some(1), "{engine}: {stderr}");
+    }
+    // Output of --emit goes the same way.
+    let (status, stderr) = to_dev_full(std_command(&toy().arg("--emit=ast")), "1 + 2;\n");
+    assert!(stderr.contains(NO_SPACE), "{stderr}");
+    assert_eq!(status, Some(1), "{stderr}");
+}
+
+#[test]
+fn a_reader_that_goes_away_still_ends_toy_quietly() {
+    // `toy prog.ks | head -c 1`: an endless printer stops when its reader exits.
+    let program = file("extern putchard(c);\nfor i = 0, 1 in putchard(65);\n");
+    let mut child = std_command(&toy().arg(program.path()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("toy starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(&mut stdout, &mut first).expect("some output");
+    drop(stdout);
+    let output = child.wait_with_output().expect("toy ends");
+    assert_eq!(first, *b"A");
+    assert_eq!(output.status.code(), Some(141));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
