@@ -102,3 +102,62 @@ fn a_reader_that_goes_away_still_ends_toy_quietly() {
     assert_eq!(output.status.code(), Some(141));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+/// Runs `cmd` with `stdin`; gives its (status, stderr), failing the test if it has not
+/// ended after two minutes (before the bounds, these inputs exhausted memory).
+fn run_bounded(mut cmd: Command, stdin: Stdio) -> (Option<i32>, String) {
+    let child = cmd
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("toy starts");
+    let pid = child.id();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || send.send(child.wait_with_output()));
+    match receive.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(output) => {
+            let output = output.expect("toy runs");
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            (output.status.code(), stderr)
+        }
+        Err(_) => {
+            // SAFETY: kill takes any pid; this one is our child, not yet reaped (the
+            // thread waiting for it has not returned).
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            panic!("toy still reads after two minutes");
+        }
+    }
+}
+
+fn dev_zero() -> Stdio {
+    std::fs::File::open("/dev/zero").expect("/dev/zero").into()
+}
+
+#[test]
+fn endless_inputs_are_refused_with_a_clear_error() {
+    let limit = "larger than 64 MiB, the most toy reads";
+    let piped = std_command(&toy().arg("--engine=interp"));
+    let (status, stderr) = run_bounded(piped, dev_zero());
+    assert!(
+        stderr.contains(&format!("cannot read standard input: {limit}")),
+        "{stderr}"
+    );
+    assert_eq!(status, Some(2), "{stderr}");
+
+    let tokens = std_command(&toy().arg("--emit=tokens"));
+    let (status, stderr) = run_bounded(tokens, dev_zero());
+    assert!(
+        stderr.contains(&format!("cannot read standard input: {limit}")),
+        "{stderr}"
+    );
+    assert_eq!(status, Some(2), "{stderr}");
+
+    let file = std_command(&toy().args(["--engine=interp", "/dev/zero"]));
+    let (status, stderr) = run_bounded(file, Stdio::null());
+    assert!(
+        stderr.contains(&format!("cannot read /dev/zero: {limit}")),
+        "{stderr}"
+    );
+    assert_eq!(status, Some(2), "{stderr}");
+}

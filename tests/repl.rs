@@ -23,6 +23,16 @@ fn start_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> PtySession {
+    start_showing(state, no_color, args, env).0
+}
+
+/// Starts `toy` as [`start_env`] does; also gives what it wrote before its first prompt.
+fn start_showing(
+    state: &std::path::Path,
+    no_color: bool,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (PtySession, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
     cmd.env("TOY_CACHE", "off")
         .args(args)
@@ -34,8 +44,8 @@ fn start_env(
         cmd.env_remove("NO_COLOR");
     }
     let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("toy starts on a pty");
-    p.exp_string("toy> ").expect("first prompt");
-    p
+    let before = p.exp_string("toy> ").expect("first prompt");
+    (p, before)
 }
 
 /// Types `text` and presses Enter (a terminal sends `\r`).
@@ -169,6 +179,57 @@ fn history_persists_across_sessions() {
 }
 
 #[test]
+fn repls_sharing_a_history_file_keep_each_others_entries() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut a = start(state.path(), true);
+    let mut b = start(state.path(), true);
+    enter(&mut a, "1 + 1");
+    a.exp_string("Evaluated to 2.000000").expect("value");
+    enter(&mut b, "2 + 2");
+    b.exp_string("Evaluated to 4.000000").expect("value");
+    enter(&mut a, "3 + 3");
+    a.exp_string("Evaluated to 6.000000").expect("value");
+    quit(a);
+    quit(b);
+    let history = std::fs::read_to_string(state.path().join("toy/history")).expect("history file");
+    for entry in ["1 + 1", "2 + 2", "3 + 3"] {
+        assert!(history.contains(entry), "{entry} is lost: {history}");
+    }
+}
+
+#[test]
+fn a_history_file_that_is_not_a_regular_file_is_skipped_with_a_warning() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let dir = state.path().join("toy");
+    std::fs::create_dir_all(&dir).expect("state dir");
+    let history = dir.join("history");
+    // A link to an endless device, then a FIFO (opening it for reading would wait for
+    // a writer).
+    std::os::unix::fs::symlink("/dev/zero", &history).expect("symlink");
+    let mut fifo = false;
+    loop {
+        let (mut p, before) = start_showing(state.path(), true, &[], &[]);
+        assert!(
+            before.contains("is not a regular file; running without history"),
+            "{before}"
+        );
+        enter(&mut p, "6 * 7");
+        p.exp_string("Evaluated to 42.000000").expect("the REPL works");
+        quit(p);
+        if fifo {
+            break;
+        }
+        std::fs::remove_file(&history).expect("remove link");
+        let made = Command::new("mkfifo")
+            .arg(&history)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        fifo = true;
+    }
+}
+
+#[test]
 fn commands_help_load_quit() {
     let state = tempfile::tempdir().expect("temp dir");
     let file = state.path().join("lib.ks");
@@ -181,6 +242,9 @@ fn commands_help_load_quit() {
     enter(&mut p, "triple(14)");
     p.exp_string("Evaluated to 42.000000")
         .expect("loaded definition");
+    enter(&mut p, ":load /dev/zero");
+    p.exp_string("cannot read /dev/zero: larger than 64 MiB")
+        .expect("a bounded read");
     enter(&mut p, ":frob");
     p.exp_string("unknown command :frob")
         .expect("unknown command");

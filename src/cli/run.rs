@@ -1,7 +1,6 @@
 //! Running files and piped standard input.
 
 use std::collections::HashSet;
-use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use toy::frontend::source::{SourceId, SourceMap};
 use toy::runtime;
 use toy::session::{Outcome, Progress, Session};
 
-use super::{Args, Emit, Status, diag};
+use super::{Args, Emit, Status, diag, input};
 
 /// A session plus what to do with its outcomes.
 pub struct Driver {
@@ -217,10 +216,10 @@ fn decode(bytes: Vec<u8>) -> String {
 pub fn files(args: &Args) -> Status {
     let mut texts = Vec::new();
     for path in &args.files {
-        match std::fs::read(path) {
+        match input::read_file(path) {
             Ok(bytes) => texts.push((path.display().to_string(), decode(bytes))),
             Err(err) => {
-                diag::plain(&format!("cannot read {}: {err}", path.display()));
+                diag::plain(&err.to_string());
                 return Status::UsageError;
             }
         }
@@ -258,26 +257,28 @@ pub fn stdin(args: &Args) -> Status {
         }
     };
     let source = driver.session.sources_mut().add("<stdin>", "");
-    let mut input = std::io::stdin().lock();
+    const NAME: &str = "standard input";
     if args.emit == Some(Emit::Tokens) {
-        let mut bytes = Vec::new();
-        if let Err(err) = input.read_to_end(&mut bytes) {
-            diag::plain(&format!("cannot read standard input: {err}"));
-            return Status::UsageError;
-        }
+        let bytes = match input::read_all(std::io::stdin().lock(), NAME) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                diag::plain(&err.to_string());
+                return Status::UsageError;
+            }
+        };
         driver.session.sources_mut().append(source, &decode(bytes));
         emit_tokens(&mut driver, source);
         return driver.status();
     }
+    let mut input = input::BoundedLines::new(std::io::stdin().lock(), NAME);
     let mut pos = 0;
     let mut line = Vec::new();
     loop {
         line.clear();
-        let eof = match input.read_until(b'\n', &mut line) {
-            Ok(0) => true,
-            Ok(_) => false,
+        let eof = match input.next_into(&mut line) {
+            Ok(more) => !more,
             Err(err) => {
-                diag::plain(&format!("cannot read standard input: {err}"));
+                diag::plain(&err.to_string());
                 return Status::UsageError;
             }
         };

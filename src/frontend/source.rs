@@ -6,6 +6,10 @@
 
 use std::ops::Range;
 
+/// The most text one source may hold (64 MiB): a file, `:load`ed file or piped
+/// standard input beyond it is refused by the driver, so input cannot exhaust memory.
+pub const MAX_SOURCE_LEN: usize = 64 << 20;
+
 /// Index of a source in its [`SourceMap`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub u32);
