@@ -161,3 +161,38 @@ fn endless_inputs_are_refused_with_a_clear_error() {
     );
     assert_eq!(status, Some(2), "{stderr}");
 }
+
+#[test]
+fn keep_going_recovers_alike_in_files_and_piped_input() {
+    // Errors whose item continues on later lines, in a definition, at the end of a
+    // line, and before a `def` that ends the failed item.
+    let program = "extern printd(x);\n\
+                   printd(1) + ) 2\n\
+                   printd(2);\n\
+                   printd(3);\n\
+                   def f(x)\n  x + )\n  1;\n\
+                   f(4);\n\
+                   4 +\n) 5\ndef g(x) x * 2;\n\
+                   g(3);\n\
+                   (1 + 2;\n\
+                   6;\n";
+    let f = file(program);
+    let from_file = toy()
+        .args(["--keep-going", "--echo"])
+        .arg(f.path())
+        .output()
+        .expect("runs");
+    let piped = toy().write_stdin(program).output().expect("runs");
+    let file_stdout = String::from_utf8_lossy(&from_file.stdout);
+    let file_stderr = String::from_utf8_lossy(&from_file.stderr)
+        .replace(&f.path().display().to_string(), "<stdin>");
+    assert_eq!(file_stdout, String::from_utf8_lossy(&piped.stdout));
+    assert_eq!(file_stderr, String::from_utf8_lossy(&piped.stderr));
+    assert_eq!(from_file.status.code(), Some(1));
+    assert_eq!(piped.status.code(), Some(1));
+    // What both do: skip each failed item to its `;` (or the next `def`).
+    assert_eq!(
+        file_stdout,
+        "3.000000\nEvaluated to 0.000000\nEvaluated to 6.000000\nEvaluated to 6.000000\n"
+    );
+}
