@@ -114,25 +114,35 @@ fn ctrl_c(args: &[&str], env: &[(&str, &str)]) {
     p.flush().expect("flush");
     p.exp_string("1 + 2").expect("echoed");
     p.send_control('c').expect("Ctrl-C");
+    // The prompt is drawn by the next readline, after it has set up the terminal: what
+    // is typed from here on reaches it.
     p.exp_string("toy> ").expect("fresh prompt");
-    // rustyline drops what was typed ahead of an interrupted line: let it settle.
-    std::thread::sleep(std::time::Duration::from_millis(300));
     enter(&mut p, "3 * 3");
     p.exp_string("Evaluated to 9.000000")
         .expect("only the new input ran");
 
-    enter(&mut p, "extern putchard(c); def spin(x) for i = 0, 1 in x;");
+    enter(
+        &mut p,
+        "extern putchard(c); extern printd(x); def binary : 1 (x y) y;",
+    );
     p.exp_string("toy> ").expect("prompt");
-    enter(&mut p, "def chatty(x) for i = 0, 1 in putchard(x);");
+    // Each prints a marker, then loops forever: once the marker is out, the evaluation
+    // is running, and Ctrl-C must interrupt it.
+    enter(&mut p, "def spin(x) printd(x) : for i = 0, 1 in x;");
     p.exp_string("toy> ").expect("prompt");
-    enter(&mut p, "spin(1)");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    enter(
+        &mut p,
+        "def chatty(x) printd(x + 123) : for i = 0, 1 in putchard(x);",
+    );
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "spin(42)");
+    p.exp_string("42.000000").expect("spin is running");
     p.send_control('c').expect("Ctrl-C");
     p.exp_string("interrupted").expect("evaluation stopped");
     p.exp_string("toy> ").expect("back at the prompt");
     // The definition survived; interrupt it again, this time inside the runtime.
     enter(&mut p, "chatty(0) + 7");
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    p.exp_string("123.000000").expect("chatty is running");
     p.send_control('c').expect("Ctrl-C");
     p.exp_string("interrupted").expect("stopped again");
     quit(p);
