@@ -79,7 +79,7 @@ fn failed_writes_of_echoed_values_are_errors() {
         assert_eq!(status, Some(1), "{engine}: {stderr}");
     }
     // Output of --emit goes the same way.
-    let (status, stderr) = to_dev_full(std_command(&toy().arg("--emit=ast")), "1 + 2;\n");
+    let (status, stderr) = to_dev_full(std_command(toy().arg("--emit=ast")), "1 + 2;\n");
     assert!(stderr.contains(NO_SPACE), "{stderr}");
     assert_eq!(status, Some(1), "{stderr}");
 }
@@ -88,7 +88,7 @@ fn failed_writes_of_echoed_values_are_errors() {
 fn a_reader_that_goes_away_still_ends_toy_quietly() {
     // `toy prog.ks | head -c 1`: an endless printer stops when its reader exits.
     let program = file("extern putchard(c);\nfor i = 0, 1 in putchard(65);\n");
-    let mut child = std_command(&toy().arg(program.path()))
+    let mut child = std_command(toy().arg(program.path()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -137,7 +137,7 @@ fn dev_zero() -> Stdio {
 #[test]
 fn endless_inputs_are_refused_with_a_clear_error() {
     let limit = "larger than 64 MiB, the most toy reads";
-    let piped = std_command(&toy().arg("--engine=interp"));
+    let piped = std_command(toy().arg("--engine=interp"));
     let (status, stderr) = run_bounded(piped, dev_zero());
     assert!(
         stderr.contains(&format!("cannot read standard input: {limit}")),
@@ -145,7 +145,7 @@ fn endless_inputs_are_refused_with_a_clear_error() {
     );
     assert_eq!(status, Some(2), "{stderr}");
 
-    let tokens = std_command(&toy().arg("--emit=tokens"));
+    let tokens = std_command(toy().arg("--emit=tokens"));
     let (status, stderr) = run_bounded(tokens, dev_zero());
     assert!(
         stderr.contains(&format!("cannot read standard input: {limit}")),
@@ -153,7 +153,7 @@ fn endless_inputs_are_refused_with_a_clear_error() {
     );
     assert_eq!(status, Some(2), "{stderr}");
 
-    let file = std_command(&toy().args(["--engine=interp", "/dev/zero"]));
+    let file = std_command(toy().args(["--engine=interp", "/dev/zero"]));
     let (status, stderr) = run_bounded(file, Stdio::null());
     assert!(
         stderr.contains(&format!("cannot read /dev/zero: {limit}")),

@@ -224,7 +224,8 @@ fn a_history_file_that_is_not_a_regular_file_is_skipped_with_a_warning() {
             "{before}"
         );
         enter(&mut p, "6 * 7");
-        p.exp_string("Evaluated to 42.000000").expect("the REPL works");
+        p.exp_string("Evaluated to 42.000000")
+            .expect("the REPL works");
         quit(p);
         if fifo {
             break;

@@ -139,11 +139,17 @@ pub fn check_history(path: &Path) -> Result<(), HistoryError> {
     {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(HistoryError::Io { path: name(), source }),
+        Err(source) => {
+            return Err(HistoryError::Io {
+                path: name(),
+                source,
+            });
+        }
     };
-    let metadata = file
-        .metadata()
-        .map_err(|source| HistoryError::Io { path: name(), source })?;
+    let metadata = file.metadata().map_err(|source| HistoryError::Io {
+        path: name(),
+        source,
+    })?;
     if !metadata.is_file() {
         return Err(HistoryError::NotRegular { path: name() });
     }

@@ -251,11 +251,11 @@ impl Args {
             return Ok(Transport::Spawn(Remote::default_binary()));
         };
         let token = match (&self.token_file, std::env::var("TOY_EXECUTOR_TOKEN")) {
-            (Some(path), _) => String::from_utf8_lossy(
-                &input::read_file(path).map_err(|e| e.to_string())?,
-            )
-            .trim()
-            .to_string(),
+            (Some(path), _) => {
+                String::from_utf8_lossy(&input::read_file(path).map_err(|e| e.to_string())?)
+                    .trim()
+                    .to_string()
+            }
             (None, Ok(token)) if !token.is_empty() => token,
             _ => return Err("--connect needs a token: TOY_EXECUTOR_TOKEN or --token-file".into()),
         };

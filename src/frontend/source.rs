@@ -219,7 +219,11 @@ mod tests {
         let n = line.len();
         assert_eq!(source.lines_around(n + 4..n + 8), (2, n..2 * n));
         assert_eq!(source.lines_around(n + 4..2 * n + 1), (2, n..3 * n));
-        assert_eq!(source.lines_around(n..2 * n), (2, n..2 * n), "ends at a newline");
+        assert_eq!(
+            source.lines_around(n..2 * n),
+            (2, n..2 * n),
+            "ends at a newline"
+        );
         assert_eq!(source.lines_around(len..len), (20_001, len..len));
         // Each byte is looked at once, when it is added: a diagnostic costs a search
         // of the index, not a scan of the text before it.
