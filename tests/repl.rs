@@ -149,6 +149,28 @@ fn ctrl_c(args: &[&str], env: &[(&str, &str)]) {
 }
 
 #[test]
+fn a_failed_write_ends_the_repl_with_an_error() {
+    // Input from the terminal, output to /dev/full: the banner cannot be written.
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("exec '{}' >/dev/full", env!("CARGO_BIN_EXE_toy")))
+        .env("TOY_CACHE", "off")
+        .env("XDG_STATE_HOME", state.path())
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("toy starts on a pty");
+    p.exp_string("cannot write program output: No space left on device")
+        .expect("the error");
+    p.exp_eof().expect("toy exits");
+    let status = p.process_mut().wait().expect("exit status");
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 1)),
+        "{status:?}"
+    );
+}
+
+#[test]
 fn tab_completes_functions_and_keywords() {
     let state = tempfile::tempdir().expect("temp dir");
     let mut p = start(state.path(), true);
