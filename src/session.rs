@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::frontend::ast::{Function, Item, Name};
+use crate::frontend::lexer::{Token, lex};
 use crate::frontend::parser::{Step, Tokens};
 use crate::frontend::resolve::{Operators, resolve_item};
 use crate::frontend::source::{SourceId, SourceMap, Span};
@@ -57,6 +58,9 @@ pub struct Session {
     operators: Operators,
     globals: HashMap<Name, Global>,
     engine: Option<Box<dyn Engine>>,
+    /// A source whose last item failed to parse before its end was read: its next
+    /// text continues that item, up to a `;` or the next `def` or `extern`.
+    skipping: Option<SourceId>,
 }
 
 impl Session {
@@ -67,6 +71,7 @@ impl Session {
             operators: Operators::new(),
             globals: HashMap::new(),
             engine,
+            skipping: None,
         }
     }
 
@@ -142,13 +147,38 @@ impl Session {
             engine.source_lines(source, Arc::new(self.sources.lines(source)));
         }
         let text = &self.sources.get(source).text;
+        let mut start = start;
+        if self.skipping == Some(source) {
+            match end_of_failed_item(text, source, start) {
+                Some(end) => {
+                    self.skipping = None;
+                    start = end;
+                }
+                None => {
+                    if eof {
+                        self.skipping = None;
+                    }
+                    return Progress::Done;
+                }
+            }
+        }
         let tokens = Tokens::lex(text, source, start);
         let mut items = tokens.items();
+        // After a parse error, whether the parser skipped to the end of the text
+        // without finding where the failed item ends.
+        let mut unfinished_error = false;
         loop {
             let before = items.offset();
             let Some(step) = items.next() else {
+                if unfinished_error {
+                    // Text read later may still belong to the failed item: skip it
+                    // then, as the parser would had it seen the whole text, so that
+                    // piped input and files recover alike.
+                    self.skipping = Some(source);
+                }
                 return Progress::Done;
             };
+            unfinished_error = false;
             let result = match step {
                 Step::Item { open: true, .. } | Step::Error(_) if !eof && pending(&step) => {
                     return Progress::Pending(before);
@@ -167,13 +197,28 @@ impl Session {
                     }
                     result
                 }
-                Step::Error(err) => Err(err),
+                Step::Error(err) => {
+                    unfinished_error = !eof && !text[..items.offset()].ends_with(';');
+                    Err(err)
+                }
             };
             if on(&self.sources, result).is_break() {
                 return Progress::Stopped;
             }
         }
     }
+}
+
+/// Where the parser resumes after an item that failed before `start`, if the text
+/// from `start` on shows it: after the next `;`, or at the next `def` or `extern`.
+fn end_of_failed_item(text: &str, source: SourceId, start: usize) -> Option<usize> {
+    lex(text, source, start)
+        .into_iter()
+        .find_map(|(token, span)| match token {
+            Token::Semi => Some(span.end),
+            Token::Def | Token::Extern => Some(span.start),
+            _ => None,
+        })
 }
 
 fn pending(step: &Step<'_>) -> bool {

@@ -23,6 +23,16 @@ fn start_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> PtySession {
+    start_showing(state, no_color, args, env).0
+}
+
+/// Starts `toy` as [`start_env`] does; also gives what it wrote before its first prompt.
+fn start_showing(
+    state: &std::path::Path,
+    no_color: bool,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (PtySession, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
     cmd.env("TOY_CACHE", "off")
         .args(args)
@@ -34,8 +44,8 @@ fn start_env(
         cmd.env_remove("NO_COLOR");
     }
     let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("toy starts on a pty");
-    p.exp_string("toy> ").expect("first prompt");
-    p
+    let before = p.exp_string("toy> ").expect("first prompt");
+    (p, before)
 }
 
 /// Types `text` and presses Enter (a terminal sends `\r`).
@@ -104,28 +114,60 @@ fn ctrl_c(args: &[&str], env: &[(&str, &str)]) {
     p.flush().expect("flush");
     p.exp_string("1 + 2").expect("echoed");
     p.send_control('c').expect("Ctrl-C");
+    // The prompt is drawn by the next readline, after it has set up the terminal: what
+    // is typed from here on reaches it.
     p.exp_string("toy> ").expect("fresh prompt");
-    // rustyline drops what was typed ahead of an interrupted line: let it settle.
-    std::thread::sleep(std::time::Duration::from_millis(300));
     enter(&mut p, "3 * 3");
     p.exp_string("Evaluated to 9.000000")
         .expect("only the new input ran");
 
-    enter(&mut p, "extern putchard(c); def spin(x) for i = 0, 1 in x;");
+    enter(
+        &mut p,
+        "extern putchard(c); extern printd(x); def binary : 1 (x y) y;",
+    );
     p.exp_string("toy> ").expect("prompt");
-    enter(&mut p, "def chatty(x) for i = 0, 1 in putchard(x);");
+    // Each prints a marker, then loops forever: once the marker is out, the evaluation
+    // is running, and Ctrl-C must interrupt it.
+    enter(&mut p, "def spin(x) printd(x) : for i = 0, 1 in x;");
     p.exp_string("toy> ").expect("prompt");
-    enter(&mut p, "spin(1)");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    enter(
+        &mut p,
+        "def chatty(x) printd(x + 123) : for i = 0, 1 in putchard(x);",
+    );
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "spin(42)");
+    p.exp_string("42.000000").expect("spin is running");
     p.send_control('c').expect("Ctrl-C");
     p.exp_string("interrupted").expect("evaluation stopped");
     p.exp_string("toy> ").expect("back at the prompt");
     // The definition survived; interrupt it again, this time inside the runtime.
     enter(&mut p, "chatty(0) + 7");
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    p.exp_string("123.000000").expect("chatty is running");
     p.send_control('c').expect("Ctrl-C");
     p.exp_string("interrupted").expect("stopped again");
     quit(p);
+}
+
+#[test]
+fn a_failed_write_ends_the_repl_with_an_error() {
+    // Input from the terminal, output to /dev/full: the banner cannot be written.
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("exec '{}' >/dev/full", env!("CARGO_BIN_EXE_toy")))
+        .env("TOY_CACHE", "off")
+        .env("XDG_STATE_HOME", state.path())
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("toy starts on a pty");
+    p.exp_string("cannot write program output: No space left on device")
+        .expect("the error");
+    p.exp_eof().expect("toy exits");
+    let status = p.process_mut().wait().expect("exit status");
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 1)),
+        "{status:?}"
+    );
 }
 
 #[test]
@@ -169,6 +211,58 @@ fn history_persists_across_sessions() {
 }
 
 #[test]
+fn repls_sharing_a_history_file_keep_each_others_entries() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut a = start(state.path(), true);
+    let mut b = start(state.path(), true);
+    enter(&mut a, "1 + 1");
+    a.exp_string("Evaluated to 2.000000").expect("value");
+    enter(&mut b, "2 + 2");
+    b.exp_string("Evaluated to 4.000000").expect("value");
+    enter(&mut a, "3 + 3");
+    a.exp_string("Evaluated to 6.000000").expect("value");
+    quit(a);
+    quit(b);
+    let history = std::fs::read_to_string(state.path().join("toy/history")).expect("history file");
+    for entry in ["1 + 1", "2 + 2", "3 + 3"] {
+        assert!(history.contains(entry), "{entry} is lost: {history}");
+    }
+}
+
+#[test]
+fn a_history_file_that_is_not_a_regular_file_is_skipped_with_a_warning() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let dir = state.path().join("toy");
+    std::fs::create_dir_all(&dir).expect("state dir");
+    let history = dir.join("history");
+    // A link to an endless device, then a FIFO (opening it for reading would wait for
+    // a writer).
+    std::os::unix::fs::symlink("/dev/zero", &history).expect("symlink");
+    let mut fifo = false;
+    loop {
+        let (mut p, before) = start_showing(state.path(), true, &[], &[]);
+        assert!(
+            before.contains("is not a regular file; running without history"),
+            "{before}"
+        );
+        enter(&mut p, "6 * 7");
+        p.exp_string("Evaluated to 42.000000")
+            .expect("the REPL works");
+        quit(p);
+        if fifo {
+            break;
+        }
+        std::fs::remove_file(&history).expect("remove link");
+        let made = Command::new("mkfifo")
+            .arg(&history)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        fifo = true;
+    }
+}
+
+#[test]
 fn commands_help_load_quit() {
     let state = tempfile::tempdir().expect("temp dir");
     let file = state.path().join("lib.ks");
@@ -181,6 +275,9 @@ fn commands_help_load_quit() {
     enter(&mut p, "triple(14)");
     p.exp_string("Evaluated to 42.000000")
         .expect("loaded definition");
+    enter(&mut p, ":load /dev/zero");
+    p.exp_string("cannot read /dev/zero: larger than 64 MiB")
+        .expect("a bounded read");
     enter(&mut p, ":frob");
     p.exp_string("unknown command :frob")
         .expect("unknown command");

@@ -7,7 +7,7 @@
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// Where program output goes instead of stdout (the executor process sends it to
@@ -71,19 +71,44 @@ fn flush_out(out: &mut Out) {
     }
 }
 
+/// The first failed write of program output, until [`take_write_error`] takes it: the
+/// runtime cannot report it itself (a library neither prints nor exits), so the driver
+/// asks after each item and at the end.
+static WRITE_ERROR: Mutex<Option<std::io::Error>> = Mutex::new(None);
+/// Set by the first failed write: later output is dropped, since the stream already
+/// lost some (and so that one failure is reported once).
+static OUTPUT_BROKEN: AtomicBool = AtomicBool::new(false);
+
+/// The first error writing program output to stdout since the last call, if any.
+pub fn take_write_error() -> Option<std::io::Error> {
+    WRITE_ERROR.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
+
 fn flush_buffer(buf: &mut Vec<u8>) {
     if buf.is_empty() {
+        return;
+    }
+    if OUTPUT_BROKEN.load(Ordering::Relaxed) {
+        buf.clear();
         return;
     }
     let mut stdout = std::io::stdout().lock();
     let result = stdout.write_all(buf).and_then(|()| stdout.flush());
     buf.clear();
-    if let Err(err) = result
-        && err.kind() == std::io::ErrorKind::BrokenPipe
-    {
-        // The reader went away (`toy prog.ks | head`): stop quietly, as a C program
-        // killed by SIGPIPE would.
-        std::process::exit(141);
+    match result {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+            // The reader went away (`toy prog.ks | head`): stop quietly, as a C program
+            // killed by SIGPIPE would.
+            std::process::exit(141);
+        }
+        Err(err) => {
+            OUTPUT_BROKEN.store(true, Ordering::Relaxed);
+            WRITE_ERROR
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(err);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 mod build;
 mod cache_command;
 mod diag;
+mod input;
 mod inspect;
 mod repl;
 mod run;
@@ -254,10 +255,11 @@ impl Args {
             return Ok(Transport::Spawn(Remote::default_binary()));
         };
         let token = match (&self.token_file, std::env::var("TOY_EXECUTOR_TOKEN")) {
-            (Some(path), _) => std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-                .trim()
-                .to_string(),
+            (Some(path), _) => {
+                String::from_utf8_lossy(&input::read_file(path).map_err(|e| e.to_string())?)
+                    .trim()
+                    .to_string()
+            }
             (None, Ok(token)) if !token.is_empty() => token,
             _ => return Err("--connect needs a token: TOY_EXECUTOR_TOKEN or --token-file".into()),
         };
@@ -288,7 +290,7 @@ pub fn main() -> ExitCode {
         diag::plain(&err);
         return ExitCode::from(Status::UsageError as u8);
     }
-    let status = if !args.files.is_empty() {
+    let mut status = if !args.files.is_empty() {
         run::files(&args)
     } else if interactive {
         repl::run(&args)
@@ -296,6 +298,9 @@ pub fn main() -> ExitCode {
         run::stdin(&args)
     };
     toy::runtime::flush();
+    if run::report_write_error() && status == Status::Ok {
+        status = Status::ProgramError;
+    }
     toy::jit::stop_background();
     cache::flush();
     ExitCode::from(status as u8)

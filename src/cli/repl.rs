@@ -18,7 +18,7 @@ use toy::frontend::parser::is_incomplete;
 use toy::runtime;
 
 use super::run::Driver;
-use super::{Args, Status, diag, inspect};
+use super::{Args, Status, diag, input, inspect};
 
 const PROMPT: &str = "toy> ";
 /// Inserted after a newline in an unfinished item; shown as [`CONTINUATION`] (same width).
@@ -149,6 +149,18 @@ fn history_path() -> Option<PathBuf> {
     Some(dir.join("history"))
 }
 
+/// `path` if it is fit to be the history file; otherwise a warning, and no history.
+fn usable_history(path: Option<PathBuf>) -> Option<PathBuf> {
+    let path = path?;
+    match input::check_history(&path) {
+        Ok(()) => Some(path),
+        Err(err) => {
+            diag::plain(&format!("warning: {err}; running without history"));
+            None
+        }
+    }
+}
+
 /// Runs the interactive REPL until `:quit` or Ctrl-D.
 pub fn run(args: &Args) -> Status {
     // Ctrl-C during an evaluation stops it and returns to the prompt; at the prompt the
@@ -181,7 +193,7 @@ pub fn run(args: &Args) -> Status {
         KeyEvent::from('\r'),
         EventHandler::Conditional(Box::new(ContinueLine)),
     );
-    let history = history_path();
+    let mut history = usable_history(history_path());
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
@@ -201,12 +213,15 @@ pub fn run(args: &Args) -> Status {
         super::EngineKind::Eager => "eager JIT",
         super::EngineKind::Interp => "interpreter",
     };
-    println!(
+    say(&format!(
         "toy {} — Kaleidoscope REPL ({engine}). Type :help for help, Ctrl-D to quit.",
         env!("CARGO_PKG_VERSION")
-    );
+    ));
     loop {
         runtime::flush();
+        if driver.output_failed || super::run::report_write_error() {
+            return Status::ProgramError;
+        }
         let entry = match editor.readline(PROMPT) {
             Ok(entry) => entry,
             Err(ReadlineError::Interrupted) => continue,
@@ -220,8 +235,11 @@ pub fn run(args: &Args) -> Status {
             continue;
         }
         let _ = editor.add_history_entry(entry.as_str());
+        history = usable_history(history);
         if let Some(path) = &history {
-            let _ = editor.save_history(path);
+            // Appended under a lock, so that REPLs sharing the file keep each other's
+            // entries (saving would overwrite them).
+            let _ = editor.append_history(path);
         }
         let trimmed = entry.trim();
         if let Some(command) = trimmed.strip_prefix(':') {
@@ -230,10 +248,10 @@ pub fn run(args: &Args) -> Status {
                 .unwrap_or((command, ""));
             match name {
                 "q" | "quit" => break,
-                "h" | "help" => println!("{HELP}"),
+                "h" | "help" => say(HELP),
                 "load" if !arg.trim().is_empty() => load(&mut driver, arg.trim()),
                 "load" => diag::plain(":load needs a file name"),
-                "stats" => println!("{}", inspect::stats(&mut driver.session)),
+                "stats" => say(&inspect::stats(&mut driver.session)),
                 "ir" | "asm" if arg.trim().is_empty() => {
                     diag::plain(&format!(":{name} needs a function name"));
                 }
@@ -245,7 +263,7 @@ pub fn run(args: &Args) -> Status {
                     };
                     let opt = args.opt_level();
                     match inspect::show(&driver.session, &mut compiler, opt, arg.trim(), output) {
-                        Ok(text) => print!("{text}"),
+                        Ok(text) => runtime::write(text.as_bytes()),
                         Err(err) => diag::plain(&err),
                     }
                 }
@@ -271,12 +289,17 @@ pub fn run(args: &Args) -> Status {
     Status::Ok
 }
 
+/// Writes a line to stdout like program output, so that a failed write is noticed.
+fn say(text: &str) {
+    runtime::write(format!("{text}\n").as_bytes());
+}
+
 /// `:load FILE`: runs a file in the session, stopping at its first error.
 fn load(driver: &mut Driver, path: &str) {
-    let text = match std::fs::read(path) {
+    let text = match input::read_file(std::path::Path::new(path)) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(err) => {
-            diag::plain(&format!("cannot read {path}: {err}"));
+            diag::plain(&err.to_string());
             return;
         }
     };

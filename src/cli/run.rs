@@ -1,7 +1,6 @@
 //! Running files and piped standard input.
 
 use std::collections::HashSet;
-use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use toy::frontend::source::{SourceId, SourceMap};
 use toy::runtime;
 use toy::session::{Outcome, Progress, Session};
 
-use super::{Args, Emit, Status, diag};
+use super::{Args, Emit, Status, diag, input};
 
 /// A session plus what to do with its outcomes.
 pub struct Driver {
@@ -27,6 +26,8 @@ pub struct Driver {
     pub keep_going: bool,
     /// Errors reported so far.
     pub errors: usize,
+    /// Program output could not be written (reported; nothing more should run).
+    pub output_failed: bool,
 }
 
 impl Driver {
@@ -57,6 +58,7 @@ impl Driver {
             echo,
             keep_going,
             errors: 0,
+            output_failed: false,
         })
     }
 
@@ -64,6 +66,7 @@ impl Driver {
     pub fn run(&mut self, source: SourceId, start: usize, eof: bool) -> Progress {
         let (echo, keep_going) = (self.echo, self.keep_going);
         let errors = &mut self.errors;
+        let output_failed = &mut self.output_failed;
         let emit = &mut self.emit;
         let mut on = |sources: &SourceMap, result: Result<Outcome, Error>| {
             let result = match (result, emit.as_mut()) {
@@ -90,6 +93,12 @@ impl Driver {
                     }
                 }
             }
+            // Output is lost from here on: running more would only hide that.
+            if report_write_error() {
+                *errors += 1;
+                *output_failed = true;
+                return ControlFlow::Break(());
+            }
             ControlFlow::Continue(())
         };
         self.session.run(source, start, eof, &mut on)
@@ -102,6 +111,17 @@ impl Driver {
         } else {
             Status::ProgramError
         }
+    }
+}
+
+/// Reports a failed write of program output, if there was one since the last call.
+pub fn report_write_error() -> bool {
+    match runtime::take_write_error() {
+        Some(err) => {
+            diag::plain(&format!("cannot write program output: {err}"));
+            true
+        }
+        None => false,
     }
 }
 
@@ -196,10 +216,10 @@ fn decode(bytes: Vec<u8>) -> String {
 pub fn files(args: &Args) -> Status {
     let mut texts = Vec::new();
     for path in &args.files {
-        match std::fs::read(path) {
+        match input::read_file(path) {
             Ok(bytes) => texts.push((path.display().to_string(), decode(bytes))),
             Err(err) => {
-                diag::plain(&format!("cannot read {}: {err}", path.display()));
+                diag::plain(&err.to_string());
                 return Status::UsageError;
             }
         }
@@ -237,26 +257,28 @@ pub fn stdin(args: &Args) -> Status {
         }
     };
     let source = driver.session.sources_mut().add("<stdin>", "");
-    let mut input = std::io::stdin().lock();
+    const NAME: &str = "standard input";
     if args.emit == Some(Emit::Tokens) {
-        let mut bytes = Vec::new();
-        if let Err(err) = input.read_to_end(&mut bytes) {
-            diag::plain(&format!("cannot read standard input: {err}"));
-            return Status::UsageError;
-        }
+        let bytes = match input::read_all(std::io::stdin().lock(), NAME) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                diag::plain(&err.to_string());
+                return Status::UsageError;
+            }
+        };
         driver.session.sources_mut().append(source, &decode(bytes));
         emit_tokens(&mut driver, source);
         return driver.status();
     }
+    let mut input = input::BoundedLines::new(std::io::stdin().lock(), NAME);
     let mut pos = 0;
     let mut line = Vec::new();
     loop {
         line.clear();
-        let eof = match input.read_until(b'\n', &mut line) {
-            Ok(0) => true,
-            Ok(_) => false,
+        let eof = match input.next_into(&mut line) {
+            Ok(more) => !more,
             Err(err) => {
-                diag::plain(&format!("cannot read standard input: {err}"));
+                diag::plain(&err.to_string());
                 return Status::UsageError;
             }
         };
@@ -271,6 +293,9 @@ pub fn stdin(args: &Args) -> Status {
             Progress::Done | Progress::Stopped => {
                 pos = driver.session.sources().get(source).text.len();
             }
+        }
+        if driver.output_failed {
+            return driver.status();
         }
         if eof {
             return write_object(&mut driver, args.output.as_deref());

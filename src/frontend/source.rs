@@ -6,6 +6,10 @@
 
 use std::ops::Range;
 
+/// The most text one source may hold (64 MiB): a file, `:load`ed file or piped
+/// standard input beyond it is refused by the driver, so input cannot exhaust memory.
+pub const MAX_SOURCE_LEN: usize = 64 << 20;
+
 /// Index of a source in its [`SourceMap`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub u32);
@@ -49,6 +53,36 @@ pub struct Source {
     pub name: String,
     /// The text read so far.
     pub text: String,
+    /// Where each line starts (`starts[0]` is 0), extended as text is appended: so a
+    /// position costs a binary search, never a scan of the text before it.
+    starts: Vec<usize>,
+}
+
+impl Source {
+    /// Records the lines of `text[from..]`.
+    fn index_from(&mut self, from: usize) {
+        #[cfg(test)]
+        SCANNED.with(|n| n.set(n.get() + self.text.len() - from));
+        let new = self.text[from..].match_indices('\n');
+        self.starts.extend(new.map(|(i, _)| from + i + 1));
+    }
+
+    /// The 1-based line holding byte `offset`, and the byte where that line starts.
+    pub fn line_of(&self, offset: usize) -> (usize, usize) {
+        // `starts[0]` is 0, so at least one start is at or before `offset`.
+        let line = self.starts.partition_point(|&start| start <= offset).max(1);
+        (line, self.starts[line - 1])
+    }
+
+    /// The bytes of the whole lines that `range` touches, and the first one's number:
+    /// what a diagnostic shows, without the rest of the text.
+    pub fn lines_around(&self, range: Range<usize>) -> (usize, Range<usize>) {
+        let (line, start) = self.line_of(range.start);
+        // The last byte of the range, not the one after it (which may start a line).
+        let (last, _) = self.line_of((range.end.max(range.start + 1)) - 1);
+        let end = self.starts.get(last).copied().unwrap_or(self.text.len());
+        (line, start..end)
+    }
 }
 
 /// Line starts of a source as it was at one moment: positions for debug information,
@@ -87,10 +121,13 @@ impl SourceMap {
     /// Adds a source and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> SourceId {
         let id = SourceId(self.sources.len() as u32);
-        self.sources.push(Source {
+        let mut source = Source {
             name: name.into(),
             text: text.into(),
-        });
+            starts: vec![0],
+        };
+        source.index_from(0);
+        self.sources.push(source);
         id
     }
 
@@ -99,6 +136,7 @@ impl SourceMap {
         let src = &mut self.sources[id.0 as usize];
         let start = src.text.len();
         src.text.push_str(text);
+        src.index_from(start);
         start
     }
 
@@ -127,23 +165,20 @@ impl SourceMap {
                     .unwrap_or_default(),
             ),
         };
-        let mut starts = vec![0];
-        starts.extend(source.text.match_indices('\n').map(|(i, _)| i + 1));
         SourceLines {
             file,
             directory,
-            starts,
+            starts: source.starts.clone(),
         }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: SourceId, offset: usize) -> (usize, usize) {
-        let text = &self.get(id).text;
-        let offset = offset.min(text.len());
-        let before = &text[..floor_char_boundary(text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let source = self.get(id);
+        let text = &source.text;
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let (line, line_start) = source.line_of(offset);
+        let col = text[line_start..offset].chars().count() + 1;
         (line, col)
     }
 }
@@ -156,8 +191,44 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 }
 
 #[cfg(test)]
+thread_local! {
+    /// Bytes of source text examined to find lines (per thread: tests run in parallel).
+    static SCANNED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scanned() -> usize {
+        SCANNED.with(|n| n.get())
+    }
+
+    #[test]
+    fn lines_are_indexed_once_not_per_look_up() {
+        let line = "def f(x) x + 1; # a line of a long file\n";
+        let mut map = SourceMap::new();
+        let id = map.add("big.ks", line.repeat(10_000));
+        let at = map.append(id, &line.repeat(10_000));
+        let len = map.get(id).text.len();
+        for i in (0..len).step_by(line.len()) {
+            assert_eq!(map.line_col(id, i + 4), (i / line.len() + 1, 5));
+        }
+        assert_eq!(map.line_col(id, at), (10_001, 1));
+        let source = map.get(id);
+        let n = line.len();
+        assert_eq!(source.lines_around(n + 4..n + 8), (2, n..2 * n));
+        assert_eq!(source.lines_around(n + 4..2 * n + 1), (2, n..3 * n));
+        assert_eq!(
+            source.lines_around(n..2 * n),
+            (2, n..2 * n),
+            "ends at a newline"
+        );
+        assert_eq!(source.lines_around(len..len), (20_001, len..len));
+        // Each byte is looked at once, when it is added: a diagnostic costs a search
+        // of the index, not a scan of the text before it.
+        assert_eq!(scanned(), len);
+    }
 
     #[test]
     fn line_col_counts_lines_and_characters() {
