@@ -350,6 +350,10 @@ fn print(prog: &Prog, tutorial: bool) -> String {
     let mut binary = builtin.clone();
     for (which, prec, body) in &prog.binary {
         let op = BINARY[usize::from(*which) % BINARY.len()];
+        if tutorial && binary.contains(&op) {
+            // The C++ tutorial cannot redefine a function (an operator included).
+            continue;
+        }
         let scope = Scope {
             vars: vec![("a".into(), true), ("b".into(), true)],
             ..empty.clone()
@@ -364,6 +368,9 @@ fn print(prog: &Prog, tutorial: bool) -> String {
     let mut unary = Vec::new();
     for (which, body) in &prog.unary {
         let op = UNARY[usize::from(*which) % UNARY.len()];
+        if tutorial && unary.contains(&op) {
+            continue;
+        }
         let scope = Scope {
             vars: vec![("v".into(), true)],
             ..empty.clone()

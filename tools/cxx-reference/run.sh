@@ -26,8 +26,8 @@ fi
 mkdir -p "$work/cxx/Chapter7" "$work/cxx/include"
 cp "$examples/include/KaleidoscopeJIT.h" "$work/cxx/include/"
 zcat "$examples/Chapter7/toy.cpp.gz" \
-    | sed -e 's/fputc((char)X, stderr);/fputc((char)X, stdout);/' \
-          -e 's/fprintf(stderr, "%f\\n", X);/fprintf(stdout, "%f\\n", X);/' \
+    | sed -e 's/fputc((char)X, stderr);/fputc((char)X, stdout); fflush(stdout);/' \
+          -e 's/fprintf(stderr, "%f\\n", X);/fprintf(stdout, "%f\\n", X); fflush(stdout);/' \
     > "$work/cxx/Chapter7/toy.cpp"
 grep -q 'fputc((char)X, stdout)' "$work/cxx/Chapter7/toy.cpp"
 grep -q 'fprintf(stdout, "%f\\n", X)' "$work/cxx/Chapter7/toy.cpp"
@@ -50,6 +50,7 @@ same=0
 differ=0
 for program in "$work"/programs/*.ks; do
     # The C++ reads stdin to its end; a program that crashes it counts as differing.
+    # (Output is flushed at each call, so a crash keeps what came before it.)
     cxx_out="$("$work/ch7" < "$program" 2>/dev/null | normalize || true)"
     toy_out="$(TOY_CACHE=off "$toy" --no-echo < "$program" 2>/dev/null | normalize || true)"
     if [ "$cxx_out" == "$toy_out" ]; then
