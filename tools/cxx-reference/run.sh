@@ -43,7 +43,7 @@ TOY_GENERATOR=tutorial TOY_DUMP_PROGRAMS="$work/programs" TOY_FUZZ_CASES="$cases
     cargo test --release --quiet --test differential engines_agree_on_generated_programs \
     >/dev/null
 cargo build --release --quiet
-toy=target/release/toy
+toy="${CARGO_TARGET_DIR:-target}/release/toy"
 
 normalize() { sed -e 's/-nan/nan/g'; }
 same=0
