@@ -53,19 +53,24 @@ fn child_with_env(entry: &str) -> u32 {
     }
 }
 
-/// The system call the main thread of `pid` is blocked in, if any.
-fn syscall_of(pid: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
-    text.split_whitespace().next()?.parse().ok()
+/// Whether a thread of `pid` is blocked in poll(2) or ppoll(2).
+fn polling(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        let text = std::fs::read_to_string(task.path().join("syscall")).unwrap_or_default();
+        matches!(text.split_whitespace().next(), Some("7" | "271"))
+    })
 }
 
-/// Waits until `toy` sits in poll(2) (waiting for its executor) for 200 ms on end:
-/// rustyline waits in read or select, never in poll.
+/// Waits until a thread of `toy` sits in poll(2) (waiting for its executor) for 200 ms
+/// on end: rustyline waits in read or select, never in poll.
 fn wait_until_polling(pid: u32) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut since = None;
     loop {
-        let polling = matches!(syscall_of(pid), Some(7 | 271));
+        let polling = polling(pid);
         match (polling, since) {
             (true, None) => since = Some(Instant::now()),
             (true, Some(t)) if t.elapsed() >= Duration::from_millis(200) => return,
