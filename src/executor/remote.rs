@@ -101,6 +101,7 @@ fn serve_run(
                 let known = conn.ledger.resolve(id);
                 conn.check(known)?;
                 let target = resolve(conn, id).unwrap_or(0);
+                conn.watch().restart_grace();
                 if target == 0 {
                     declined = Some(id);
                 }
@@ -145,12 +146,8 @@ impl Executor for Remote {
         resolve: &mut Resolve<'_>,
     ) -> Result<Result<f64, Abort>, ExecError> {
         let conn = &mut self.conn;
-        conn.running = true;
-        conn.watch().interrupt_sent = false;
-        conn.watch().restart_grace();
-        let result = serve_run(conn, addr, resolve);
-        conn.running = false;
-        result
+        conn.watch().new_run();
+        serve_run(conn, addr, resolve)
     }
     // ANCHOR_END: run_loop
 

@@ -36,8 +36,6 @@ pub struct Connection {
     pub(super) dead: Option<String>,
     /// The executor's process id (from its `Welcome`).
     pub(super) pid: u32,
-    /// Whether a `Run` is under way (its nested requests share its interrupt grace).
-    pub(super) running: bool,
 }
 
 fn io_error(err: std::io::Error) -> ExecError {
@@ -145,39 +143,51 @@ impl Connection {
             ledger: Ledger::default(),
             dead: None,
             pid: 0,
-            running: false,
         })
     }
 
     fn handshake(&mut self, transport: &Transport) -> Result<(), ExecError> {
-        if let Transport::Tcp { token, .. } = transport {
-            self.send(&Message::Auth {
+        // `Auth` has no reply, except `Failed` for a wrong token.
+        let auth = match transport {
+            Transport::Tcp { token, .. } => Some(self.send(&Message::Auth {
                 token: token.as_bytes().to_vec(),
-            })?;
-        }
+            })?),
+            Transport::Spawn(_) => None,
+        };
         let line_buffered = {
             use std::io::IsTerminal;
             std::io::stdout().is_terminal()
         };
-        let hello = Message::Hello {
+        let hello = self.send(&Message::Hello {
             version: VERSION,
             line_buffered,
-        };
-        match self.call(hello)? {
-            Message::Welcome {
-                version,
-                triple,
-                page_size,
-                base,
-                pid,
-                ..
-            } => {
+        })?;
+        self.flush()?;
+        self.watch().expect_reply("Hello");
+        match self.recv()? {
+            (s, Message::Failed(why)) if s == hello || Some(s) == auth => {
+                Err(ExecError::Protocol(why))
+            }
+            (
+                s,
+                Message::Welcome {
+                    version,
+                    triple,
+                    page_size,
+                    base,
+                    pid,
+                    ..
+                },
+            ) if s == hello => {
                 let ledger = Ledger::welcome(version, &triple, page_size, base, &host_triple());
                 self.ledger = self.check(ledger)?;
                 self.pid = pid;
                 Ok(())
             }
-            other => Err(self.unexpected("Hello", &other)),
+            (s, other) => Err(self.retire(Lie::Unrequested {
+                what: other.name(),
+                seq: s,
+            })),
         }
     }
 
@@ -218,6 +228,9 @@ impl Connection {
 
     /// Reads the next frame, within the watch's deadlines.
     pub fn recv(&mut self) -> Result<(u32, Message), ExecError> {
+        if self.watch().check().is_err() {
+            return Err(self.broken());
+        }
         match read_frame(&mut self.reader) {
             Ok(frame) => Ok(frame),
             Err(ProtocolError::Malformed(why)) => Err(self.retire(Lie::Malformed(why))),
@@ -225,7 +238,8 @@ impl Connection {
         }
     }
 
-    /// Waits for the reply to request `seq` (outside a run: nothing else may come).
+    /// Waits for the reply to request `seq`: nothing else may come (the executor's code
+    /// is paused while it waits for `toy`).
     pub fn reply(&mut self, seq: u32, what: &'static str) -> Result<Message, ExecError> {
         self.watch().expect_reply(what);
         match self.recv()? {
@@ -240,9 +254,7 @@ impl Connection {
 
     /// Sends the pending batch and `message`, and returns the reply to `message`.
     pub fn call(&mut self, message: Message) -> Result<Message, ExecError> {
-        if !self.running {
-            self.watch().restart_grace();
-        }
+        self.watch().restart_grace();
         let what = message.name();
         let batch = self.send_batch()?;
         let seq = self.send(&message)?;

@@ -75,9 +75,10 @@ pub struct Watch {
     /// Until when, and for what, the current wait may last; `None`: user code runs.
     deadline: Option<(Instant, &'static str)>,
     /// Whether Ctrl-C was forwarded (once per run, or per request outside runs).
-    pub interrupt_sent: bool,
-    /// Time spent waiting since Ctrl-C was forwarded.
-    grace_used: Duration,
+    interrupt_sent: bool,
+    /// Since when the executor has had to stop or answer, once Ctrl-C was forwarded
+    /// (`toy`'s own work in between does not count).
+    grace_from: Option<Instant>,
     /// Why the last wait was given up.
     pub stall: Option<Stall>,
 }
@@ -89,7 +90,7 @@ impl Watch {
             interrupter,
             deadline: None,
             interrupt_sent: false,
-            grace_used: Duration::ZERO,
+            grace_from: None,
             stall: None,
         }
     }
@@ -104,23 +105,52 @@ impl Watch {
         self.deadline = None;
     }
 
-    /// A new request or run starts: a forwarded Ctrl-C gets a fresh grace period.
+    /// `toy` hands the executor work (a request, the answer to a `Resolve`): after a
+    /// forwarded Ctrl-C, the executor has a fresh grace period to finish it.
     pub fn restart_grace(&mut self) {
-        self.grace_used = Duration::ZERO;
+        if self.grace_from.is_some() {
+            self.grace_from = Some(Instant::now());
+        }
+    }
+
+    /// A run starts: Ctrl-C is forwarded again if pressed (again).
+    pub fn new_run(&mut self) {
+        self.interrupt_sent = false;
+        self.grace_from = None;
+    }
+
+    /// Forwards a pending Ctrl-C once; fails (see [`Watch::stall`]) when the grace
+    /// period after it is over. Called before every frame and during every wait: a
+    /// program printing without pause keeps the stream busy, and must stop too.
+    pub fn check(&mut self) -> io::Result<()> {
+        if !self.interrupt_sent && INTERRUPTED.load(Ordering::Relaxed) {
+            self.interrupter.send();
+            self.interrupt_sent = true;
+            self.grace_from = Some(Instant::now());
+        }
+        let stall = match (self.grace_from, self.deadline) {
+            (Some(from), _) if from.elapsed() >= INTERRUPT_GRACE => Stall::IgnoredInterrupt {
+                grace: INTERRUPT_GRACE,
+            },
+            (_, Some((deadline, what))) if Instant::now() >= deadline => Stall::NoAnswer {
+                what,
+                after: REPLY_TIMEOUT,
+            },
+            _ => return Ok(()),
+        };
+        let message = stall.to_string();
+        self.stall = Some(stall);
+        Err(io::Error::new(io::ErrorKind::TimedOut, message))
     }
 
     /// Waits until `fd` is ready for `events`, or fails with [`io::ErrorKind::TimedOut`]
     /// and the reason in [`Watch::stall`].
     fn wait(&mut self, fd: RawFd, events: libc::c_short) -> io::Result<()> {
         loop {
-            if !self.interrupt_sent && INTERRUPTED.load(Ordering::Relaxed) {
-                self.interrupter.send();
-                self.interrupt_sent = true;
-                self.grace_used = Duration::ZERO;
-            }
+            self.check()?;
             let mut timeout = Duration::from_millis(POLL_MS);
-            if self.interrupt_sent {
-                timeout = timeout.min(INTERRUPT_GRACE.saturating_sub(self.grace_used));
+            if let Some(from) = self.grace_from {
+                timeout = timeout.min(INTERRUPT_GRACE.saturating_sub(from.elapsed()));
             }
             if let Some((deadline, _)) = self.deadline {
                 timeout = timeout.min(deadline.saturating_duration_since(Instant::now()));
@@ -130,12 +160,8 @@ impl Watch {
                 events,
                 revents: 0,
             };
-            let start = Instant::now();
             // SAFETY: one valid pollfd; the timeout is at most POLL_MS.
             let ready = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
-            if self.interrupt_sent {
-                self.grace_used += start.elapsed();
-            }
             if ready > 0 {
                 return Ok(());
             }
@@ -144,26 +170,6 @@ impl Watch {
                 if err.kind() != io::ErrorKind::Interrupted {
                     return Err(err);
                 }
-            }
-            let stall = if self.interrupt_sent && self.grace_used >= INTERRUPT_GRACE {
-                Some(Stall::IgnoredInterrupt {
-                    grace: INTERRUPT_GRACE,
-                })
-            } else {
-                match self.deadline {
-                    Some((deadline, what)) if Instant::now() >= deadline => {
-                        Some(Stall::NoAnswer {
-                            what,
-                            after: REPLY_TIMEOUT,
-                        })
-                    }
-                    _ => None,
-                }
-            };
-            if let Some(stall) = stall {
-                let message = stall.to_string();
-                self.stall = Some(stall);
-                return Err(io::Error::new(io::ErrorKind::TimedOut, message));
             }
         }
     }
