@@ -15,6 +15,7 @@
 mod check;
 mod connection;
 mod loader;
+mod process;
 mod timed;
 
 use std::path::PathBuf;
@@ -146,8 +147,10 @@ impl Executor for Remote {
         resolve: &mut Resolve<'_>,
     ) -> Result<Result<f64, Abort>, ExecError> {
         let conn = &mut self.conn;
-        conn.watch().new_run();
-        serve_run(conn, addr, resolve)
+        conn.watch().reset_interrupt();
+        let result = serve_run(conn, addr, resolve);
+        conn.watch().reset_interrupt();
+        result
     }
     // ANCHOR_END: run_loop
 

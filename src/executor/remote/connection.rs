@@ -13,6 +13,7 @@ use toy_executor::protocol::{Message, Op, ProtocolError, VERSION, read_frame, wr
 use toy_executor::take_interrupt;
 
 use super::check::{Ledger, Lie};
+use super::process::how_it_ended;
 use super::timed::{Interrupter, REPLY_TIMEOUT, Stall, TimedReader, Watch, set_nonblocking};
 use super::{Addr, ExecError, ExternSymbol, Transport};
 
@@ -40,21 +41,6 @@ pub struct Connection {
 
 fn io_error(err: std::io::Error) -> ExecError {
     ExecError::Protocol(err.to_string())
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGILL => "SIGILL",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGINT => "SIGINT",
-        libc::SIGPIPE => "SIGPIPE",
-        _ => "signal",
-    }
 }
 
 /// The target triple `toy` compiles for.
@@ -351,44 +337,13 @@ impl Connection {
             }
             None => {
                 if self.dead.is_none() {
-                    self.dead = Some(self.how_it_ended());
+                    self.dead = Some(match &mut self.child {
+                        Some(child) => how_it_ended(child),
+                        None => "connection lost".into(),
+                    });
                 }
                 ExecError::Terminated(self.dead.clone().unwrap_or_default())
             }
-        }
-    }
-
-    fn how_it_ended(&mut self) -> String {
-        let Some(child) = &mut self.child else {
-            return "connection lost".into();
-        };
-        // The pipe closed; the process may take a moment to be reapable.
-        let mut status = None;
-        for _ in 0..100 {
-            match child.try_wait() {
-                Ok(Some(s)) => {
-                    status = Some(s);
-                    break;
-                }
-                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
-                Err(_) => break,
-            }
-        }
-        let status = match status {
-            Some(s) => s,
-            None => {
-                let _ = child.kill();
-                match child.wait() {
-                    Ok(s) => s,
-                    Err(e) => return format!("lost ({e})"),
-                }
-            }
-        };
-        use std::os::unix::process::ExitStatusExt;
-        match (status.signal(), status.code()) {
-            (Some(sig), _) => format!("terminated by signal {sig} ({})", signal_name(sig)),
-            (None, Some(code)) => format!("exited with status {code}"),
-            _ => "ended".into(),
         }
     }
 }

@@ -113,8 +113,9 @@ impl Watch {
         }
     }
 
-    /// A run starts: Ctrl-C is forwarded again if pressed (again).
-    pub fn new_run(&mut self) {
+    /// A run starts or ends: a Ctrl-C still pending is forwarded afresh, and one
+    /// forwarded before no longer hurries the executor.
+    pub fn reset_interrupt(&mut self) {
         self.interrupt_sent = false;
         self.grace_from = None;
     }
