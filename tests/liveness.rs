@@ -77,7 +77,10 @@ fn wait_until_polling(pid: u32) {
             (false, _) => since = None,
             _ => {}
         }
-        assert!(Instant::now() < deadline, "toy never waited for its executor");
+        assert!(
+            Instant::now() < deadline,
+            "toy never waited for its executor"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -176,7 +176,10 @@ fn refused(lie: Lie, what: &str) {
     assert!(!stderr.contains("panicked"), "{lie:?}: {stderr}");
     assert_eq!(code, Some(1), "{lie:?}: {stderr}");
     assert!(stderr.contains("protocol"), "{lie:?}: {stderr}");
-    assert!(stderr.contains(what), "{lie:?}: expected {what:?} in {stderr}");
+    assert!(
+        stderr.contains(what),
+        "{lie:?}: expected {what:?} in {stderr}"
+    );
 }
 
 #[test]
@@ -203,7 +206,10 @@ fn a_welcome_for_another_target_is_refused() {
 
 #[test]
 fn a_welcome_with_another_page_size_is_refused() {
-    refused(Lie::WrongPageSize, &format!("page size {}", page_size() * 16));
+    refused(
+        Lie::WrongPageSize,
+        &format!("page size {}", page_size() * 16),
+    );
 }
 
 #[test]

@@ -162,7 +162,7 @@ impl Ledger {
                 expected,
             });
         }
-        if base == 0 || base % expected != 0 || base.checked_add(REGION_SIZE).is_none() {
+        if base == 0 || !base.is_multiple_of(expected) || base.checked_add(REGION_SIZE).is_none() {
             return Err(Lie::Base(base));
         }
         Ok(Ledger {
@@ -181,7 +181,7 @@ impl Ledger {
         if !inside {
             return Err(Lie::Outside { addr, size });
         }
-        if align > 1 && addr % align != 0 {
+        if align > 1 && !addr.is_multiple_of(align) {
             return Err(Lie::Misaligned { addr, align });
         }
         let end = addr + size.max(1);
@@ -247,8 +247,14 @@ mod tests {
 
     fn ledger() -> Ledger {
         let base = 1 << 40;
-        Ledger::welcome(VERSION, "x86_64-pc-linux-gnu", page_size(), base, "x86_64-unknown-linux-gnu")
-            .expect("a good welcome")
+        Ledger::welcome(
+            VERSION,
+            "x86_64-pc-linux-gnu",
+            page_size(),
+            base,
+            "x86_64-unknown-linux-gnu",
+        )
+        .expect("a good welcome")
     }
 
     #[test]
@@ -256,16 +262,31 @@ mod tests {
         let mut l = ledger();
         let base = 1 << 40;
         assert_eq!(l.reserved(base + 64, 32, 16), Ok(()));
-        assert!(matches!(l.reserved(base + 80, 16, 16), Err(Lie::Overlap { .. })));
-        assert!(matches!(l.reserved(base + 40, 32, 8), Err(Lie::Overlap { .. })));
+        assert!(matches!(
+            l.reserved(base + 80, 16, 16),
+            Err(Lie::Overlap { .. })
+        ));
+        assert!(matches!(
+            l.reserved(base + 40, 32, 8),
+            Err(Lie::Overlap { .. })
+        ));
         assert_eq!(l.reserved(base + 96, 16, 16), Ok(()));
-        assert!(matches!(l.reserved(base + 8, 16, 16), Err(Lie::Misaligned { .. })));
-        assert!(matches!(l.reserved(base - 16, 16, 16), Err(Lie::Outside { .. })));
+        assert!(matches!(
+            l.reserved(base + 8, 16, 16),
+            Err(Lie::Misaligned { .. })
+        ));
+        assert!(matches!(
+            l.reserved(base - 16, 16, 16),
+            Err(Lie::Outside { .. })
+        ));
         assert!(matches!(
             l.reserved(base + REGION_SIZE - 16, 32, 16),
             Err(Lie::Outside { .. })
         ));
-        assert!(matches!(l.reserved(u64::MAX - 15, 32, 16), Err(Lie::Outside { .. })));
+        assert!(matches!(
+            l.reserved(u64::MAX - 15, 32, 16),
+            Err(Lie::Outside { .. })
+        ));
         l.released(base + 64);
         assert_eq!(l.reserved(base + 64, 32, 16), Ok(()));
     }
@@ -276,10 +297,7 @@ mod tests {
         assert!(l.resolve(0).is_err());
         l.stubs_created((1 << 40) + 4096, 0).expect("stubs");
         assert_eq!(l.resolve(63), Ok(()));
-        assert_eq!(
-            l.resolve(64),
-            Err(Lie::UnknownId { id: 64, count: 64 })
-        );
+        assert_eq!(l.resolve(64), Err(Lie::UnknownId { id: 64, count: 64 }));
     }
 
     #[test]
