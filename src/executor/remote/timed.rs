@@ -36,6 +36,12 @@ pub enum Stall {
         /// How long `toy` waited.
         after: Duration,
     },
+    /// The executor stopped reading what `toy` sends.
+    #[error("did not read its input within {} s", .after.as_secs())]
+    NotReading {
+        /// How long `toy` waited.
+        after: Duration,
+    },
     /// Ctrl-C was forwarded and the executor did not stop in time.
     #[error("did not respond to the interrupt within {} s", .grace.as_secs())]
     IgnoredInterrupt {
@@ -72,8 +78,9 @@ impl Interrupter {
 #[derive(Debug)]
 pub struct Watch {
     interrupter: Interrupter,
-    /// Until when, and for what, the current wait may last; `None`: user code runs.
-    deadline: Option<(Instant, &'static str)>,
+    /// Until when, and for the answer to what (`None`: for a write to drain), the
+    /// current wait may last; `None`: user code runs.
+    deadline: Option<(Instant, Option<&'static str>)>,
     /// Whether Ctrl-C was forwarded (once per run, or per request outside runs).
     interrupt_sent: bool,
     /// Since when the executor has had to stop or answer, once Ctrl-C was forwarded
@@ -97,7 +104,7 @@ impl Watch {
 
     /// The next waits are for the answer to `what`, due within [`REPLY_TIMEOUT`].
     pub fn expect_reply(&mut self, what: &'static str) {
-        self.deadline = Some((Instant::now() + REPLY_TIMEOUT, what));
+        self.deadline = Some((Instant::now() + REPLY_TIMEOUT, Some(what)));
     }
 
     /// The next waits are for user code: no deadline but the interrupt's grace.
@@ -133,9 +140,14 @@ impl Watch {
             (Some(from), _) if from.elapsed() >= INTERRUPT_GRACE => Stall::IgnoredInterrupt {
                 grace: INTERRUPT_GRACE,
             },
-            (_, Some((deadline, what))) if Instant::now() >= deadline => Stall::NoAnswer {
-                what,
-                after: REPLY_TIMEOUT,
+            (_, Some((deadline, what))) if Instant::now() >= deadline => match what {
+                Some(what) => Stall::NoAnswer {
+                    what,
+                    after: REPLY_TIMEOUT,
+                },
+                None => Stall::NotReading {
+                    after: REPLY_TIMEOUT,
+                },
             },
             _ => return Ok(()),
         };
@@ -194,7 +206,7 @@ impl TimedReader {
     /// watch, within [`REPLY_TIMEOUT`] at most: the executor must drain its input.
     pub fn write_all(&mut self, to: &mut File, mut bytes: &[u8]) -> io::Result<()> {
         let saved = self.watch.deadline;
-        self.watch.expect_reply("the bytes sent to it");
+        self.watch.deadline = Some((Instant::now() + REPLY_TIMEOUT, None));
         let result = loop {
             if bytes.is_empty() {
                 break Ok(());
@@ -242,5 +254,56 @@ pub fn set_nonblocking(file: &File) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::OwnedFd;
+
+    /// A watch whose interrupter goes nowhere (an invalid descriptor).
+    fn watch() -> Watch {
+        Watch::new(Interrupter::Urgent(-1))
+    }
+
+    #[test]
+    fn a_peer_that_never_answers_is_given_up_at_the_deadline() {
+        let (reader, _writer) = std::io::pipe().expect("pipe");
+        let mut reader =
+            TimedReader::new(File::from(OwnedFd::from(reader)), watch()).expect("reader");
+        reader.watch.expect_reply("Hello");
+        let start = Instant::now();
+        let err = reader.read(&mut [0; 12]).expect_err("no answer");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(start.elapsed() >= REPLY_TIMEOUT);
+        assert_eq!(
+            reader.watch.stall,
+            Some(Stall::NoAnswer {
+                what: "Hello",
+                after: REPLY_TIMEOUT
+            })
+        );
+    }
+
+    #[test]
+    fn a_peer_that_stops_reading_is_given_up_at_the_deadline() {
+        let (_reader, writer) = std::io::pipe().expect("pipe");
+        let mut writer = File::from(OwnedFd::from(writer));
+        set_nonblocking(&writer).expect("non-blocking");
+        let (input, _keep) = std::io::pipe().expect("pipe");
+        let mut timed =
+            TimedReader::new(File::from(OwnedFd::from(input)), watch()).expect("reader");
+        // More than a pipe holds, with nobody reading.
+        let err = timed
+            .write_all(&mut writer, &vec![0; 4 << 20])
+            .expect_err("never drained");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(
+            timed.watch.stall,
+            Some(Stall::NotReading {
+                after: REPLY_TIMEOUT
+            })
+        );
     }
 }
