@@ -63,7 +63,8 @@ pub trait Executor {
     fn pid(&self) -> u32 {
         std::process::id()
     }
-    /// How the executor ended, if it did (then only [`Executor::restart`] helps).
+    /// How the executor ended, if it did, or why `toy` ended it (it stopped
+    /// answering, or lied): then only [`Executor::restart`] helps.
     fn terminated(&self) -> Option<String> {
         None
     }

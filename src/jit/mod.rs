@@ -558,7 +558,11 @@ impl State {
     /// been, or why it cannot run. A failure leaves the function uncompiled, so a
     /// later call tries again.
     fn resolve(&mut self, loader: &mut dyn Loader, id: u32, span: Span) -> Result<Addr, Error> {
-        let global = &self.globals[id as usize];
+        // The id comes from the executor, which may lie.
+        let Some(global) = self.globals.get(id as usize) else {
+            let why = format!("it asked for function id {id}, which toy never defined");
+            return Err(jit_error(ExecError::Protocol(why), span));
+        };
         let function = match &global.body {
             Body::Undefined => {
                 return Err(Error::UnknownFunction {
