@@ -42,7 +42,7 @@ pub(super) struct Generator<'a, 'ctx> {
     /// Whether the function counts its calls (tier 0 of the lazy JIT).
     pub(super) counting: bool,
     /// The function being generated and the block its self tail calls jump to.
-    recursion: Option<(&'a Function, inkwell::basic_block::BasicBlock<'ctx>)>,
+    recursion: Option<(&'a Function, Option<inkwell::basic_block::BasicBlock<'ctx>>)>,
 }
 
 impl<'a, 'ctx> Debug<'a, 'ctx> {
@@ -192,9 +192,15 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         // Storing the parameters has no line of its own: it is prologue, so that a
         // debugger stopping at the function stops after it, where they are readable.
         // Self tail calls jump back here, after the prologue: a loop, at every tier.
-        let top = self.context.append_basic_block(f, "tailrecurse");
-        self.builder.build_unconditional_branch(top)?;
-        self.builder.position_at_end(top);
+        let top = match tail::loops_on_itself(function) {
+            true => {
+                let top = self.context.append_basic_block(f, "tailrecurse");
+                self.builder.build_unconditional_branch(top)?;
+                self.builder.position_at_end(top);
+                Some(top)
+            }
+            false => None,
+        };
         self.recursion = Some((function, top));
         self.locate(function.body.span);
         self.tail(&function.body)
@@ -476,8 +482,8 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
                 self.bind(bindings, expr.span)?;
                 self.tail(body)
             }
-            _ => match tail::self_call(function, expr) {
-                Some(args) => {
+            _ => match top.zip(tail::self_call(function, expr)) {
+                Some((top, args)) => {
                     let mut values = Vec::with_capacity(args.len());
                     for arg in args {
                         values.push(self.expr(arg)?);
