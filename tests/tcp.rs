@@ -105,6 +105,22 @@ impl Drop for Executor {
     }
 }
 
+/// How many child processes (sessions) the process `pid` has.
+fn sessions(pid: u32) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .map(|task| {
+            std::fs::read_to_string(task.path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .count()
+        })
+        .sum()
+}
+
 /// Runs `cmd` with `input` on stdin; its output, or `None` (after killing it) if it
 /// did not end within `within`.
 fn finish_within(cmd: &mut Command, input: &[u8], within: Duration) -> Option<Output> {
@@ -193,8 +209,8 @@ fn a_one_byte_per_second_client_is_cut_off_at_the_deadline() {
         }
     });
     executor.assert_serves("a 1 byte/s client");
-    let (_, reply) = wait_closed(&mut slow, Duration::from_secs(30))
-        .expect("the slow client was never cut off");
+    let (_, reply) =
+        wait_closed(&mut slow, Duration::from_secs(30)).expect("the slow client was never cut off");
     let took = started.elapsed();
     assert!(
         took >= Duration::from_millis(2500) && took < Duration::from_secs(15),
@@ -247,18 +263,19 @@ fn an_authenticated_but_silent_controller_does_not_block_another() {
         .args(["--connect", &executor.addr, "--echo"])
         .env("TOY_EXECUTOR_TOKEN", &executor.token)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("toy starts");
     let mut stdin = stopped.stdin.take().expect("stdin");
     stdin.write_all(b"1 + 2;\n").expect("write");
     stdin.flush().expect("flush");
-    let mut line = String::new();
-    BufReader::new(stopped.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
-    assert_eq!(line, "Evaluated to 3.000000\n");
+    // Authenticated once the listener runs a second session process for it.
+    let deadline = Instant::now() + PROMPTLY;
+    while sessions(executor.child.id()) < 2 {
+        assert!(Instant::now() < deadline, "toy never got a session");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // SAFETY: signalling our own child.
     unsafe { libc::kill(stopped.id() as libc::pid_t, libc::SIGSTOP) };
     executor.assert_serves("a stopped controller");
@@ -294,43 +311,63 @@ fn a_client_beyond_max_sessions_gets_a_clear_busy_answer() {
     }
 }
 
-#[test]
-fn malformed_frames_after_authentication_end_that_connection_only() {
-    let executor = Executor::start(&[]);
-    let garbage: [(&str, &[u8]); 4] = [
-        ("http", b"GET / HTTP/1.1\r\n\r\n"),
-        // A header announcing a 4 GiB frame.
-        ("oversized", &[0xff, 0xff, 0xff, 0xff, 3, 0, 0, 0, 9, 0, 0, 0]),
-        // A truncated frame: 10 bytes announced, 1 sent.
-        ("truncated", &[10, 0, 0, 0, 3, 0, 0, 0, 9, 0, 0, 0, 5]),
-        // An unknown kind.
-        ("unknown kind", &[0, 0, 0, 0, 250, 0, 0, 0, 9, 0, 0, 0]),
-    ];
-    for (what, bytes) in garbage {
-        // Instead of Hello, right after Auth ...
+/// Sends the right `Auth`, then `bytes` (and half-closes when `eof`); asserts that
+/// the executor answers one `Failed` "malformed frame" and hangs up. `session`: send a
+/// `Hello` first and read the `Welcome`.
+fn assert_refused_frame(executor: &Executor, what: &str, bytes: &[u8], session: bool) {
+    let mut stream = if session {
+        executor.controller()
+    } else {
         let mut stream = TcpStream::connect(&executor.addr).expect("connects");
-        let mut frame = Vec::new();
         let auth = Message::Auth {
             token: executor.token.as_bytes().to_vec(),
         };
+        let mut frame = Vec::new();
         write_frame(&mut frame, 1, &auth).expect("encodes");
-        frame.extend_from_slice(bytes);
         stream.write_all(&frame).expect("write");
+        stream
+    };
+    stream.write_all(bytes).expect("write");
+    let eof = what == "stream ends inside a frame";
+    if eof {
         let _ = stream.shutdown(Shutdown::Write);
-        let (_, reply) = wait_closed(&mut stream, PROMPTLY).expect("hangs up");
-        match frames(&reply).as_slice() {
-            [Message::Failed(why)] => assert!(why.contains("malformed frame"), "{what}: {why}"),
-            other => panic!("{what} before Hello: expected one Failed frame, got {other:?}"),
-        }
-        // ... and in a session, after Welcome.
-        let mut stream = executor.controller();
-        stream.write_all(bytes).expect("write");
-        let _ = stream.shutdown(Shutdown::Write);
-        let (_, reply) = wait_closed(&mut stream, PROMPTLY).expect("hangs up");
-        match frames(&reply).as_slice() {
-            [Message::Failed(why)] => assert!(why.contains("malformed frame"), "{what}: {why}"),
-            other => panic!("{what} in a session: expected one Failed frame, got {other:?}"),
-        }
+    }
+    let (_, reply) = wait_closed(&mut stream, PROMPTLY).expect("the executor hangs up");
+    match frames(&reply).as_slice() {
+        [Message::Failed(why)] => assert!(why.contains("malformed frame"), "{what}: {why}"),
+        // The executor also ends as soon as its controller hangs up (it must not
+        // outlive it), which may come first when the controller half-closes.
+        [] if eof => {}
+        other => panic!("{what} (session: {session}): expected one Failed, got {other:?}"),
+    }
+}
+
+#[test]
+fn malformed_frames_after_authentication_end_that_connection_only() {
+    let executor = Executor::start(&[]);
+    let garbage: [(&str, &[u8]); 5] = [
+        ("http", b"GET / HTTP/1.1\r\n\r\n"),
+        // A header announcing a 4 GiB frame.
+        (
+            "oversized",
+            &[0xff, 0xff, 0xff, 0xff, 3, 0, 0, 0, 9, 0, 0, 0],
+        ),
+        // A Reserve frame whose payload stops inside its first field.
+        (
+            "truncated payload",
+            &[2, 0, 0, 0, 3, 0, 0, 0, 9, 0, 0, 0, 5, 0],
+        ),
+        ("unknown kind", &[0, 0, 0, 0, 250, 0, 0, 0, 9, 0, 0, 0]),
+        // 10 bytes announced, 1 sent, then the end of the stream.
+        (
+            "stream ends inside a frame",
+            &[10, 0, 0, 0, 3, 0, 0, 0, 9, 0, 0, 0, 5],
+        ),
+    ];
+    for (what, bytes) in garbage {
+        // In place of Hello, right after Auth, and in a session after Welcome.
+        assert_refused_frame(&executor, what, bytes, false);
+        assert_refused_frame(&executor, what, bytes, true);
     }
     executor.assert_serves("after malformed frames");
 }
@@ -373,7 +410,10 @@ fn an_existing_token_file_is_refused_and_left_alone() {
     let arg = path.to_str().expect("utf-8");
     assert_refused(listen(&["--token-file", arg], None), "already exists");
     assert_eq!(mode(&path), 0o644);
-    assert_eq!(std::fs::read_to_string(&path).expect("read"), "someone else's");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        "someone else's"
+    );
 }
 
 #[test]
