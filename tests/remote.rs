@@ -209,30 +209,6 @@ fn the_executor_binary_does_not_link_llvm() {
     assert!(has_llvm(env!("CARGO_BIN_EXE_toy")));
 }
 
-/// Runs a command with text on stdin; returns its stdout.
-trait WriteStdinStr {
-    fn write_stdin_str(&mut self, text: &str) -> String;
-}
-
-impl WriteStdinStr for Command {
-    fn write_stdin_str(&mut self, text: &str) -> String {
-        let mut child = self
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("write");
-        let output = child.wait_with_output().expect("ends");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
 #[test]
 fn the_executor_does_not_outlive_toy_even_in_an_endless_loop() {
     let mut toy = spawn_toy(&["--engine=remote"]);
