@@ -8,6 +8,7 @@
 //! several over TCP ([`listener`], [`token`]).
 #![warn(missing_docs)]
 
+mod auth;
 pub mod entry;
 pub mod gdb;
 pub mod listener;

@@ -6,7 +6,7 @@
 //! ones push it out), and a session runs in its own process.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -18,17 +18,12 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::protocol::{HEADER, MAX_TOKEN, Message, parse_header, tokens_match, write_frame};
+use crate::auth::{Refusal, authenticate, refuse};
 use crate::token::{self, TokenError};
 
 /// Connections being authenticated at once; a newer one pushes the oldest out. A real
 /// controller authenticates within a round trip, so only idle ones get pushed.
 const MAX_PENDING: usize = 128;
-/// The largest `Auth` payload: the token and its length.
-const MAX_AUTH: usize = 4 + MAX_TOKEN;
-/// How long a refused connection is drained before it is closed (so that the refusal
-/// is not lost to a reset).
-const LINGER: Duration = Duration::from_secs(1);
 
 /// How to listen.
 #[derive(Clone, Debug)]
@@ -196,54 +191,39 @@ impl Shared {
 
     /// One connection, on its own thread: authentication, then a session process.
     fn connection(&self, id: u64, stream: TcpStream, peer: SocketAddr, accepted: Instant) {
-        let mut reader = Deadline {
-            stream: &stream,
-            until: accepted + self.auth_timeout,
-        };
-        let outcome = authenticate(&mut reader, self.token.as_bytes());
-        if !self.leave(id) {
-            return; // pushed out by newer connections
-        }
+        let token = self.token.as_bytes();
+        let outcome = authenticate(&stream, accepted, self.auth_timeout, token).and_then(|seq| {
+            self.sessions
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                    (n < self.max_sessions).then_some(n + 1)
+                })
+                .map(|_| seq)
+                .map_err(|_| Refusal::Busy(seq, self.max_sessions))
+        });
         let seq = match outcome {
             Ok(seq) => seq,
-            Err(Refusal::Closed) => return,
             Err(refusal) => {
-                let why = match refusal {
-                    Refusal::TimedOut => format!(
-                        "authentication timed out after {} s",
-                        self.auth_timeout.as_secs_f64()
-                    ),
-                    other => other.to_string(),
-                };
-                eprintln!("toy-executor: {peer}: {why}");
-                return refuse(&stream, 0, &why);
+                if !matches!(refusal, Refusal::Closed | Refusal::Busy(..)) {
+                    eprintln!("toy-executor: {peer}: {refusal}");
+                }
+                // Still counted as pending while it lingers: newer ones push it out.
+                refuse(&stream, &refusal);
+                self.leave(id);
+                return;
             }
         };
-        if stream.set_read_timeout(None).is_err() {
-            return;
-        }
-        let taken = self
-            .sessions
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < self.max_sessions).then_some(n + 1)
-            });
-        if taken.is_err() {
-            let why = format!(
-                "executor busy: it serves {} controller(s) at once (--max-sessions), \
-                 all taken; try again later",
-                self.max_sessions
-            );
-            return refuse(&stream, seq, &why);
-        }
-        match spawn_session(&stream, peer) {
-            Ok(child) => {
-                // The child holds the connection now.
-                drop(stream);
-                reap(child, peer);
-            }
-            Err(why) => {
-                eprintln!("toy-executor: {peer}: {why}");
-                refuse(&stream, seq, &why);
+        let served = self.leave(id) && stream.set_read_timeout(None).is_ok();
+        if served {
+            match spawn_session(&stream, peer) {
+                Ok(child) => {
+                    // The child holds the connection now.
+                    drop(stream);
+                    reap(child, peer);
+                }
+                Err(why) => {
+                    eprintln!("toy-executor: {peer}: {why}");
+                    refuse(&stream, &Refusal::NoSession(seq, why));
+                }
             }
         }
         self.sessions.fetch_sub(1, Ordering::SeqCst);
@@ -298,113 +278,4 @@ pub fn serve_accepted(peer: &str) -> Result<(), ListenError> {
     // process uses; the stream owns it from here on.
     let stream = unsafe { TcpStream::from_raw_fd(0) };
     crate::server::connection(stream).map_err(|e| ListenError::Session(format!("{peer}: {e}")))
-}
-
-/// Why a connection was not authenticated.
-#[derive(Debug, Error)]
-enum Refusal {
-    #[error("connection closed")]
-    Closed,
-    #[error("authentication timed out")]
-    TimedOut,
-    #[error("authentication failed: wrong or missing token")]
-    Wrong,
-    #[error("authentication failed: a frame of {0} bytes is no Auth frame")]
-    TooLarge(usize),
-    #[error("authentication failed: {0}")]
-    Broken(String),
-}
-
-/// Reads the `Auth` frame, and not a byte more (the `Hello` behind it is the
-/// session's); its sequence number if the token is right.
-fn authenticate(reader: &mut Deadline, token: &[u8]) -> Result<u32, Refusal> {
-    let io_refusal = |e: io::Error| match e.kind() {
-        io::ErrorKind::TimedOut => Refusal::TimedOut,
-        io::ErrorKind::UnexpectedEof => Refusal::Broken("the stream ended inside a frame".into()),
-        _ => Refusal::Closed,
-    };
-    let mut header = [0u8; HEADER];
-    let got = read_full(reader, &mut header).map_err(io_refusal)?;
-    if got == 0 {
-        return Err(Refusal::Closed);
-    }
-    if got < HEADER {
-        return Err(io_refusal(io::ErrorKind::UnexpectedEof.into()));
-    }
-    let (len, kind, seq) = parse_header(&header).map_err(|e| Refusal::Broken(e.to_string()))?;
-    // Checked before reading (or allocating) the payload.
-    if len > MAX_AUTH {
-        return Err(Refusal::TooLarge(len));
-    }
-    let mut payload = vec![0u8; len];
-    reader.read_exact(&mut payload).map_err(io_refusal)?;
-    match Message::decode(kind, &payload) {
-        Ok(Message::Auth { token: given }) if tokens_match(&given, token) => Ok(seq),
-        Ok(_) => Err(Refusal::Wrong),
-        Err(e) => Err(Refusal::Broken(e.to_string())),
-    }
-}
-
-/// Fills `buf` unless the stream ends first; how many bytes it got.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match reader.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
-}
-
-/// Reads from a stream until an instant: the deadline covers all reads together, so
-/// a client trickling bytes cannot extend it.
-struct Deadline<'a> {
-    stream: &'a TcpStream,
-    until: Instant,
-}
-
-impl Read for Deadline<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        self.stream.set_read_timeout(Some(left))?;
-        let mut stream = self.stream;
-        stream.read(buf).map_err(|e| match e.kind() {
-            // What SO_RCVTIMEO's expiry looks like.
-            io::ErrorKind::WouldBlock => io::ErrorKind::TimedOut.into(),
-            _ => e,
-        })
-    }
-}
-
-/// Answers `Failed(why)` and closes the connection, reading (and dropping) what the
-/// client still sends for a moment: closing with unread bytes would reset the
-/// connection and could discard the answer before the client reads it.
-fn refuse(stream: &TcpStream, seq: u32, why: &str) {
-    let mut frame = Vec::new();
-    if write_frame(&mut frame, seq, &Message::Failed(why.into())).is_err() {
-        return;
-    }
-    let mut writer = stream;
-    let _ = stream.set_write_timeout(Some(LINGER));
-    if writer.write_all(&frame).is_err() || stream.shutdown(Shutdown::Write).is_err() {
-        return;
-    }
-    let mut drain = Deadline {
-        stream,
-        until: Instant::now() + LINGER,
-    };
-    let mut sink = [0u8; 4096];
-    let mut total = 0usize;
-    while total < 1 << 20 {
-        match drain.read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => total += n,
-        }
-    }
 }
