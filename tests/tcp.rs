@@ -470,12 +470,18 @@ fn a_new_token_file_is_private_and_works() {
         .args(["--connect", addr, "--echo", "--token-file"])
         .arg(&path);
     let output = finish_within(&mut cmd, b"6 * 7;\n", PROMPTLY).expect("served");
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "Evaluated to 42.000000\n",
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // Stopped the usual way, the listener takes its token file along, so that the
+    // next start (which refuses an existing file) works.
+    // SAFETY: signalling our own child, not yet reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().expect("ends");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(!path.exists(), "the token file outlived the listener");
 }

@@ -112,6 +112,12 @@ pub fn run(config: &Config) -> Result<(), ListenError> {
     let written = match (&from_env, &config.token_file) {
         (None, Some(path)) => {
             token::write_new(path, &token)?;
+            if let Err(err) = token::remove_on_signal(path) {
+                eprintln!(
+                    "toy-executor: {} will outlive the listener: {err}",
+                    path.display()
+                );
+            }
             Some(path)
         }
         _ => None,

@@ -1,9 +1,12 @@
 //! The TCP listener's token: its bounds, making one, and the private file it is
 //! handed over in.
 
+use std::ffi::CString;
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use thiserror::Error;
 
@@ -91,6 +94,43 @@ pub fn write_new(path: &Path, token: &str) -> Result<(), TokenError> {
         let _ = std::fs::remove_file(path);
         fail(e)
     })
+}
+
+/// The token file that a terminating signal removes.
+static WRITTEN: OnceLock<CString> = OnceLock::new();
+
+/// Removes the file at `path` when SIGINT, SIGTERM or SIGHUP ends this process: a
+/// stale token file would make the next start refuse (see [`write_new`]).
+pub fn remove_on_signal(path: &Path) -> std::io::Result<()> {
+    let path = CString::new(path.as_os_str().as_bytes())?;
+    if WRITTEN.set(path).is_err() {
+        return Ok(()); // one token file per process
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction is valid; the handler only calls async-signal-safe
+        // functions (unlink, raise) on a path set before it was installed.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            // Back to the default action once taken, for the raise below.
+            action.sa_flags = libc::SA_RESETHAND;
+            libc::sigemptyset(&mut action.sa_mask);
+            if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    if let Some(path) = WRITTEN.get() {
+        // SAFETY: `path` is a valid C string that lives as long as the process.
+        unsafe { libc::unlink(path.as_ptr()) };
+    }
+    // SAFETY: the default action is back: the process ends as the signal would have
+    // ended it, once this handler returns (the signal is blocked until then).
+    unsafe { libc::raise(signal) };
 }
 
 #[cfg(test)]
