@@ -289,6 +289,17 @@ fn parse(args: &[String]) -> Result<Option<Mode>, String> {
         }
         i += 2;
     }
+    let listen_only = config.allow_remote
+        || config.token_file.is_some()
+        || config.auth_timeout != Duration::from_secs(AUTH_TIMEOUT)
+        || config.max_sessions != MAX_SESSIONS;
+    if listen.is_none() && listen_only {
+        return Err(
+            "--allow-remote, --token-file, --auth-timeout and --max-sessions \
+                    go with --listen"
+                .into(),
+        );
+    }
     Ok(Some(match (listen, accepted) {
         (Some(addr), None) => Mode::Listen(Config { addr, ..config }),
         (None, Some(peer)) => Mode::Accepted(peer),
