@@ -120,7 +120,14 @@ pub fn run(config: &Config) -> Result<(), ListenError> {
             }
             Some(path)
         }
-        _ => None,
+        (Some(_), Some(path)) => {
+            eprintln!(
+                "toy-executor: not writing {}: the token comes from TOY_EXECUTOR_TOKEN",
+                path.display()
+            );
+            None
+        }
+        (_, None) => None,
     };
     let listener = TcpListener::bind(addr).map_err(|e| {
         if let Some(path) = written {
