@@ -4,17 +4,21 @@
 //! leaving JIT'd code and the resolver that compile callbacks go through ([`entry`]),
 //! the runtime that Kaleidoscope programs call ([`runtime`]), all of it behind
 //! [`local::Local`], which also tells a debugger about the code ([`gdb`]). The `toy` process uses it in-process; the `toy-executor` process
-//! serves it to a remote `toy` over a byte stream ([`protocol`], [`server`]).
+//! serves it to a remote `toy` over a byte stream ([`protocol`], [`server`]), or to
+//! several over TCP ([`listener`], [`token`]).
 #![warn(missing_docs)]
 
+mod auth;
 pub mod entry;
 pub mod gdb;
+pub mod listener;
 pub mod local;
 pub mod memory;
 pub mod protocol;
 pub mod runtime;
 pub mod server;
 pub mod stubs;
+pub mod token;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

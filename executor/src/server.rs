@@ -1,16 +1,17 @@
 //! The executor process: serves [`Local`] to one controller over a byte stream, and
-//! its command line (`toy-executor [--listen ADDR:PORT [--allow-remote]]`).
+//! its command line (`toy-executor [--listen ADDR:PORT ...]`; the TCP side is in
+//! [`crate::listener`]).
 
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use crate::listener::{self, Config};
 use crate::local::{Local, LocalLoader};
-use crate::protocol::{
-    Message, Op, ProtocolError, RunResult, VERSION, read_frame, tokens_match, write_frame,
-};
+use crate::protocol::{Message, Op, ProtocolError, RunResult, VERSION, read_frame, write_frame};
 use crate::{Abort, ExecError, INTERRUPTED, runtime};
 
 /// The writing half of a connection, shared with the runtime's output sink.
@@ -74,39 +75,28 @@ fn apply(loader: &mut LocalLoader, ops: Vec<Op>) -> Result<(), ExecError> {
     Ok(())
 }
 
-/// Serves one controller until it hangs up. With a `token`, the first frame must be
-/// `Auth` with that token.
-pub fn serve<R: Read, W: Write + Send + 'static>(
-    reader: R,
-    writer: W,
-    token: Option<&[u8]>,
-) -> Result<(), String> {
+/// Serves one controller until it hangs up (over TCP, one that has authenticated).
+pub fn serve<R: Read, W: Write + Send + 'static>(reader: R, writer: W) -> Result<(), String> {
     let mut reader = BufReader::new(reader);
     let writer: Shared<W> = Arc::new(Mutex::new(BufWriter::new(writer)));
-    let read = |reader: &mut BufReader<R>| match read_frame(reader) {
-        Ok(frame) => Ok(Some(frame)),
-        Err(ProtocolError::Closed) => Ok(None),
-        Err(err) => Err(err.to_string()),
-    };
-    if let Some(token) = token {
-        match read(&mut reader)? {
-            Some((_, Message::Auth { token: given })) if tokens_match(&given, token) => {}
-            Some((seq, _)) => {
-                let why = "authentication failed: wrong or missing token";
-                let _ = send(&writer, seq, &Message::Failed(why.into()));
-                return Err(why.into());
-            }
-            None => return Ok(()),
+    let first = match read_frame(&mut reader) {
+        Ok(frame) => frame,
+        Err(ProtocolError::Closed) => return Ok(()),
+        Err(err) => {
+            // Tell the controller why, as in a session.
+            let why = err.to_string();
+            let _ = send(&writer, 0, &Message::Failed(why.clone()));
+            return Err(why);
         }
-    }
-    match read(&mut reader)? {
-        Some((
+    };
+    match first {
+        (
             seq,
             Message::Hello {
                 version,
                 line_buffered,
             },
-        )) => {
+        ) => {
             if version != VERSION {
                 let why = format!("protocol version {version} is not {VERSION}");
                 send(&writer, seq, &Message::Failed(why.clone()))?;
@@ -128,8 +118,11 @@ pub fn serve<R: Read, W: Write + Send + 'static>(
             )?;
             session(&mut reader, &writer, &mut local, line_buffered)
         }
-        Some(_) => Err("the first request must be Hello".into()),
-        None => Ok(()),
+        (seq, _) => {
+            let why = "the first request must be Hello";
+            let _ = send(&writer, seq, &Message::Failed(why.into()));
+            Err(why.into())
+        }
     }
 }
 
@@ -229,54 +222,125 @@ fn session<R: Read, W: Write + Send + 'static>(
 const USAGE: &str = "\
 usage: toy-executor                      serve one controller on stdin/stdout
        toy-executor --listen ADDR:PORT [--allow-remote] [--token-file FILE]
-                                         serve controllers over TCP, one at a time
+                    [--auth-timeout SECS] [--max-sessions N]
+                                         serve controllers over TCP
 
 The executor runs whatever machine code its controller sends: over TCP every
-connection must first present the token, taken from TOY_EXECUTOR_TOKEN or generated
-at start-up (written to FILE with --token-file, else printed on stderr). --listen
-accepts only loopback addresses unless --allow-remote is given.";
+connection must first present the token, taken from TOY_EXECUTOR_TOKEN (16 to 256
+bytes) or generated at start-up (written to FILE with --token-file, which must not
+exist yet, else printed on stderr). --listen accepts only loopback addresses unless
+--allow-remote is given. A connection has --auth-timeout seconds (default 5) to
+present the token; each authenticated controller is served by its own process, at
+most --max-sessions (default 16) at once: past that, a controller is told the
+executor is busy.";
+
+/// Default of `--auth-timeout`, in seconds.
+const AUTH_TIMEOUT: u64 = 5;
+/// Default of `--max-sessions`.
+const MAX_SESSIONS: usize = 16;
+
+/// What the command line asks for.
+enum Mode {
+    Pipes,
+    Listen(Config),
+    /// Internal: serve the authenticated TCP connection (from this peer) on stdin.
+    Accepted(String),
+}
+
+fn parse(args: &[String]) -> Result<Option<Mode>, String> {
+    let mut listen = None;
+    let mut accepted = None;
+    let mut config = Config {
+        addr: String::new(),
+        allow_remote: false,
+        token_file: None,
+        auth_timeout: Duration::from_secs(AUTH_TIMEOUT),
+        max_sessions: MAX_SESSIONS,
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1);
+        match (args[i].as_str(), value) {
+            ("--listen", Some(v)) => listen = Some(v.clone()),
+            ("--token-file", Some(v)) => config.token_file = Some(v.into()),
+            ("--auth-timeout", Some(v)) => {
+                let secs: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| *s > 0.0 && *s <= 3600.0)
+                    .ok_or(format!("--auth-timeout takes 0 < SECS <= 3600, not `{v}`"))?;
+                config.auth_timeout = Duration::from_secs_f64(secs);
+            }
+            ("--max-sessions", Some(v)) => {
+                config.max_sessions = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(format!("--max-sessions takes a positive count, not `{v}`"))?;
+            }
+            ("--serve-connection", Some(v)) => accepted = Some(v.clone()),
+            ("--allow-remote", _) => {
+                config.allow_remote = true;
+                i += 1;
+                continue;
+            }
+            ("-h" | "--help", _) => return Ok(None),
+            (other, _) => return Err(format!("unexpected argument `{other}`")),
+        }
+        i += 2;
+    }
+    let listen_only = config.allow_remote
+        || config.token_file.is_some()
+        || config.auth_timeout != Duration::from_secs(AUTH_TIMEOUT)
+        || config.max_sessions != MAX_SESSIONS;
+    if listen.is_none() && listen_only {
+        return Err(
+            "--allow-remote, --token-file, --auth-timeout and --max-sessions \
+                    go with --listen"
+                .into(),
+        );
+    }
+    Ok(Some(match (listen, accepted) {
+        (Some(addr), None) => Mode::Listen(Config { addr, ..config }),
+        (None, Some(peer)) => Mode::Accepted(peer),
+        (None, None) => Mode::Pipes,
+        (Some(_), Some(_)) => return Err("--listen and --serve-connection conflict".into()),
+    }))
+}
 
 /// The `toy-executor` command.
 pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut listen = None;
-    let mut allow_remote = false;
-    let mut token_file = None;
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--listen" if i + 1 < args.len() => {
-                listen = Some(args[i + 1].clone());
-                i += 1;
-            }
-            "--token-file" if i + 1 < args.len() => {
-                token_file = Some(args[i + 1].clone());
-                i += 1;
-            }
-            "--allow-remote" => allow_remote = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("toy-executor: unexpected argument `{other}`\n{USAGE}");
-                return ExitCode::from(2);
-            }
+    let mode = match parse(&args) {
+        Ok(Some(mode)) => mode,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
         }
-        i += 1;
-    }
-    if let Err(err) = crate::handle_interrupts() {
+        Err(why) => {
+            eprintln!("toy-executor: {why}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // The listener itself runs no code: Ctrl-C ends it. Its sessions take it (and
+    // SIGURG) as an interrupt of the running code.
+    if !matches!(mode, Mode::Listen(_))
+        && let Err(err) = crate::handle_interrupts()
+    {
         eprintln!("toy-executor: cannot handle interrupts: {err}");
     }
-    let result = match listen {
-        None => pipes(),
-        Some(addr) => tcp(&addr, allow_remote, token_file.as_deref()),
+    let result = match mode {
+        Mode::Pipes => pipes().map_err(|why| (why, 1)),
+        Mode::Listen(config) => listener::run(&config).map_err(|e| (e.to_string(), e.exit_code())),
+        Mode::Accepted(peer) => {
+            listener::serve_accepted(&peer).map_err(|e| (e.to_string(), e.exit_code()))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("toy-executor: {err}");
-            ExitCode::from(1)
+        Err((why, code)) => {
+            eprintln!("toy-executor: {why}");
+            ExitCode::from(code)
         }
     }
 }
@@ -294,7 +358,7 @@ fn pipes() -> Result<(), String> {
         std::fs::File::from_raw_fd(fd)
     };
     exit_on_hangup(0, 0);
-    serve(std::io::stdin(), out, None)
+    serve(std::io::stdin(), out)
 }
 
 /// Ends this process as soon as the controller's end of `fd` closes, even while JIT'd
@@ -338,103 +402,13 @@ fn exit_on_hangup(fd: libc::c_int, events: libc::c_short) {
     }
 }
 
-fn tcp(addr: &str, allow_remote: bool, token_file: Option<&str>) -> Result<(), String> {
-    let addr: SocketAddr = addr
-        .parse()
-        .map_err(|e| format!("bad address `{addr}`: {e}"))?;
-    if !addr.ip().is_loopback() && !allow_remote {
-        return Err(format!(
-            "refusing to listen on non-loopback {addr} without --allow-remote \
-             (anyone who can connect can run code here)"
-        ));
-    }
-    let token = match std::env::var("TOY_EXECUTOR_TOKEN") {
-        Ok(token) if !token.is_empty() => token,
-        _ => {
-            let token = random_token()?;
-            match token_file {
-                Some(path) => write_private(path, &token)?,
-                None => eprintln!("toy-executor: token {token}"),
-            }
-            token
-        }
-    };
-    let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("listening on {local}");
-    let _ = std::io::stdout().flush();
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(err) => {
-                eprintln!("toy-executor: accept failed: {err}");
-                continue;
-            }
-        };
-        let peer = stream
-            .peer_addr()
-            .map_or("?".to_string(), |a| a.to_string());
-        // Each controller gets a fresh process: a crash of its code ends that child
-        // only, and the listener goes on to the next connection.
-        // SAFETY: this process has one thread here, so the child may run Rust code.
-        match unsafe { libc::fork() } {
-            0 => {
-                drop(listener);
-                let code = match connection(stream, token.as_bytes()) {
-                    Ok(()) => 0,
-                    Err(err) => {
-                        eprintln!("toy-executor: {peer}: {err}");
-                        1
-                    }
-                };
-                std::process::exit(code);
-            }
-            pid if pid > 0 => {
-                drop(stream);
-                let mut status = 0;
-                // SAFETY: waiting for our own child.
-                unsafe { libc::waitpid(pid, &mut status, 0) };
-                if libc::WIFSIGNALED(status) {
-                    eprintln!(
-                        "toy-executor: {peer}: executor terminated by signal {}",
-                        libc::WTERMSIG(status)
-                    );
-                }
-            }
-            _ => return Err(std::io::Error::last_os_error().to_string()),
-        }
-    }
-    Ok(())
-}
-
-/// Serves one TCP connection; urgent data on it interrupts running code.
-fn connection(stream: TcpStream, token: &[u8]) -> Result<(), String> {
+/// Serves one authenticated TCP connection; urgent data on it interrupts running code.
+pub(crate) fn connection(stream: TcpStream) -> Result<(), String> {
     let _ = stream.set_nodelay(true);
     // SAFETY: F_SETOWN on our own socket makes SIGURG come to this process.
     unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_SETOWN, libc::getpid()) };
     crate::entry::interrupt_on(libc::SIGURG).map_err(|e| e.to_string())?;
     let writer = stream.try_clone().map_err(|e| e.to_string())?;
     exit_on_hangup(stream.as_raw_fd(), libc::POLLRDHUP);
-    serve(stream, writer, Some(token))
-}
-
-fn random_token() -> Result<String, String> {
-    let mut bytes = [0u8; 24];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| format!("cannot make a token: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn write_private(path: &str, token: &str) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot write {path}: {e}"))?;
-    file.write_all(token.as_bytes())
-        .map_err(|e| format!("cannot write {path}: {e}"))
+    serve(stream, writer)
 }

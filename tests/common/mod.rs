@@ -24,7 +24,7 @@ impl Listener {
     /// Starts one on a free port.
     pub fn start() -> Listener {
         use std::io::BufRead;
-        let token = format!("test-token-{}", std::process::id());
+        let token = format!("test-token-{:08}", std::process::id());
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_toy-executor"))
             .args(["--listen", "127.0.0.1:0"])
             .env("TOY_EXECUTOR_TOKEN", &token)
