@@ -263,6 +263,8 @@ impl Args {
             (None, Ok(token)) if !token.is_empty() => token,
             _ => return Err("--connect needs a token: TOY_EXECUTOR_TOKEN or --token-file".into()),
         };
+        // The listener's own bounds: a token it would refuse is a usage error here.
+        toy_executor::token::check(token.as_bytes()).map_err(|e| e.to_string())?;
         Ok(Transport::Tcp {
             addr: addr.clone(),
             token,
