@@ -196,3 +196,27 @@ fn a_warm_cache_serves_batches_without_compiling() {
     loaded.dedup();
     assert_eq!(loaded.len(), 200, "{warm_err}");
 }
+
+#[test]
+fn functions_past_the_call_counters_start_at_tier_1_even_when_speculated() {
+    // Globals past the 2^20 call counters have none: compiled ahead by speculation,
+    // they once got tier-0 code counting calls past the end of the counter array.
+    let counters = toy::runtime::CALL_COUNTERS_LEN;
+    let mut program = String::with_capacity(20 * counters);
+    for i in 0..counters + 2 {
+        program.push_str(&format!("def f{i}(x) x + {i};\n"));
+    }
+    let (last, before) = (counters + 1, counters);
+    program.push_str(&format!("def top(x) f{last}(x) + f{before}(x);\ntop(1);\n"));
+    let (status, out, stderr) = run_on(false, &["--echo", "--trace-jit", "--speculate"], &program);
+    assert_eq!(status, 0, "{stderr}");
+    let expected = 2.0 + (last + before) as f64;
+    assert_eq!(out, format!("Evaluated to {expected:.6}\n"));
+    for name in [format!("f{last} "), format!("f{before} ")] {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("[jit] compiled {name}")))
+            .unwrap_or_else(|| panic!("{name}was not compiled: {stderr}"));
+        assert!(line.contains("at tier 1"), "{line}");
+    }
+}
