@@ -45,8 +45,6 @@ pub struct Program<'a> {
     c: String,
     /// The stubs: (name, arity, pointer, what to call while it is null).
     stubs: Vec<(String, usize, String, String)>,
-    /// Names declared `extern` (C library functions).
-    externs: Vec<String>,
 }
 
 // ANCHOR: runtime
@@ -137,7 +135,6 @@ impl<'a> Program<'a> {
     /// Lays out `items` (resolved, in program order).
     pub fn new(items: &'a [Item]) -> Self {
         let mut functions = Vec::new();
-        let mut externs = Vec::new();
         // Every name that is ever defined, in order of first definition, and its arity.
         let mut names: Vec<(String, usize)> = Vec::new();
         let mut index_of: HashMap<String, usize> = HashMap::new();
@@ -159,7 +156,7 @@ impl<'a> Program<'a> {
                     let _ = writeln!(main, "    toy_ptr_{index} = toy_def_{version};");
                     functions.push((&**f, symbol));
                 }
-                Item::Extern(p) => externs.push(p.name.to_string()),
+                Item::Extern(_) => {}
                 Item::Expr(f) => {
                     let symbol = format!("toy_top_{tops}");
                     let _ = writeln!(decls, "extern double {symbol}(void);");
@@ -201,7 +198,6 @@ impl<'a> Program<'a> {
             functions,
             c,
             stubs,
-            externs,
         }
     }
     // ANCHOR_END: program
@@ -217,8 +213,7 @@ impl<'a> Program<'a> {
             .iter()
             .map(|(f, s)| (*f, s.as_str()))
             .collect();
-        let externs = &self.externs;
-        compiler.compile_named(&named, &|name| externs.iter().any(|e| e == name), debug)
+        compiler.compile_named(&named, debug)
     }
 
     /// An object exporting the file's functions under their own names, with the C
@@ -232,8 +227,7 @@ impl<'a> Program<'a> {
             last.retain(|g| g.proto.name != f.proto.name);
             last.push(f);
         }
-        let externs = &self.externs;
-        compiler.compile_module(&last, &|name| externs.iter().any(|e| e == name))
+        compiler.compile_module(&last)
     }
 
     /// The generated C: runtime, stubs and `main`.

@@ -97,6 +97,21 @@ fn a_redefinition_is_seen_by_an_already_compiled_caller() {
 }
 
 #[test]
+fn a_def_replacing_an_extern_is_seen_by_an_already_compiled_caller() {
+    let (status, stdout, compiled, rest) = lazily(
+        "extern sin(x);\n\
+         def f() sin(1);\n\
+         f();\n\
+         def sin(x) 42;\n\
+         f();\n",
+    );
+    assert_eq!(status, 0, "{rest}");
+    assert_eq!(stdout, "Evaluated to 0.841471\nEvaluated to 42.000000\n");
+    // f calls through sin's stub whether sin is libm's or ours: it is compiled once.
+    assert_eq!(compiled, ["f", "sin"]);
+}
+
+#[test]
 fn an_operator_defined_lazily_is_compiled_when_used() {
     let (status, stdout, compiled, rest) = lazily(
         "def binary% 60 (a b) a - b * 2;\n\

@@ -248,9 +248,9 @@ fn a_def_takes_precedence_over_an_extern_of_the_same_name() {
 
 #[test]
 fn callers_of_an_extern_see_a_def_that_replaces_it() {
-    // Compiled while `sin` was libm's, `f` may have had `sin(1)` folded to a constant:
-    // the JITs must compile it again once `sin` is ours. The recursive `sin` must not
-    // be taken for libm's either.
+    // Compiled while `sin` was libm's, `f` must call ours once it is defined (no
+    // engine may fold `sin(1)` to a constant). The recursive `sin` must not be taken
+    // for libm's either.
     let (values, stderr, status) = values(
         "extern sin(x);\ndef f() sin(1);\nf();\n\
          def sin(x) if x < 1 then 42 else sin(x - 1) + 1;\nf();\nsin(2);",

@@ -72,16 +72,8 @@ pub fn show(
     let Some(compiler) = compiler else {
         return Err("no compiler".into());
     };
-    let library = |callee: &str| session.is_extern(callee);
     let bytes = compiler
-        .compile(
-            function,
-            None,
-            output,
-            &library,
-            &mut Timings::default(),
-            None,
-        )
+        .compile(function, None, output, &mut Timings::default(), None)
         .map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -1,6 +1,5 @@
 //! Running files and piped standard input.
 
-use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -47,7 +46,6 @@ impl Driver {
                     kind,
                     compiler,
                     defs: Vec::new(),
-                    externs: HashSet::new(),
                 };
                 (None, Some(emitter))
             }
@@ -131,8 +129,6 @@ struct Emitter {
     compiler: Compiler,
     /// Definitions for the object file, the last of each name.
     defs: Vec<Arc<Function>>,
-    /// Names declared `extern` (and not defined since).
-    externs: HashSet<String>,
 }
 
 impl Emitter {
@@ -140,33 +136,21 @@ impl Emitter {
     fn item(&mut self, item: &Item) -> Result<(), Error> {
         let function = match item {
             Item::Def(f) => {
-                self.externs.remove(&*f.proto.name);
                 self.defs.retain(|d| d.proto.name != f.proto.name);
                 self.defs.push(Arc::clone(f));
                 f
             }
             Item::Expr(f) => f,
-            Item::Extern(p) => {
-                self.externs.insert(p.name.to_string());
-                return Ok(());
-            }
+            Item::Extern(_) => return Ok(()),
         };
         let output = match self.kind {
             Emit::Ir => Output::Ir,
             Emit::Asm => Output::Asm,
             _ => return Ok(()),
         };
-        let externs = &self.externs;
         let text = self
             .compiler
-            .compile(
-                function,
-                None,
-                output,
-                &|name| externs.contains(name),
-                &mut Timings::default(),
-                None,
-            )
+            .compile(function, None, output, &mut Timings::default(), None)
             .map_err(|e| Error::Jit {
                 message: e.to_string(),
                 span: function.proto.span,
@@ -186,11 +170,7 @@ fn write_object(driver: &mut Driver, path: Option<&std::path::Path>) -> Status {
         return Status::UsageError;
     };
     let functions: Vec<&Function> = emitter.defs.iter().map(|f| &**f).collect();
-    let externs = &emitter.externs;
-    let object = match emitter
-        .compiler
-        .compile_module(&functions, &|name| externs.contains(name))
-    {
+    let object = match emitter.compiler.compile_module(&functions) {
         Ok(object) => object,
         Err(err) => {
             diag::plain(&err.to_string());

@@ -190,39 +190,24 @@ impl Compiler {
 
     /// Compiles `function` under the symbol `name` (its own name unless given), with
     /// DWARF if `debug` says where it comes from.
-    /// `library(name)` says whether a callee is a C library function (an `extern`)
-    /// that LLVM may fold or rewrite; other callees are marked `nobuiltin`, so that a
-    /// `def sin(x)` is never mistaken for libm's.
     pub fn compile(
         &self,
         function: &Function,
         name: Option<&str>,
         output: Output,
-        library: &dyn Fn(&str) -> bool,
         timings: &mut Timings,
         debug: Option<&DebugSource<'_>>,
     ) -> Result<Vec<u8>, CodegenError> {
         let name = name.unwrap_or(&function.proto.name);
-        let bytes = self.build(name, &[(function, name)], output, library, timings, debug)?;
+        let bytes = self.build(name, &[(function, name)], output, timings, debug)?;
         timings.count += 1;
         Ok(bytes)
     }
 
     /// Compiles several functions into one object (calls between them are direct).
-    pub fn compile_module(
-        &self,
-        functions: &[&Function],
-        library: &dyn Fn(&str) -> bool,
-    ) -> Result<Vec<u8>, CodegenError> {
+    pub fn compile_module(&self, functions: &[&Function]) -> Result<Vec<u8>, CodegenError> {
         let named: Vec<_> = functions.iter().map(|f| (*f, &*f.proto.name)).collect();
-        self.build(
-            "toy",
-            &named,
-            Output::Object,
-            library,
-            &mut Timings::default(),
-            None,
-        )
+        self.build("toy", &named, Output::Object, &mut Timings::default(), None)
     }
 
     /// Compiles several functions, each under its own name, into one object whose
@@ -230,10 +215,9 @@ impl Compiler {
     pub fn compile_batch(
         &self,
         functions: &[(&Function, &str)],
-        library: &dyn Fn(&str) -> bool,
         timings: &mut Timings,
     ) -> Result<Vec<u8>, CodegenError> {
-        let bytes = self.build("toy", functions, Output::Object, library, timings, None)?;
+        let bytes = self.build("toy", functions, Output::Object, timings, None)?;
         timings.count += functions.len() as u32;
         Ok(bytes)
     }
@@ -242,14 +226,12 @@ impl Compiler {
     pub fn compile_named(
         &self,
         functions: &[(&Function, &str)],
-        library: &dyn Fn(&str) -> bool,
         debug: Option<&DebugSource<'_>>,
     ) -> Result<Vec<u8>, CodegenError> {
         self.build(
             "toy",
             functions,
             Output::Object,
-            library,
             &mut Timings::default(),
             debug,
         )
@@ -316,7 +298,6 @@ impl Compiler {
         module_name: &str,
         functions: &[(&Function, &str)],
         output: Output,
-        _library: &dyn Fn(&str) -> bool,
         timings: &mut Timings,
         source: Option<&DebugSource<'_>>,
     ) -> Result<Vec<u8>, CodegenError> {

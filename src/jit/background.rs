@@ -12,8 +12,6 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use foldhash::HashSet;
-
 use crate::codegen::{CodegenError, Compiler, OptLevel, Timings};
 use crate::frontend::ast::{ANON_NAME, Function};
 
@@ -32,8 +30,6 @@ pub struct Member {
     pub function: Arc<Function>,
     /// Where its object goes in the code cache, if on.
     pub key: Option<Key>,
-    /// Its callees that are C library functions (LLVM may fold them).
-    pub library: HashSet<String>,
 }
 
 /// A compile to do: one module of one or more functions (first compiles are batched:
@@ -44,8 +40,6 @@ pub struct Job {
     pub members: Vec<Member>,
     /// The tier to compile at (0: baseline, counted; 1: the full pipeline).
     pub tier: u8,
-    /// The members' callees that are C library functions.
-    library: HashSet<String>,
     /// Where its object goes in the code cache: the member's key, or the batch's.
     pub key: Option<Key>,
     claimed: Arc<AtomicBool>,
@@ -54,14 +48,9 @@ pub struct Job {
 impl Job {
     /// A job, not yet claimed.
     pub fn new(members: Vec<Member>, tier: u8, key: Option<Key>) -> Self {
-        let library = members
-            .iter()
-            .flat_map(|m| m.library.iter().cloned())
-            .collect();
         Job {
             members,
             tier,
-            library,
             key,
             claimed: Arc::new(AtomicBool::new(false)),
         }
@@ -126,7 +115,6 @@ impl Compilers {
     /// Compiles a job's functions at its tier, into one object.
     pub fn compile(&mut self, job: &Job, timings: &mut Timings) -> Result<Vec<u8>, CodegenError> {
         let compiler = self.for_tier(job.tier)?;
-        let library = |name: &str| job.library.contains(name);
         let functions = job
             .members
             .iter()
@@ -134,7 +122,7 @@ impl Compilers {
             .collect::<Vec<_>>();
         let functions: Vec<(&Function, &str)> =
             functions.iter().map(|(f, s)| (*f, s.as_str())).collect();
-        compiler.compile_batch(&functions, &library, timings)
+        compiler.compile_batch(&functions, timings)
     }
 
     /// The tier-0 compiler for top-level expressions (never counting).

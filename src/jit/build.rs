@@ -40,26 +40,13 @@ impl State {
         self.first_tier() == 0 && self.tier == Tier::Auto
     }
 
-    /// The distinct callees (name, arity) of `function`, and which of them are C
-    /// library functions (LLVM may fold those).
-    pub(super) fn deps(&self, function: &Function) -> (BTreeSet<(String, usize)>, HashSet<String>) {
+    /// The distinct callees (name, arity) of `function`.
+    pub(super) fn deps(&self, function: &Function) -> BTreeSet<(String, usize)> {
         let mut calls = BTreeSet::new();
         function.body.for_each_call(&mut |name, arity, _| {
             calls.insert((name.to_string(), arity));
         });
-        // The function itself is never a library function, even while it replaces an
-        // `extern` of the same name.
-        let library = calls
-            .iter()
-            .filter(|(name, _)| {
-                **name != *function.proto.name
-                    && self.index.get(name.as_str()).is_some_and(|&i| {
-                        matches!(self.globals[i as usize].body, Body::Extern { .. })
-                    })
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        (calls, library)
+        calls
     }
 
     /// Where the object of `function` as `symbol` at `tier` lives in the code cache
@@ -68,7 +55,7 @@ impl State {
         &mut self,
         function: &Function,
         symbol: &str,
-        deps: &(BTreeSet<(String, usize)>, HashSet<String>),
+        calls: &BTreeSet<(String, usize)>,
         tier: u8,
     ) -> Option<Key> {
         if self.debug.is_some() {
@@ -82,8 +69,7 @@ impl State {
             0 => format!("{mode}: tier 0"),
             _ => format!("{mode}: tier 1, {:?}", self.tier1_opt()),
         };
-        let (calls, library) = deps;
-        let signatures = callee_signatures(calls, &|name| library.contains(name));
+        let signatures = callee_signatures(calls);
         let cache = self.cache.as_mut()?;
         Some(cache.key(&[
             symbol.as_bytes(),
@@ -99,23 +85,14 @@ impl State {
         function: &Function,
         symbol: &str,
         tier: u8,
-        library: &HashSet<String>,
         timings: &mut Timings,
     ) -> Result<Vec<u8>, crate::codegen::CodegenError> {
-        let is_library = |name: &str| library.contains(name);
         if tier == 0 {
             let compiler = match symbol {
                 ANON_NAME => self.baseline.for_expressions()?,
                 _ => self.baseline.for_tier(0)?,
             };
-            return compiler.compile(
-                function,
-                Some(symbol),
-                Output::Object,
-                &is_library,
-                timings,
-                None,
-            );
+            return compiler.compile(function, Some(symbol), Output::Object, timings, None);
         }
         if self.compiler.is_none() {
             self.compiler = Some(Compiler::host(self.tier1_opt())?);
@@ -137,7 +114,6 @@ impl State {
             function,
             Some(symbol),
             Output::Object,
-            &is_library,
             timings,
             source.as_ref(),
         )
@@ -180,7 +156,7 @@ impl State {
             None => {
                 let symbol = tier_symbol(name, tier);
                 let object = self
-                    .compile_here(function, &symbol, tier, &deps.1, &mut timings)
+                    .compile_here(function, &symbol, tier, &mut timings)
                     .map_err(|e| failed(&e))?;
                 if let (Some(cache), Some(key)) = (&mut self.cache, &key) {
                     cache.put(key, &object);
@@ -388,19 +364,12 @@ pub(super) fn trace(symbol: &str, tier: u8, timings: &Timings, origin: Origin, b
     }
 }
 
-/// Each call as `name/arity/kind`: what an object depends on besides its own
-/// function (the declarations LLVM sees, and which callees are C library functions
-/// it may fold).
-pub(super) fn callee_signatures(
-    calls: &BTreeSet<(String, usize)>,
-    library: &dyn Fn(&str) -> bool,
-) -> String {
+/// Each call as `name/arity`: what an object depends on besides its own function
+/// (the declarations LLVM sees).
+pub(super) fn callee_signatures(calls: &BTreeSet<(String, usize)>) -> String {
     let signatures: Vec<String> = calls
         .iter()
-        .map(|(name, arity)| {
-            let kind = if library(name) { "lib" } else { "def" };
-            format!("{name}/{arity}/{kind}")
-        })
+        .map(|(name, arity)| format!("{name}/{arity}"))
         .collect();
     signatures.join("\n")
 }

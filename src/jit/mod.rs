@@ -500,55 +500,16 @@ impl State {
     /// Replaces the body of `id`, releasing code no evaluation can be running: items
     /// arrive only between evaluations.
     fn replace(&mut self, loader: &mut dyn Loader, id: u32, body: Body) -> Result<(), ExecError> {
-        let is_extern = matches!(body, Body::Extern { .. });
         let global = &mut self.globals[id as usize];
         global.generation += 1;
         global.queued = None;
         global.tier_up = false;
         let old = std::mem::replace(&mut global.body, body);
-        let was_extern = matches!(old, Body::Extern { .. });
         if let Body::Defined {
             code: Some(code), ..
         } = old
         {
             self.drop_block(loader, code.block)?;
-        }
-        if was_extern != is_extern && !matches!(old, Body::Undefined) {
-            self.recompile_callers(loader, id)?;
-        }
-        Ok(())
-    }
-
-    /// Callers were compiled believing `id` a C library function (which LLVM may fold,
-    /// as in `sin(1)`), or believing it not one: their code is stale. Lazily, they
-    /// compile again on their next call; eagerly, now.
-    fn recompile_callers(&mut self, loader: &mut dyn Loader, id: u32) -> Result<(), ExecError> {
-        let callers: Vec<u32> = self.globals[id as usize].callers.iter().copied().collect();
-        for caller in callers {
-            let global = &mut self.globals[caller as usize];
-            // A compile queued or running for it is stale too.
-            global.generation += 1;
-            global.queued = None;
-            global.tier_up = false;
-            let Body::Defined { function, code } = &mut global.body else {
-                continue;
-            };
-            let Some(stale) = code.take() else { continue };
-            let function = Arc::clone(function);
-            self.drop_block(loader, stale.block)?;
-            self.stubs.reset(loader, caller)?;
-            if self.strategy == Strategy::Eager {
-                // A failure leaves the caller uncompiled: its next call compiles it
-                // and reports the error then.
-                if let Ok(code) = self.build(loader, &function, &function.proto.name, 1) {
-                    self.adopt(code.block);
-                    if let Body::Defined { code: slot, .. } =
-                        &mut self.globals[caller as usize].body
-                    {
-                        *slot = Some(code);
-                    }
-                }
-            }
         }
         Ok(())
     }

@@ -217,7 +217,6 @@ impl State {
             generation,
             function,
             key,
-            library: deps.1,
         }
     }
 

@@ -305,7 +305,7 @@ impl Printer {
                             out.push(')');
                         }
                         Some(arg) => self.expr(arg, scope, out),
-                        None => out.push_str("0"),
+                        None => out.push('0'),
                     }
                 }
                 out.push(')');
