@@ -243,7 +243,7 @@ fn a_silent_tcp_peer_is_a_clear_error() {
     let (code, stderr) = run_bounded(
         Command::new(env!("CARGO_BIN_EXE_toy"))
             .args(["--connect", &addr])
-            .env("TOY_EXECUTOR_TOKEN", "secret"),
+            .env("TOY_EXECUTOR_TOKEN", "a-secret-of-24-bytes-ok"),
         "1 + 1;\n",
     );
     assert_eq!(code, Some(1), "{stderr}");

@@ -140,7 +140,7 @@ fn run(lie: Lie) -> (Option<i32>, String, String) {
     });
     let mut toy = Command::new(env!("CARGO_BIN_EXE_toy"))
         .env("TOY_CACHE", "off")
-        .env("TOY_EXECUTOR_TOKEN", "secret")
+        .env("TOY_EXECUTOR_TOKEN", "a-secret-of-24-bytes-ok")
         .args(["--connect", &addr, "--echo"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
