@@ -13,7 +13,9 @@ use super::source::{SourceId, Span};
 use super::syntax::{Expr, Item, Proto, ProtoKind};
 use crate::error::Error;
 
-/// How deeply parentheses, conditionals, loops and call arguments may nest.
+/// How deeply expressions may nest: parentheses, conditionals, loops, `var`, call
+/// arguments and prefix operators in the parser, and every level of the resolved tree
+/// (each operator application is one) in the resolver.
 pub const MAX_NESTING: usize = 512;
 
 type Extra<'t, 's> = extra::Full<Rich<'t, Token<'s>>, RollbackState<usize>, ()>;
@@ -382,12 +384,16 @@ where
         let primary = choice((number, call_or_var, paren, if_, for_, var_)).labelled("expression");
 
         // Prefix operators are collected in a loop, not by recursion, so that a long run
-        // of them cannot exhaust the stack.
+        // of them cannot exhaust the stack; each is a level of the tree, so each counts
+        // towards the nesting limit until its operand is parsed.
         let unary = op
+            .then_ignore(enter())
             .repeated()
             .collect::<Vec<_>>()
             .then(primary)
-            .map(|(ops, operand)| {
+            .map_with(|(ops, operand), e| {
+                let state: &mut RollbackState<usize> = e.state();
+                state.0 = state.0.saturating_sub(ops.len());
                 ops.into_iter()
                     .rev()
                     .fold(operand, |operand, (c, op_span)| {
