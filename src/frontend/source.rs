@@ -128,7 +128,7 @@ impl SourceMap {
             ),
         };
         let mut starts = vec![0];
-        starts.extend(source.text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(line_starts(&source.text));
         SourceLines {
             file,
             directory,
@@ -141,11 +141,28 @@ impl SourceMap {
         let text = &self.get(id).text;
         let offset = offset.min(text.len());
         let before = &text[..floor_char_boundary(text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let (mut line, mut line_start) = (1, 0);
+        for start in line_starts(text).take_while(|&start| start <= before.len()) {
+            (line, line_start) = (line + 1, start);
+        }
         let col = before[line_start..].chars().count() + 1;
         (line, col)
     }
+}
+
+/// Where lines of `text` start, after the first: a line ends at LF, CR LF, a bare CR
+/// (which also ends a comment), VT or FF, as the diagnostics' renderer (ariadne) counts
+/// them, so that every position toy prints agrees with it.
+pub fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        let ends = match b {
+            b'\n' | b'\x0B' | b'\x0C' => true,
+            b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        };
+        ends.then_some(i + 1)
+    })
 }
 
 fn floor_char_boundary(text: &str, mut i: usize) -> usize {
@@ -185,5 +202,20 @@ mod tests {
                 "{offset}"
             );
         }
+    }
+
+    #[test]
+    fn lines_end_at_lf_crlf_cr_vt_and_ff() {
+        let mut map = SourceMap::new();
+        let text = "a\r\nb\rc\x0Bd\x0Ce\n\rf";
+        let id = map.add("t", text);
+        let lines = map.lines(id);
+        for (ch, expected) in [('a', 1), ('b', 2), ('c', 3), ('d', 4), ('e', 5), ('f', 7)] {
+            let offset = text.find(ch).expect("in the text");
+            assert_eq!(map.line_col(id, offset), (expected, 1), "{ch}");
+            assert_eq!(lines.position(offset), (expected as u32, 1), "{ch}");
+        }
+        // The LF of a CR LF is on the line the CR ends.
+        assert_eq!(map.line_col(id, 2), (1, 3));
     }
 }
