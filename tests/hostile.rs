@@ -128,11 +128,16 @@ const MODES: [&[&str]; 5] = [
 ];
 
 /// `deep` (an item nested a million levels) is a nesting error in every mode, and
-/// the item after it still runs.
+/// the item after it still runs. A file, not standard input: a million-line item read
+/// line by line is parsed again at every line.
 fn too_deep_everywhere(prelude: &str, deep: &str) {
-    let input = format!("{prelude}{deep};\n3;\n");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("deep.ks");
+    std::fs::write(&file, format!("{prelude}{deep};\n3;\n")).expect("write");
+    let file = file.to_str().expect("a UTF-8 path");
     for mode in MODES {
-        let (status, stdout, stderr) = feed(mode, input.as_bytes());
+        let args = [mode, &["--keep-going", file]].concat();
+        let (status, stdout, stderr) = feed(&args, b"");
         let head = &stderr[..stderr.len().min(300)];
         assert_eq!(status, 1, "{mode:?}: {head}");
         assert!(
