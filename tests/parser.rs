@@ -234,6 +234,12 @@ fn every_level_counts() {
     let inside = format!("if 1 then {} else 0", chain(511));
     assert!(last(&inside).starts_with("(if 1 (+ (+ "));
     assert_eq!(last(&format!("if 1 then {} else 0", chain(512))), too_deep);
+    // Levels are given back after each operand: many shallow prefix runs are fine.
+    let runs = format!(
+        "def unary-(v) 0 - v; def f(a b) a; {}1",
+        "-1 + --f(-1, --1) + ".repeat(200)
+    );
+    assert!(last(&runs).starts_with("(+ (+ "));
     // Precedence decides the depth, not the number of operators.
     let flat = format!("1{}", " * 2 + 1".repeat(400));
     assert!(last(&flat).starts_with("(+ (+ "));

@@ -391,15 +391,18 @@ where
             .repeated()
             .collect::<Vec<_>>()
             .then(primary)
-            .map_with(|(ops, operand), e| {
+            // `try_map_with`, not `map_with`: it runs even where the output is not
+            // needed, so the levels are always given back.
+            .try_map_with(|(ops, operand), e| {
                 let state: &mut RollbackState<usize> = e.state();
                 state.0 = state.0.saturating_sub(ops.len());
-                ops.into_iter()
+                Ok(ops
+                    .into_iter()
                     .rev()
                     .fold(operand, |operand, (c, op_span)| {
                         let span = op_span.to(operand.span());
                         Expr::Unary(c, op_span, Box::new(operand), span)
-                    })
+                    }))
             });
 
         unary
