@@ -77,6 +77,21 @@ pub enum Error {
         span: Span,
     },
 
+    /// An `extern` of a name that is not in the runtime's table of callable functions.
+    #[error(
+        "extern `{name}` is not a function toy can call: only putchard, printd and C math \
+         functions of doubles (sin, pow, floor, ...: see the grammar's list)"
+    )]
+    NotCallableExtern { name: String, span: Span },
+    /// An `extern` of a callable function with another number of parameters.
+    #[error("extern `{name}` declares {found} parameter(s), but `{name}` takes {expected}")]
+    ExternArity {
+        name: String,
+        expected: usize,
+        found: usize,
+        span: Span,
+    },
+
     // Errors found when code runs (or, in the JIT engines, when it is compiled).
     /// A call to a name that is neither defined nor declared.
     #[error("unknown function `{name}`")]
@@ -148,6 +163,8 @@ impl Error {
             | UnknownBinaryOperator { span, .. }
             | UnknownUnaryOperator { span, .. }
             | ConflictingExtern { span, .. }
+            | NotCallableExtern { span, .. }
+            | ExternArity { span, .. }
             | UnknownFunction { span, .. }
             | WrongArity { span, .. }
             | UnresolvedExtern { span, .. }
@@ -179,6 +196,8 @@ impl Error {
             UnknownBinaryOperator { .. } => "define it first with `def binary`".into(),
             UnknownUnaryOperator { .. } => "define it first with `def unary`".into(),
             ConflictingExtern { .. } => "conflicting declaration".into(),
+            NotCallableExtern { .. } => "declared here".into(),
+            ExternArity { .. } => "wrong number of parameters".into(),
             UnknownFunction { .. } => "not defined".into(),
             WrongArity { .. } => "wrong number of arguments".into(),
             UnresolvedExtern { .. } => "called here".into(),

@@ -237,6 +237,10 @@ impl crate::frontend::resolve::Signatures for Globals<'_> {
             Global::Extern(n) => *n,
         })
     }
+
+    fn is_defined(&self, name: &str) -> bool {
+        matches!(self.0.get(name), Some(Global::Defined(_)))
+    }
 }
 
 fn defines_operator(item: &syntax::Item<'_>) -> bool {

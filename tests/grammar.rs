@@ -64,3 +64,22 @@ fn invalid_fragments_are_rejected_with_their_error() {
         );
     }
 }
+
+#[test]
+fn positions_after_a_bare_cr_agree_between_tokens_and_diagnostics() {
+    // The comment ends at the bare CR, which also ends the line.
+    let input = "1 # comment\r2 @;\r\n3;\n";
+    let tokens = toy()
+        .arg("--emit=tokens")
+        .write_stdin(input)
+        .output()
+        .expect("toy runs");
+    let tokens = String::from_utf8_lossy(&tokens.stdout);
+    assert!(
+        tokens.contains("2:1\tnumber\t2\n2:3\top\t@\n2:4\tpunct\t;\n3:1\tnumber\t3"),
+        "{tokens}"
+    );
+    let output = toy().write_stdin(input).output().expect("toy runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("<stdin>:2:4"), "{stderr}");
+}

@@ -203,17 +203,130 @@ fn nesting_is_limited_without_crashing() {
     assert!(last(&deep_if).starts_with("error: expression nested too deeply"));
 }
 
-#[test]
-fn long_chains_and_prefix_runs_are_not_recursive_in_the_parser() {
-    // The resulting trees are 100 000 levels deep: printing and dropping them recurses,
-    // so this runs on a stack as large as the one `toy` gives its worker thread.
-    let worker = std::thread::Builder::new().stack_size(1 << 30).spawn(|| {
-        let chain = format!("1{}", " + 1".repeat(100_000));
-        assert!(last(&chain).starts_with("(+ (+ "));
-        let prefix = format!("def unary-(v) 0 - v; {}1", "-".repeat(100_000));
-        assert!(last(&prefix).starts_with("(unary- (unary- "));
-    });
+/// Runs `f` on a stack as large as the one `toy` gives its worker thread: trees 512
+/// levels deep are resolved, printed and dropped recursively, at a few KiB a level in
+/// a debug build.
+fn on_a_large_stack(f: impl FnOnce() + Send + 'static) {
+    let worker = std::thread::Builder::new().stack_size(1 << 30).spawn(f);
     worker.expect("thread starts").join().expect("no panic");
+}
+
+#[test]
+fn every_level_of_the_tree_counts_towards_the_nesting_limit() {
+    on_a_large_stack(every_level_counts);
+}
+
+fn every_level_counts() {
+    let too_deep = "error: expression nested too deeply (the limit is 512 levels)";
+    let prefix = |n: usize| format!("def unary-(v) 0 - v; {}1", "-".repeat(n));
+    assert!(last(&prefix(512)).starts_with("(unary- (unary- "));
+    assert_eq!(last(&prefix(513)), too_deep);
+    assert_eq!(last(&prefix(1_000_000)), too_deep);
+    // A left-associative chain of n operators is n levels deep.
+    let chain = |n: usize| format!("1{}", " + 1".repeat(n));
+    assert!(last(&chain(512)).starts_with("(+ (+ "));
+    assert_eq!(last(&chain(513)), too_deep);
+    assert_eq!(last(&chain(1_000_000)), too_deep);
+    // User operators too, and the levels of a chain add to those around it.
+    let user = |n: usize| format!("def binary% (a b) a; ({}1)", "1 % ".repeat(n));
+    assert!(last(&user(512)).starts_with("(% (% "));
+    assert_eq!(last(&user(513)), too_deep);
+    let inside = format!("if 1 then {} else 0", chain(511));
+    assert!(last(&inside).starts_with("(if 1 (+ (+ "));
+    assert_eq!(last(&format!("if 1 then {} else 0", chain(512))), too_deep);
+    // Levels are given back after each operand: many shallow prefix runs are fine.
+    let runs = format!(
+        "def unary-(v) 0 - v; def f(a b) a; {}1",
+        "-1 + --f(-1, --1) + ".repeat(200)
+    );
+    assert!(last(&runs).starts_with("(+ (+ "));
+    // Precedence decides the depth, not the number of operators.
+    let flat = format!("1{}", " * 2 + 1".repeat(400));
+    assert!(last(&flat).starts_with("(+ (+ "));
+}
+
+#[test]
+fn the_deepest_error_points_at_its_operator() {
+    let mut session = Session::new(None);
+    let text = format!("1{}", "\n+ 1".repeat(600));
+    let source = session.sources_mut().add("t", text);
+    let mut errors: Vec<Error> = Vec::new();
+    session.run(source, 0, true, &mut |_, result| {
+        if let Err(err) = result {
+            errors.push(err);
+        }
+        ControlFlow::Continue(())
+    });
+    // The 513th `+` makes the tree 513 levels deep.
+    let span = errors[0].span();
+    assert_eq!(session.sources().line_col(source, span.start), (514, 1));
+    assert_eq!(span.range().len(), 1);
+}
+
+#[test]
+fn externs_name_runtime_functions_with_their_arity() {
+    let out = items("extern sin(x); extern sin(x y); sin(1, 2); sin(1)");
+    assert_eq!(
+        out,
+        [
+            "(extern (sin x))",
+            "error: extern `sin` declares 2 parameter(s), but `sin` takes 1",
+            "error: `sin` takes 1 argument(s) but 2 were given",
+            "(call sin 1)",
+        ]
+    );
+    let not_callable = |name: &str| {
+        format!(
+            "error: extern `{name}` is not a function toy can call: only putchard, printd and \
+             C math functions of doubles (sin, pow, floor, ...: see the grammar's list)"
+        )
+    };
+    assert_eq!(last("extern signgam()"), not_callable("signgam"));
+    assert_eq!(last("extern ldexp(x e)"), not_callable("ldexp"));
+    assert_eq!(last("extern exit(x)"), not_callable("exit"));
+    assert_eq!(last("extern fma(a b c)"), "(extern (fma a b c))");
+    // An extern of a function defined with `def` names that definition...
+    assert_eq!(last("def f(x) x; extern f(x)"), "(extern (f x))");
+    // ...with its arity.
+    assert_eq!(
+        last("def f(x) x; extern f(x y)"),
+        "error: `f` is already defined with 1 parameter(s)"
+    );
+    // A def may replace an extern, with any arity (as a def replaces a def).
+    assert_eq!(
+        items("extern sin(x); def sin(a b) a; sin(1, 2)")[1..],
+        ["(def (sin a b) a)", "(call sin 1 2)"]
+    );
+    // Functions of toy's own need no forward declaration: an extern of one that is
+    // not defined yet names nothing.
+    let out = items("extern g(x); def g(x) x + 1; g(1)");
+    assert_eq!(
+        out,
+        [
+            not_callable("g").as_str(),
+            "(def (g x) (+ x 1))",
+            "(call g 1)"
+        ]
+    );
+}
+
+#[test]
+fn extern_errors_point_at_the_extern() {
+    let mut session = Session::new(None);
+    let source = session
+        .sources_mut()
+        .add("t", "extern sin(x);\nextern  sin(a b);\nextern signgam();");
+    let mut errors: Vec<Error> = Vec::new();
+    session.run(source, 0, true, &mut |_, result| {
+        if let Err(err) = result {
+            errors.push(err);
+        }
+        ControlFlow::Continue(())
+    });
+    let at = |err: &Error| session.sources().line_col(source, err.span().start);
+    assert_eq!(errors.len(), 2);
+    assert_eq!(at(&errors[0]), (2, 9));
+    assert_eq!(at(&errors[1]), (3, 8));
 }
 
 #[test]

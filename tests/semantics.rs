@@ -219,15 +219,15 @@ fn externs_resolve_to_the_runtime_and_to_c_math_only() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("cannot resolve external function `nosuch`"),
+        stderr.contains("extern `nosuch` is not a function toy can call"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("cannot resolve external function `exit`"),
+        stderr.contains("extern `exit` is not a function toy can call"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("`sqrt` takes 1 argument(s) but 2 were given"),
+        stderr.contains("extern `sqrt` declares 2 parameter(s), but `sqrt` takes 1"),
         "{stderr}"
     );
     assert_eq!(status, 1);

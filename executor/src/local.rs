@@ -71,7 +71,7 @@ impl LocalLoader {
     pub fn lookup_externs(&mut self, names: &[&str]) -> Vec<Option<ExternSymbol>> {
         names
             .iter()
-            .map(|name| runtime::lookup(name).map(|f| (f.addr(), f.arity)))
+            .map(|name| runtime::lookup(name).map(|f| (f.addr(), Some(f.arity))))
             .collect()
     }
 

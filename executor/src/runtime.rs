@@ -160,8 +160,8 @@ pub const MAX_EXTERN_ARGS: usize = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExternFn {
     addr: usize,
-    /// Its number of parameters, when the runtime knows it.
-    pub arity: Option<usize>,
+    /// Its number of parameters, from [`EXTERNS`].
+    pub arity: usize,
 }
 
 /// The functions the runtime itself provides.
@@ -176,20 +176,87 @@ pub fn builtins() -> [(&'static str, usize, usize); 2] {
     ]
 }
 
-/// Looks up an external function: a runtime function, or a function of the C math
-/// library. Other C library functions (`exit`, `system`, ...) are not reachable.
+// ANCHOR: externs
+/// Every function an `extern` may name, with its number of parameters: the runtime's
+/// and C math functions that take only doubles and return a double. Anything else
+/// (data such as `signgam`, functions taking ints or pointers such as `ldexp`, `frexp`,
+/// `jn`, or touching the floating-point environment) would be called with the wrong
+/// signature, so it is not reachable through `extern`.
+pub const EXTERNS: &[(&str, usize)] = &[
+    ("putchard", 1),
+    ("printd", 1),
+    // Trigonometric and hyperbolic.
+    ("sin", 1),
+    ("cos", 1),
+    ("tan", 1),
+    ("asin", 1),
+    ("acos", 1),
+    ("atan", 1),
+    ("atan2", 2),
+    ("sinh", 1),
+    ("cosh", 1),
+    ("tanh", 1),
+    ("asinh", 1),
+    ("acosh", 1),
+    ("atanh", 1),
+    // Exponentials, logarithms and powers.
+    ("exp", 1),
+    ("exp2", 1),
+    ("expm1", 1),
+    ("log", 1),
+    ("log2", 1),
+    ("log10", 1),
+    ("log1p", 1),
+    ("pow", 2),
+    ("sqrt", 1),
+    ("cbrt", 1),
+    ("hypot", 2),
+    // Rounding, remainders and the like.
+    ("fabs", 1),
+    ("floor", 1),
+    ("ceil", 1),
+    ("round", 1),
+    ("trunc", 1),
+    ("rint", 1),
+    ("nearbyint", 1),
+    ("fmod", 2),
+    ("remainder", 2),
+    ("copysign", 2),
+    ("fdim", 2),
+    ("fmin", 2),
+    ("fmax", 2),
+    ("fma", 3),
+    ("nextafter", 2),
+    // Special functions (`lgamma` also stores the sign in `signgam`: harmless).
+    ("erf", 1),
+    ("erfc", 1),
+    ("tgamma", 1),
+    ("lgamma", 1),
+    ("j0", 1),
+    ("j1", 1),
+    ("y0", 1),
+    ("y1", 1),
+];
+// ANCHOR_END: externs
+
+/// The number of parameters of `name` if an `extern` may name it (see [`EXTERNS`]).
+pub fn extern_arity(name: &str) -> Option<usize> {
+    EXTERNS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, arity)| arity)
+}
+
+/// Looks up an external function: one of [`EXTERNS`], a runtime function or a
+/// function of the C math library. Nothing else is reachable (`exit`, `system`,
+/// `signgam`, `frexp`, ...).
 pub fn lookup(name: &str) -> Option<ExternFn> {
-    if let Some((_, addr, arity)) = builtins().into_iter().find(|(n, _, _)| *n == name) {
-        return Some(ExternFn {
-            addr,
-            arity: Some(arity),
-        });
-    }
-    let addr = libm_symbol(name)?;
-    Some(ExternFn {
-        addr,
-        arity: libm_arity(name),
-    })
+    let arity = extern_arity(name)?;
+    let addr = match builtins().into_iter().find(|(n, _, _)| *n == name) {
+        Some((_, addr, _)) => addr,
+        None => libm_symbol(name)?,
+    };
+    Some(ExternFn { addr, arity })
 }
 
 /// The symbol naming [`CALL_COUNTERS`] for the JIT.
@@ -253,74 +320,16 @@ fn libm_symbol(name: &str) -> Option<usize> {
     base.starts_with("libm.").then_some(sym as usize)
 }
 
-fn libm_arity(name: &str) -> Option<usize> {
-    const ONE: &[&str] = &[
-        "sin",
-        "cos",
-        "tan",
-        "asin",
-        "acos",
-        "atan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "asinh",
-        "acosh",
-        "atanh",
-        "exp",
-        "exp2",
-        "expm1",
-        "log",
-        "log2",
-        "log10",
-        "log1p",
-        "sqrt",
-        "cbrt",
-        "fabs",
-        "floor",
-        "ceil",
-        "round",
-        "trunc",
-        "rint",
-        "nearbyint",
-        "erf",
-        "erfc",
-        "tgamma",
-        "lgamma",
-    ];
-    const TWO: &[&str] = &[
-        "atan2",
-        "pow",
-        "fmod",
-        "hypot",
-        "fmin",
-        "fmax",
-        "copysign",
-        "remainder",
-        "fdim",
-        "nextafter",
-    ];
-    if ONE.contains(&name) {
-        Some(1)
-    } else if TWO.contains(&name) {
-        Some(2)
-    } else if name == "fma" {
-        Some(3)
-    } else {
-        None
-    }
-}
-
 impl ExternFn {
     /// The function's address.
     pub fn addr(&self) -> u64 {
         self.addr as u64
     }
 
-    /// Calls the function. `args.len()` must be at most [`MAX_EXTERN_ARGS`] and, when
-    /// the runtime knows the arity, equal to it; otherwise this returns `None`.
+    /// Calls the function. `args.len()` must be its arity (at most
+    /// [`MAX_EXTERN_ARGS`]); otherwise this returns `None`.
     pub fn call(&self, args: &[f64]) -> Option<f64> {
-        if self.arity.is_some_and(|arity| arity != args.len()) {
+        if self.arity != args.len() {
             return None;
         }
         type F0 = extern "C" fn() -> f64;
@@ -333,10 +342,9 @@ impl ExternFn {
         type F7 = extern "C" fn(f64, f64, f64, f64, f64, f64, f64) -> f64;
         type F8 = extern "C" fn(f64, f64, f64, f64, f64, f64, f64, f64) -> f64;
         let p = self.addr as *const ();
-        // SAFETY: `addr` is a runtime function or a libm function found by dlsym.
-        // Both take doubles in xmm registers and return a double; when the arity is
-        // known it matches `args.len()`, and for the rest of libm passing extra xmm
-        // arguments is harmless in the System V ABI.
+        // SAFETY: `addr` is a runtime function or a libm function of [`EXTERNS`] found
+        // by dlsym: each takes exactly `arity` doubles (checked equal to `args.len()`
+        // above) and returns a double.
         let result = unsafe {
             match *args {
                 [] => std::mem::transmute::<*const (), F0>(p)(),
@@ -379,7 +387,7 @@ mod tests {
     #[test]
     fn libm_functions_resolve_and_libc_ones_do_not() {
         let sin = lookup("sin").expect("sin resolves");
-        assert_eq!(sin.arity, Some(1));
+        assert_eq!(sin.arity, 1);
         assert_eq!(sin.call(&[0.0]), Some(0.0));
         assert_eq!(sin.call(&[0.0, 1.0]), None);
         let pow = lookup("pow").expect("pow resolves");
@@ -393,6 +401,41 @@ mod tests {
     #[test]
     fn runtime_functions_resolve_first() {
         let printd = lookup("printd").expect("printd resolves");
-        assert_eq!(printd.arity, Some(1));
+        assert_eq!(printd.arity, 1);
+    }
+
+    #[test]
+    fn every_table_function_resolves_with_its_arity() {
+        for &(name, arity) in EXTERNS {
+            let f = lookup(name).unwrap_or_else(|| panic!("{name} does not resolve"));
+            assert_eq!(f.arity, arity, "{name}");
+            assert!(arity <= MAX_EXTERN_ARGS, "{name}");
+        }
+        let fma = lookup("fma").expect("fma resolves");
+        assert_eq!(fma.call(&[2.0, 3.0, 4.0]), Some(10.0));
+    }
+
+    #[test]
+    fn data_and_functions_of_other_types_do_not_resolve() {
+        for name in [
+            "signgam",
+            "frexp",
+            "modf",
+            "sincos",
+            "remquo",
+            "fegetenv",
+            "feholdexcept",
+            "feupdateenv",
+            "feenableexcept",
+            "jn",
+            "yn",
+            "ldexp",
+            "scalbn",
+            "lgamma_r",
+            "nan",
+        ] {
+            assert!(lookup(name).is_none(), "{name} resolves");
+            assert_eq!(extern_arity(name), None, "{name}");
+        }
     }
 }

@@ -8,7 +8,7 @@ use toy::codegen::{Compiler, Output, Timings};
 use toy::frontend::ast::{Function, Item};
 use toy::frontend::lexer::{Token, lex, lex_error};
 use toy::frontend::print;
-use toy::frontend::source::{SourceId, SourceMap};
+use toy::frontend::source::{SourceId, SourceMap, line_starts};
 use toy::runtime;
 use toy::session::{Outcome, Progress, Session};
 
@@ -295,9 +295,9 @@ fn emit_tokens(driver: &mut Driver, source: SourceId) {
             driver.errors += 1;
             continue;
         }
-        for (i, _) in text[at..span.start].match_indices('\n') {
+        for start in line_starts(&text[at..span.start]) {
             line += 1;
-            line_start = at + i + 1;
+            line_start = at + start;
         }
         at = span.start;
         let col = text[line_start..span.start].chars().count() + 1;

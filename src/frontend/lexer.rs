@@ -11,8 +11,10 @@ use crate::error::Error;
 /// A Kaleidoscope token.
 #[derive(Logos, Clone, Copy, Debug, PartialEq)]
 #[logos(error(LexError, LexError::from_lexer))]
-#[logos(skip r"[ \t\r\n\x0C]+")]
-#[logos(skip(r"#[^\n]*", allow_greedy = true))]
+// White space is C's `isspace` (space, \t, \n, \v, \f, \r) and a comment ends at \n or
+// \r, as in the C++ tutorial's lexer.
+#[logos(skip r"[ \t\n\x0B\x0C\r]+")]
+#[logos(skip(r"#[^\n\r]*", allow_greedy = true))]
 pub enum Token<'src> {
     /// `def`
     #[token("def")]
@@ -212,6 +214,14 @@ mod tests {
                 Token::Ident("iff"),
                 Token::Ident("variable")
             ]
+        );
+    }
+
+    #[test]
+    fn white_space_is_c_isspace_and_a_comment_ends_at_cr_or_lf() {
+        assert_eq!(
+            kinds("1\x0B2\x0C3\r4 # c\r5 # d\r\n6 # e\n7"),
+            (1..=7).map(|n| Token::Number(n.into())).collect::<Vec<_>>()
         );
     }
 

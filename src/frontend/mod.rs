@@ -4,6 +4,7 @@ pub mod ast;
 pub mod lexer;
 pub mod parser;
 pub mod print;
+pub mod proto;
 pub mod resolve;
 pub mod source;
 pub mod syntax;

@@ -13,7 +13,9 @@ use super::source::{SourceId, Span};
 use super::syntax::{Expr, Item, Proto, ProtoKind};
 use crate::error::Error;
 
-/// How deeply parentheses, conditionals, loops and call arguments may nest.
+/// How deeply expressions may nest: parentheses, conditionals, loops, `var`, call
+/// arguments and prefix operators in the parser, and every level of the resolved tree
+/// (each operator application is one) in the resolver.
 pub const MAX_NESTING: usize = 512;
 
 type Extra<'t, 's> = extra::Full<Rich<'t, Token<'s>>, RollbackState<usize>, ()>;
@@ -382,18 +384,25 @@ where
         let primary = choice((number, call_or_var, paren, if_, for_, var_)).labelled("expression");
 
         // Prefix operators are collected in a loop, not by recursion, so that a long run
-        // of them cannot exhaust the stack.
+        // of them cannot exhaust the stack; each is a level of the tree, so each counts
+        // towards the nesting limit until its operand is parsed.
         let unary = op
+            .then_ignore(enter())
             .repeated()
             .collect::<Vec<_>>()
             .then(primary)
-            .map(|(ops, operand)| {
-                ops.into_iter()
+            // `try_map_with`, not `map_with`: it runs even where the output is not
+            // needed, so the levels are always given back.
+            .try_map_with(|(ops, operand), e| {
+                let state: &mut RollbackState<usize> = e.state();
+                state.0 = state.0.saturating_sub(ops.len());
+                Ok(ops
+                    .into_iter()
                     .rev()
                     .fold(operand, |operand, (c, op_span)| {
                         let span = op_span.to(operand.span());
                         Expr::Unary(c, op_span, Box::new(operand), span)
-                    })
+                    }))
             });
 
         unary

@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use super::ast::{
-    self, ANON_NAME, BinOp, Binding, ExprKind, Fixity, Function, Name, OperatorName, Prototype,
-    Slot,
-};
+use super::ast::{self, ANON_NAME, BinOp, Binding, ExprKind, Function, Name, Prototype, Slot};
+use super::parser::MAX_NESTING;
+use super::proto::{check_extern, prototype};
 use super::source::Span;
 use super::syntax::{self, Expr as SynExpr};
 use crate::error::Error;
@@ -77,6 +76,11 @@ impl Operators {
 pub trait Signatures {
     /// The number of parameters of `name`, if it is defined or declared.
     fn arity(&self, name: &str) -> Option<usize>;
+    /// Whether `name` is defined by a `def` (an `extern` of it then names that
+    /// definition, not a runtime function).
+    fn is_defined(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 impl<F: Fn(&str) -> Option<usize>> Signatures for F {
@@ -96,6 +100,11 @@ pub fn resolve_item(
     match item {
         syntax::Item::Extern(proto) => {
             let proto = prototype(proto, false)?;
+            // Checked here, once for every engine and `toy build`: an extern of
+            // anything else would be called with the wrong signature.
+            if !globals.is_defined(&proto.name) {
+                check_extern(&proto)?;
+            }
             Ok(ast::Item::Extern(Arc::new(proto)))
         }
         syntax::Item::Expr(body) => {
@@ -122,80 +131,6 @@ pub fn resolve_item(
     }
 }
 
-fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Error> {
-    let syntax::Proto { kind, params, span } = proto;
-    // Sorted, duplicates sit side by side (cheaper than a set for a few names).
-    let mut names: Vec<(&str, Span)> = params.clone();
-    names.sort_by_key(|&(name, span)| (name, span.start));
-    let duplicate = names
-        .windows(2)
-        .filter(|pair| pair[0].0 == pair[1].0)
-        .min_by_key(|pair| pair[1].1.start);
-    if let Some(pair) = duplicate {
-        return Err(Error::DuplicateParameter {
-            name: pair[1].0.into(),
-            span: pair[1].1,
-        });
-    }
-    let operands = |kind: &'static str, expected: usize| {
-        if params.len() == expected {
-            Ok(())
-        } else {
-            Err(Error::OperatorOperands {
-                kind,
-                expected,
-                found: params.len(),
-                span,
-            })
-        }
-    };
-    let (name, kind): (Name, _) = match kind {
-        syntax::ProtoKind::Function(name) => (name.into(), ast::ProtoKind::Function),
-        _ if !is_def => {
-            return Err(Error::Syntax {
-                message: "`extern` declares functions, not operators".into(),
-                label: "define operators with `def`".into(),
-                span,
-            });
-        }
-        syntax::ProtoKind::Unary(op, precedence) => {
-            if let Some((_, span)) = precedence {
-                return Err(Error::UnaryPrecedence { span });
-            }
-            operands("unary", 1)?;
-            (
-                OperatorName::new(Fixity::Unary, op).as_str().into(),
-                ast::ProtoKind::Unary(op),
-            )
-        }
-        syntax::ProtoKind::Binary(op, precedence) => {
-            if Operators::is_builtin(op) {
-                return Err(Error::BuiltinOperator { op, span });
-            }
-            let prec = match precedence {
-                None => DEFAULT_PRECEDENCE,
-                Some((value, span)) => {
-                    if value.fract() != 0.0 || !(1.0..=100.0).contains(&value) {
-                        return Err(Error::BadPrecedence { value, span });
-                    }
-                    value as u32
-                }
-            };
-            operands("binary", 2)?;
-            (
-                OperatorName::new(Fixity::Binary, op).as_str().into(),
-                ast::ProtoKind::Binary(op, prec),
-            )
-        }
-    };
-    Ok(Prototype {
-        name,
-        kind,
-        params: params.into_iter().map(|(name, _)| name.into()).collect(),
-        span,
-    })
-}
-
 fn function(
     proto: Prototype,
     body: SynExpr<'_>,
@@ -216,7 +151,7 @@ fn function(
             .collect(),
         slots: proto.arity(),
     };
-    let body = scope.expr(body)?;
+    let (body, _) = scope.expr(body)?;
     Ok(Function {
         slots: scope.slots,
         proto,
@@ -256,8 +191,14 @@ impl Scope<'_> {
         }
     }
 
-    fn expr(&mut self, expr: SynExpr<'_>) -> Result<ast::Expr, Error> {
+    /// Resolves `expr` with the height of its tree (0 for a leaf), which must not exceed
+    /// [`MAX_NESTING`]: every pass after this one (printers, code generation, the
+    /// interpreter) may then recurse over the tree.
+    fn expr(&mut self, expr: SynExpr<'_>) -> Result<Tall, Error> {
         let span = expr.span();
+        // The tallest child so far; a leaf is no level of nesting.
+        let mut below = 0;
+        let leaf = matches!(expr, SynExpr::Number(..) | SynExpr::Ident(..));
         let kind = match expr {
             SynExpr::Number(value, _) => ExprKind::Number(value),
             SynExpr::Ident(name, span) => match self.lookup(name) {
@@ -292,7 +233,7 @@ impl Scope<'_> {
                 }
                 let args = args
                     .into_iter()
-                    .map(|arg| self.expr(arg))
+                    .map(|arg| self.child(arg, &mut below))
                     .collect::<Result<_, _>>()?;
                 ExprKind::Call {
                     callee: callee.into(),
@@ -302,9 +243,9 @@ impl Scope<'_> {
             SynExpr::If(branches, _) => {
                 let [cond, then, else_] = *branches;
                 ExprKind::If {
-                    cond: Box::new(self.expr(cond)?),
-                    then: Box::new(self.expr(then)?),
-                    else_: Box::new(self.expr(else_)?),
+                    cond: Box::new(self.child(cond, &mut below)?),
+                    then: Box::new(self.child(then, &mut below)?),
+                    else_: Box::new(self.child(else_, &mut below)?),
                 }
             }
             SynExpr::For {
@@ -316,15 +257,15 @@ impl Scope<'_> {
                 ..
             } => {
                 // The start value is computed before the variable is in scope.
-                let start = Box::new(self.expr(*start)?);
+                let start = Box::new(self.child(*start, &mut below)?);
                 let mark = self.names.len();
                 let (name, slot) = self.bind(var.0);
-                let body = Box::new(self.expr(*body)?);
+                let body = Box::new(self.child(*body, &mut below)?);
                 let step = match step {
-                    Some(step) => Some(Box::new(self.expr(*step)?)),
+                    Some(step) => Some(Box::new(self.child(*step, &mut below)?)),
                     None => None,
                 };
-                let end = Box::new(self.expr(*end)?);
+                let end = Box::new(self.child(*end, &mut below)?);
                 self.names.truncate(mark);
                 ExprKind::For {
                     var: name,
@@ -341,13 +282,13 @@ impl Scope<'_> {
                 for ((name, _), init) in bindings {
                     // Each initializer sees the bindings before it, not its own.
                     let init = match init {
-                        Some(init) => Some(self.expr(init)?),
+                        Some(init) => Some(self.child(init, &mut below)?),
                         None => None,
                     };
                     let (name, slot) = self.bind(name);
                     out.push(Binding { name, slot, init });
                 }
-                let body = Box::new(self.expr(*body)?);
+                let body = Box::new(self.child(*body, &mut below)?);
                 self.names.truncate(mark);
                 ExprKind::Var {
                     bindings: out,
@@ -360,12 +301,20 @@ impl Scope<'_> {
                 }
                 ExprKind::Unary {
                     op,
-                    operand: Box::new(self.expr(*operand)?),
+                    operand: Box::new(self.child(*operand, &mut below)?),
                 }
             }
             SynExpr::Chain(first, rest, _) => return self.chain(*first, rest),
         };
-        Ok(ast::Expr { kind, span })
+        let height = if leaf { 0 } else { below + 1 };
+        tall(ast::Expr { kind, span }, height, span)
+    }
+
+    /// Resolves a child expression, keeping the tallest child's height in `below`.
+    fn child(&mut self, expr: SynExpr<'_>, below: &mut usize) -> Result<ast::Expr, Error> {
+        let (expr, height) = self.expr(expr)?;
+        *below = (*below).max(height);
+        Ok(expr)
     }
 
     // ANCHOR: chain
@@ -375,36 +324,52 @@ impl Scope<'_> {
         &mut self,
         first: SynExpr<'_>,
         rest: Vec<(char, Span, SynExpr<'_>)>,
-    ) -> Result<ast::Expr, Error> {
+    ) -> Result<Tall, Error> {
         let mut operands = vec![self.expr(first)?];
-        let mut operators: Vec<(char, u32)> = Vec::new();
+        let mut operators: Vec<(char, u32, Span)> = Vec::new();
         for (op, op_span, operand) in rest {
             let prec = self
                 .ops
                 .precedence(op)
                 .ok_or(Error::UnknownBinaryOperator { op, span: op_span })?;
-            while let Some(&(top, top_prec)) = operators.last() {
+            while let Some(&(top, top_prec, top_span)) = operators.last() {
                 if top_prec < prec {
                     break;
                 }
                 operators.pop();
-                reduce(&mut operands, top)?;
+                reduce(&mut operands, top, top_span)?;
             }
-            operators.push((op, prec));
+            operators.push((op, prec, op_span));
             operands.push(self.expr(operand)?);
         }
-        while let Some((op, _)) = operators.pop() {
-            reduce(&mut operands, op)?;
+        while let Some((op, _, op_span)) = operators.pop() {
+            reduce(&mut operands, op, op_span)?;
         }
         Ok(operands.pop().expect("a chain leaves one operand"))
     }
     // ANCHOR_END: chain
 }
 
-/// Replaces the top two operands by `lhs op rhs`.
-fn reduce(operands: &mut Vec<ast::Expr>, op: char) -> Result<(), Error> {
-    let rhs = operands.pop().expect("operator has a right operand");
-    let lhs = operands.pop().expect("operator has a left operand");
+/// A resolved expression and the height of its tree.
+type Tall = (ast::Expr, usize);
+
+/// `expr` with its `height`, unless that is more than [`MAX_NESTING`] (reported at
+/// `span`).
+fn tall(expr: ast::Expr, height: usize, span: Span) -> Result<Tall, Error> {
+    if height > MAX_NESTING {
+        return Err(Error::TooDeep {
+            limit: MAX_NESTING,
+            span,
+        });
+    }
+    Ok((expr, height))
+}
+
+/// Replaces the top two operands by `lhs op rhs`: one level more than the taller.
+fn reduce(operands: &mut Vec<Tall>, op: char, op_span: Span) -> Result<(), Error> {
+    let (rhs, rhs_height) = operands.pop().expect("operator has a right operand");
+    let (lhs, lhs_height) = operands.pop().expect("operator has a left operand");
+    let height = lhs_height.max(rhs_height) + 1;
     let span = lhs.span.to(rhs.span);
     let kind = match op {
         '=' => match lhs.kind {
@@ -421,6 +386,6 @@ fn reduce(operands: &mut Vec<ast::Expr>, op: char) -> Result<(), Error> {
             rhs: Box::new(rhs),
         },
     };
-    operands.push(ast::Expr { kind, span });
+    operands.push(tall(ast::Expr { kind, span }, height, op_span)?);
     Ok(())
 }

@@ -63,8 +63,17 @@ impl Source {
     fn index_from(&mut self, from: usize) {
         #[cfg(test)]
         SCANNED.with(|n| n.set(n.get() + self.text.len() - from));
-        let new = self.text[from..].match_indices('\n');
-        self.starts.extend(new.map(|(i, _)| from + i + 1));
+        // A CR that ended the text so far was a bare CR; if the new text starts with
+        // LF, the two are one CR LF: one line end, after the LF.
+        if from > 0
+            && self.starts.last() == Some(&from)
+            && self.text.as_bytes()[from - 1] == b'\r'
+            && self.text.as_bytes().get(from) == Some(&b'\n')
+        {
+            self.starts.pop();
+        }
+        let new = line_starts(&self.text[from..]);
+        self.starts.extend(new.map(|start| from + start));
     }
 
     /// The 1-based line holding byte `offset`, and the byte where that line starts.
@@ -183,6 +192,21 @@ impl SourceMap {
     }
 }
 
+/// Where lines of `text` start, after the first: a line ends at LF, CR LF, a bare CR
+/// (which also ends a comment), VT or FF, as the diagnostics' renderer (ariadne) counts
+/// them, so that every position toy prints agrees with it.
+pub fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        let ends = match b {
+            b'\n' | b'\x0B' | b'\x0C' => true,
+            b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        };
+        ends.then_some(i + 1)
+    })
+}
+
 fn floor_char_boundary(text: &str, mut i: usize) -> usize {
     while !text.is_char_boundary(i) {
         i -= 1;
@@ -202,6 +226,19 @@ mod tests {
 
     fn scanned() -> usize {
         SCANNED.with(|n| n.get())
+    }
+
+    #[test]
+    fn a_cr_lf_split_between_appends_is_one_line_end() {
+        let mut map = SourceMap::new();
+        let id = map.add("<stdin>", "a\r");
+        map.append(id, "\nb\rc\x0bd");
+        let text = map.get(id).text.clone();
+        let at = |c: char| map.line_col(id, text.find(c).expect("in the text"));
+        assert_eq!(
+            [at('a'), at('b'), at('c'), at('d')],
+            [(1, 1), (2, 1), (3, 1), (4, 1)]
+        );
     }
 
     #[test]
@@ -256,5 +293,20 @@ mod tests {
                 "{offset}"
             );
         }
+    }
+
+    #[test]
+    fn lines_end_at_lf_crlf_cr_vt_and_ff() {
+        let mut map = SourceMap::new();
+        let text = "a\r\nb\rc\x0Bd\x0Ce\n\rf";
+        let id = map.add("t", text);
+        let lines = map.lines(id);
+        for (ch, expected) in [('a', 1), ('b', 2), ('c', 3), ('d', 4), ('e', 5), ('f', 7)] {
+            let offset = text.find(ch).expect("in the text");
+            assert_eq!(map.line_col(id, offset), (expected, 1), "{ch}");
+            assert_eq!(lines.position(offset), (expected as u32, 1), "{ch}");
+        }
+        // The LF of a CR LF is on the line the CR ends.
+        assert_eq!(map.line_col(id, 2), (1, 3));
     }
 }

@@ -79,10 +79,10 @@ impl Interpreter {
             name: name.clone(),
             span,
         })?;
-        if let Some(arity) = f.arity.filter(|&a| a != proto.arity()) {
+        if f.arity != proto.arity() {
             return Err(Error::WrongArity {
                 name,
-                expected: arity,
+                expected: f.arity,
                 found: proto.arity(),
                 span,
             });

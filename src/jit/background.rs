@@ -217,6 +217,10 @@ pub struct Workers {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// Stack of a compiling thread: code generation recurses over the tree, which the
+/// front end bounds at `MAX_NESTING` levels (a few KiB each in a debug build).
+const COMPILE_STACK: usize = 64 << 20;
+
 impl Workers {
     /// `count` threads compiling tier 1 at `opt` (tier 0 counting calls if `counting`).
     pub fn new(count: usize, opt: OptLevel, counting: bool) -> Self {
@@ -238,6 +242,7 @@ impl Workers {
                 let alive = Alive::new();
                 std::thread::Builder::new()
                     .name(format!("toy-compile-{i}"))
+                    .stack_size(COMPILE_STACK)
                     .spawn(move || {
                         let _alive = alive;
                         work(&queue, &send, Compilers::new(opt, counting));
