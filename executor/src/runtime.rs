@@ -221,7 +221,8 @@ pub const EXTERNS: &[(&str, usize)] = &[
     ("nearbyint", 1),
     ("fmod", 2),
     ("remainder", 2),
-    ("copysign", 2),
+    // Not `copysign`: `copysign(1, x)` would show the sign bit of a NaN, which depends
+    // on whether LLVM folded it (positive) or the CPU computed it (negative).
     ("fdim", 2),
     ("fmin", 2),
     ("fmax", 2),
