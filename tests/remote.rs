@@ -125,7 +125,10 @@ fn stack_overflow_in_the_executor_is_an_error_not_a_crash() {
 #[test]
 fn tcp_connections_need_the_token() {
     let listener = Listener::start();
-    for (token, why) in [("wrong", "a wrong token"), ("", "no token")] {
+    for (token, why) in [
+        ("a-wrong-token-of-the-right-length", "a wrong token"),
+        ("", "no token"),
+    ] {
         let output = Command::new(env!("CARGO_BIN_EXE_toy"))
             .env("TOY_CACHE", "off")
             .args(["--connect", &listener.addr])

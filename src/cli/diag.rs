@@ -19,7 +19,13 @@ pub fn report(sources: &SourceMap, err: &Error) {
     // Program output first, so that the two streams interleave in order.
     toy::runtime::flush();
     let mut stderr = std::io::stderr().lock();
-    if matches!(err, Error::Interrupted { .. }) {
+    let after_ctrl_c = match err {
+        Error::Interrupted { .. } => true,
+        // An executor that ignored the interrupt and was replaced.
+        Error::ExecutorDied { how, .. } => how.contains("interrupt"),
+        _ => false,
+    };
+    if after_ctrl_c {
         // The terminal has echoed `^C` without a newline.
         let _ = writeln!(stderr);
     }
