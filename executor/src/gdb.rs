@@ -33,7 +33,7 @@ struct Descriptor {
     first_entry: *mut Entry,
 }
 
-/// [`Descriptor`] in a cell, so that it can be a `static` GDB finds by name.
+/// `Descriptor` in a cell, so that it can be a `static` GDB finds by name.
 #[repr(transparent)]
 pub struct DescriptorCell(UnsafeCell<Descriptor>);
 

@@ -260,7 +260,7 @@ pub fn lookup(name: &str) -> Option<ExternFn> {
     Some(ExternFn { addr, arity })
 }
 
-/// The symbol naming [`CALL_COUNTERS`] for the JIT.
+/// The symbol naming `CALL_COUNTERS` for the JIT.
 pub const CALL_COUNTERS_SYMBOL: &str = "toy_call_counters";
 /// Globals (by id) that can have a call counter.
 pub const CALL_COUNTERS_LEN: usize = 1 << 20;

@@ -8,8 +8,8 @@
 //!
 //! `toy` never hangs on the executor nor trusts it: every wait for an answer that runs
 //! no user code has a deadline, Ctrl-C is forwarded and, if the executor does not stop
-//! within a grace period, it is ended ([`timed`]); every id, address and count it
-//! sends is checked against what `toy` asked ([`check`]). Either way the executor is
+//! within a grace period, it is ended (`timed`); every id, address and count it
+//! sends is checked against what `toy` asked (`check`). Either way the executor is
 //! retired, and [`Executor::terminated`] says why, so that the JIT replaces it.
 
 mod check;

@@ -5,7 +5,7 @@
 //! `jmp *slot(%rip)` whose address never changes; all calls go through stubs, so a
 //! function may call one defined later, and redefinition only re-points a slot. Until
 //! a name has code that can run, its slot points at its *trampoline*, which enters
-//! the executor's resolver with the name's id; the resolver calls [`Jit::resolve`]
+//! the executor's resolver with the name's id; the resolver calls `State::resolve`
 //! (through the executor's run loop), which compiles the function on the spot
 //! ([`Strategy::Lazy`]) or reports why it cannot run (a missing or mismatched callee:
 //! the same moment at which the reference interpreter reports it).
