@@ -48,15 +48,15 @@ fn a_megabyte_of_nested_parentheses() {
 
 #[test]
 fn the_longest_allowed_chain_runs_on_every_engine() {
-    // 512 operators make a tree 512 levels deep (left-associative), the most allowed.
+    // 10,000 operators make a tree 10,000 levels deep (left-associative), the most allowed.
     let mut input = "1".to_string();
-    input.push_str(&" + 1".repeat(512));
+    input.push_str(&" + 1".repeat(10_000));
     input.push_str(";\n");
     for engine in ["--engine=interp", "--engine=lazy", "--engine=eager"] {
         let (status, stdout, stderr) = feed(&[engine], input.as_bytes());
         assert_eq!(
             (status, stdout.as_str()),
-            (0, "Evaluated to 513.000000\n"),
+            (0, "Evaluated to 10001.000000\n"),
             "{engine}: {stderr}"
         );
     }
@@ -141,7 +141,7 @@ fn too_deep_everywhere(prelude: &str, deep: &str) {
         let head = &stderr[..stderr.len().min(300)];
         assert_eq!(status, 1, "{mode:?}: {head}");
         assert!(
-            head.contains("expression nested too deeply (the limit is 512 levels)"),
+            head.contains("expression nested too deeply (the limit is 10000 levels)"),
             "{mode:?}: {head}"
         );
         let last = if mode == ["--emit=ast"] {
@@ -201,16 +201,16 @@ fn a_million_nested_conditionals_loops_and_vars() {
 #[test]
 fn the_deepest_allowed_function_compiles_in_the_background() {
     // Hot, so tier 1 recompiles it on a compiling thread, whose stack must hold code
-    // generation over 512 levels.
+    // generation over 10,000 levels.
     let input = format!(
         "def g(x) x{};\ndef f(n) for i = 0, i < n in g(i);\nf(3000);\ng(1);\n",
-        " + x".repeat(512)
+        " + x".repeat(10_000)
     );
     for engine in ["--engine=lazy", "--engine=remote"] {
         let (status, stdout, stderr) = feed(&[engine], input.as_bytes());
         assert_eq!(
             (status, stdout.as_str()),
-            (0, "Evaluated to 0.000000\nEvaluated to 513.000000\n"),
+            (0, "Evaluated to 0.000000\nEvaluated to 10001.000000\n"),
             "{engine}: {stderr}"
         );
     }

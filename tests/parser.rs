@@ -195,15 +195,15 @@ fn nesting_is_limited_without_crashing() {
     let deep = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
     assert_eq!(
         last(&deep),
-        "error: expression nested too deeply (the limit is 512 levels)"
+        "error: expression nested too deeply (the limit is 10000 levels)"
     );
-    let ok = format!("{}1{}", "(".repeat(500), ")".repeat(500));
+    let ok = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
     assert_eq!(last(&ok), "1");
-    let deep_if = "if 1 then ".repeat(1000) + "1" + &" else 0".repeat(1000);
+    let deep_if = "if 1 then ".repeat(20_000) + "1" + &" else 0".repeat(20_000);
     assert!(last(&deep_if).starts_with("error: expression nested too deeply"));
 }
 
-/// Runs `f` on a stack as large as the one `toy` gives its worker thread: trees 512
+/// Runs `f` on a stack as large as the one `toy` gives its worker thread: trees 10,000
 /// levels deep are resolved, printed and dropped recursively, at a few KiB a level in
 /// a debug build.
 fn on_a_large_stack(f: impl FnOnce() + Send + 'static) {
@@ -217,23 +217,26 @@ fn every_level_of_the_tree_counts_towards_the_nesting_limit() {
 }
 
 fn every_level_counts() {
-    let too_deep = "error: expression nested too deeply (the limit is 512 levels)";
+    let too_deep = "error: expression nested too deeply (the limit is 10000 levels)";
     let prefix = |n: usize| format!("def unary-(v) 0 - v; {}1", "-".repeat(n));
-    assert!(last(&prefix(512)).starts_with("(unary- (unary- "));
-    assert_eq!(last(&prefix(513)), too_deep);
+    assert!(last(&prefix(10_000)).starts_with("(unary- (unary- "));
+    assert_eq!(last(&prefix(10_001)), too_deep);
     assert_eq!(last(&prefix(1_000_000)), too_deep);
     // A left-associative chain of n operators is n levels deep.
     let chain = |n: usize| format!("1{}", " + 1".repeat(n));
-    assert!(last(&chain(512)).starts_with("(+ (+ "));
-    assert_eq!(last(&chain(513)), too_deep);
+    assert!(last(&chain(10_000)).starts_with("(+ (+ "));
+    assert_eq!(last(&chain(10_001)), too_deep);
     assert_eq!(last(&chain(1_000_000)), too_deep);
     // User operators too, and the levels of a chain add to those around it.
     let user = |n: usize| format!("def binary% (a b) a; ({}1)", "1 % ".repeat(n));
-    assert!(last(&user(512)).starts_with("(% (% "));
-    assert_eq!(last(&user(513)), too_deep);
-    let inside = format!("if 1 then {} else 0", chain(511));
+    assert!(last(&user(10_000)).starts_with("(% (% "));
+    assert_eq!(last(&user(10_001)), too_deep);
+    let inside = format!("if 1 then {} else 0", chain(9_999));
     assert!(last(&inside).starts_with("(if 1 (+ (+ "));
-    assert_eq!(last(&format!("if 1 then {} else 0", chain(512))), too_deep);
+    assert_eq!(
+        last(&format!("if 1 then {} else 0", chain(10_000))),
+        too_deep
+    );
     // Levels are given back after each operand: many shallow prefix runs are fine.
     let runs = format!(
         "def unary-(v) 0 - v; def f(a b) a; {}1",
@@ -247,8 +250,12 @@ fn every_level_counts() {
 
 #[test]
 fn the_deepest_error_points_at_its_operator() {
+    on_a_large_stack(deepest_error);
+}
+
+fn deepest_error() {
     let mut session = Session::new(None);
-    let text = format!("1{}", "\n+ 1".repeat(600));
+    let text = format!("1{}", "\n+ 1".repeat(10_100));
     let source = session.sources_mut().add("t", text);
     let mut errors: Vec<Error> = Vec::new();
     session.run(source, 0, true, &mut |_, result| {
@@ -257,9 +264,9 @@ fn the_deepest_error_points_at_its_operator() {
         }
         ControlFlow::Continue(())
     });
-    // The 513th `+` makes the tree 513 levels deep.
+    // The 10,001st `+` makes the tree 10,001 levels deep.
     let span = errors[0].span();
-    assert_eq!(session.sources().line_col(source, span.start), (514, 1));
+    assert_eq!(session.sources().line_col(source, span.start), (10_002, 1));
     assert_eq!(span.range().len(), 1);
 }
 

@@ -16,7 +16,7 @@ use crate::error::Error;
 /// How deeply expressions may nest: parentheses, conditionals, loops, `var`, call
 /// arguments and prefix operators in the parser, and every level of the resolved tree
 /// (each operator application is one) in the resolver.
-pub const MAX_NESTING: usize = 512;
+pub const MAX_NESTING: usize = 10_000;
 
 type Extra<'t, 's> = extra::Full<Rich<'t, Token<'s>>, RollbackState<usize>, ()>;
 

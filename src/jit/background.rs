@@ -219,7 +219,7 @@ pub struct Workers {
 
 /// Stack of a compiling thread: code generation recurses over the tree, which the
 /// front end bounds at `MAX_NESTING` levels (a few KiB each in a debug build).
-const COMPILE_STACK: usize = 64 << 20;
+const COMPILE_STACK: usize = 256 << 20;
 
 impl Workers {
     /// `count` threads compiling tier 1 at `opt` (tier 0 counting calls if `counting`).
