@@ -1,9 +1,11 @@
 //! toy: a toolchain for Kaleidoscope, the language of LLVM's tutorials.
 //!
-//! Data flows one way: [`frontend`] (source → tokens → parse tree → AST), then an
-//! [`engine::Engine`] that runs the AST ([`interp`], the reference interpreter),
-//! driven item by item by a [`session::Session`]. [`runtime`] holds what running
-//! programs call.
+//! Data flows one way: [`frontend`] (source → tokens → parse tree → resolved AST),
+//! driven item by item by a [`session::Session`], into an [`engine::Engine`]: the
+//! reference interpreter ([`interp`]) or the JIT ([`jit`]: [`codegen`] makes objects,
+//! the JIT links them into an [`executor`] — in process or in the LLVM-free
+//! `toy-executor` — behind stubs). [`aot`] turns a whole program into an executable
+//! instead. [`runtime`] holds what running programs call.
 
 #![warn(missing_docs)]
 
