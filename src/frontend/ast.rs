@@ -208,81 +208,16 @@ pub enum Item {
 pub const ANON_NAME: &str = "__anon_expr";
 
 impl Expr {
-    /// Whether `expr` has no loop and calls nothing (user operators are calls): it
-    /// runs in time proportional to its size.
-    pub fn is_straight_line(&self) -> bool {
+    /// The sub-expressions of `expr`, in the order they are evaluated (a `for` runs
+    /// its start, body, step, then end condition).
+    pub fn children(&self) -> Vec<&Expr> {
         match &self.kind {
-            ExprKind::Number(_) | ExprKind::Variable { .. } => true,
-            ExprKind::Assign { value, .. } => value.is_straight_line(),
-            ExprKind::Unary { .. } | ExprKind::Call { .. } | ExprKind::For { .. } => false,
-            ExprKind::Binary { op, lhs, rhs } => {
-                !matches!(op, BinOp::User(_)) && lhs.is_straight_line() && rhs.is_straight_line()
-            }
-            ExprKind::If { cond, then, else_ } => {
-                cond.is_straight_line() && then.is_straight_line() && else_.is_straight_line()
-            }
-            ExprKind::Var { bindings, body } => {
-                bindings
-                    .iter()
-                    .all(|b| b.init.as_ref().is_none_or(|init| init.is_straight_line()))
-                    && body.is_straight_line()
-            }
-        }
-    }
-
-    /// Whether `expr` contains a `for` loop.
-    pub fn has_loop(&self) -> bool {
-        match &self.kind {
-            ExprKind::Number(_) | ExprKind::Variable { .. } => false,
-            ExprKind::For { .. } => true,
-            ExprKind::Assign { value, .. } => value.has_loop(),
-            ExprKind::Unary { operand, .. } => operand.has_loop(),
-            ExprKind::Binary { lhs, rhs, .. } => lhs.has_loop() || rhs.has_loop(),
-            ExprKind::Call { args, .. } => args.iter().any(Expr::has_loop),
-            ExprKind::If { cond, then, else_ } => {
-                cond.has_loop() || then.has_loop() || else_.has_loop()
-            }
-            ExprKind::Var { bindings, body } => {
-                bindings
-                    .iter()
-                    .any(|b| b.init.as_ref().is_some_and(|init| init.has_loop()))
-                    || body.has_loop()
-            }
-        }
-    }
-
-    /// Calls `f(name, arity, span)` for every call in `expr`, operators included.
-    pub fn for_each_call(&self, f: &mut dyn FnMut(&str, usize, Span)) {
-        let expr = self;
-        match &expr.kind {
-            ExprKind::Number(_) | ExprKind::Variable { .. } => {}
-            ExprKind::Assign { value, .. } => value.for_each_call(f),
-            ExprKind::Unary { op, operand } => {
-                f(OperatorName::new(Fixity::Unary, *op).as_str(), 1, expr.span);
-                operand.for_each_call(f);
-            }
-            ExprKind::Binary { op, lhs, rhs } => {
-                if let BinOp::User(op) = op {
-                    f(
-                        OperatorName::new(Fixity::Binary, *op).as_str(),
-                        2,
-                        expr.span,
-                    );
-                }
-                lhs.for_each_call(f);
-                rhs.for_each_call(f);
-            }
-            ExprKind::Call { callee, args } => {
-                f(callee, args.len(), expr.span);
-                for arg in args {
-                    arg.for_each_call(f);
-                }
-            }
-            ExprKind::If { cond, then, else_ } => {
-                cond.for_each_call(f);
-                then.for_each_call(f);
-                else_.for_each_call(f);
-            }
+            ExprKind::Number(_) | ExprKind::Variable { .. } => Vec::new(),
+            ExprKind::Assign { value, .. } => vec![value],
+            ExprKind::Unary { operand, .. } => vec![operand],
+            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::Call { args, .. } => args.iter().collect(),
+            ExprKind::If { cond, then, else_ } => vec![cond, then, else_],
             ExprKind::For {
                 start,
                 end,
@@ -290,22 +225,70 @@ impl Expr {
                 body,
                 ..
             } => {
-                start.for_each_call(f);
-                body.for_each_call(f);
-                if let Some(step) = step {
-                    step.for_each_call(f);
-                }
-                end.for_each_call(f);
+                let mut children = vec![&**start, &**body];
+                children.extend(step.as_deref());
+                children.push(end);
+                children
             }
             ExprKind::Var { bindings, body } => {
-                for binding in bindings {
-                    if let Some(init) = &binding.init {
-                        init.for_each_call(f);
-                    }
-                }
-                body.for_each_call(f);
+                let mut children: Vec<&Expr> =
+                    bindings.iter().filter_map(|b| b.init.as_ref()).collect();
+                children.push(body);
+                children
             }
         }
+    }
+
+    /// Visits `expr` and every sub-expression, each before its children, children in
+    /// evaluation order; iterative, so no tree is too deep for it.
+    pub fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
+        let mut pending = vec![self];
+        while let Some(expr) = pending.pop() {
+            f(expr);
+            pending.extend(expr.children().into_iter().rev());
+        }
+    }
+
+    /// Whether any sub-expression (or `expr` itself) satisfies `test`.
+    fn any(&self, test: impl Fn(&Expr) -> bool) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found = found || test(e));
+        found
+    }
+
+    /// Whether `expr` has no loop and calls nothing (user operators are calls): it
+    /// runs in time proportional to its size.
+    pub fn is_straight_line(&self) -> bool {
+        !self.any(|e| match &e.kind {
+            ExprKind::Unary { .. } | ExprKind::Call { .. } | ExprKind::For { .. } => true,
+            ExprKind::Binary { op, .. } => matches!(op, BinOp::User(_)),
+            _ => false,
+        })
+    }
+
+    /// Whether `expr` contains a `for` loop.
+    pub fn has_loop(&self) -> bool {
+        self.any(|e| matches!(e.kind, ExprKind::For { .. }))
+    }
+
+    /// Calls `f(name, arity, span)` for every call in `expr`, operators included, in
+    /// evaluation order (a call before its arguments).
+    pub fn for_each_call(&self, f: &mut dyn FnMut(&str, usize, Span)) {
+        self.walk(&mut |expr| match &expr.kind {
+            ExprKind::Unary { op, .. } => {
+                f(OperatorName::new(Fixity::Unary, *op).as_str(), 1, expr.span);
+            }
+            ExprKind::Binary {
+                op: BinOp::User(op),
+                ..
+            } => f(
+                OperatorName::new(Fixity::Binary, *op).as_str(),
+                2,
+                expr.span,
+            ),
+            ExprKind::Call { callee, args } => f(callee, args.len(), expr.span),
+            _ => {}
+        });
     }
 }
 
