@@ -161,7 +161,6 @@ impl Interpreter {
     }
 }
 
-/// The language's truth: ordered and not equal to 0.0 (LLVM's `fcmp one`), so NaN is false.
 /// A built-in binary operator applied.
 fn builtin(op: BinOp, l: f64, r: f64) -> f64 {
     match op {
@@ -175,12 +174,14 @@ fn builtin(op: BinOp, l: f64, r: f64) -> f64 {
     }
 }
 
+/// The language's truth: ordered and not equal to 0.0 (LLVM's `fcmp one`), so NaN is false.
 fn truthy(value: f64) -> bool {
     value
         .partial_cmp(&0.0)
         .is_some_and(|o| o != Ordering::Equal)
 }
 
+/// A comparison's result: 1.0 or 0.0.
 fn bool_value(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
 }
