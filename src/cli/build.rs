@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use inkwell::targets::{TargetMachine, TargetTriple};
 use toy::aot::Program;
-use toy::codegen::{Compiler, DebugSource, OptLevel};
+use toy::codegen::{Compiler, DebugSource};
 use toy::frontend::source::Span;
 use toy::session::{Outcome, Session};
 
@@ -97,14 +97,7 @@ pub fn main(args: impl Iterator<Item = String>) -> Status {
     if errors > 0 {
         return Status::ProgramError;
     }
-    let opt = match args.opt {
-        None if args.debug => OptLevel::O0,
-        None => OptLevel::Tutorial,
-        Some(0) => OptLevel::O0,
-        Some(1) => OptLevel::O1,
-        Some(2) => OptLevel::O2,
-        Some(_) => OptLevel::O3,
-    };
+    let opt = super::opt_level(args.opt, args.debug);
     let triple = match &args.target {
         Some(t) => TargetTriple::create(t),
         None => TargetMachine::get_default_triple(),
