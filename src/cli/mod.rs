@@ -232,7 +232,10 @@ impl Args {
             None => second_core,
         };
         jit.set_tiering(tier, speculate);
-        jit.set_trace(self.trace_jit);
+        jit.set_trace(
+            self.trace_jit
+                .then(|| -> toy::jit::Trace { Box::new(|line: &str| eprintln!("{line}")) }),
+        );
         jit.set_perf_map(self.perf_map);
         jit.set_debug(self.debug);
         if let Err(refused) = jit.set_cache(self.cache_dir(), cache::DEFAULT_LIMIT) {

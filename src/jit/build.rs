@@ -265,8 +265,8 @@ impl State {
         for ((function, _), code) in members.iter().zip(&codes) {
             let Some(code) = code else { continue };
             let name = &function.proto.name;
-            if self.trace {
-                trace(name, tier, &timings, origin, members.len());
+            if let Some(trace) = &mut self.trace {
+                trace(&trace_line(name, tier, &timings, origin, members.len()));
             }
             if let Some(map) = &mut self.perf_map {
                 map.record(self.pid, *code, name);
@@ -328,8 +328,14 @@ pub(super) fn compile_failed(
     }
 }
 
-/// Prints the `--trace-jit` line of a function's new code.
-pub(super) fn trace(symbol: &str, tier: u8, timings: &Timings, origin: Origin, batch: usize) {
+/// The `--trace-jit` line of a function's new code.
+pub(super) fn trace_line(
+    symbol: &str,
+    tier: u8,
+    timings: &Timings,
+    origin: Origin,
+    batch: usize,
+) -> String {
     let total = timings.irgen + timings.optimize + timings.codegen + timings.link;
     let phases = format!(
         "irgen {:.3}, optimize {:.3}, codegen {:.3}, link {:.3}",
@@ -339,17 +345,15 @@ pub(super) fn trace(symbol: &str, tier: u8, timings: &Timings, origin: Origin, b
         ms(timings.link),
     );
     match origin {
-        Origin::Cache => eprintln!(
+        Origin::Cache => format!(
             "[jit] loaded {symbol} from the code cache at tier {tier} (link {:.3} ms)",
             ms(timings.link)
         ),
-        Origin::Demand => {
-            eprintln!(
-                "[jit] compiled {symbol} in {:.3} ms ({phases}) at tier {tier}",
-                ms(total)
-            )
-        }
-        Origin::Speculation => eprintln!(
+        Origin::Demand => format!(
+            "[jit] compiled {symbol} in {:.3} ms ({phases}) at tier {tier}",
+            ms(total)
+        ),
+        Origin::Speculation => format!(
             "[jit] compiled {symbol} in {:.3} ms ({phases}) at tier {tier}, ahead of its first call{}",
             ms(total),
             match batch {
@@ -357,7 +361,7 @@ pub(super) fn trace(symbol: &str, tier: u8, timings: &Timings, origin: Origin, b
                 n => format!(" (one of {n} in a batch)"),
             }
         ),
-        Origin::TierUp => eprintln!(
+        Origin::TierUp => format!(
             "[jit] tier-up {symbol}: recompiled at tier 1 in {:.3} ms ({phases}) in the background",
             ms(total)
         ),

@@ -45,6 +45,9 @@ use stubs::Stubs;
 use toy_executor::runtime::{CALL_COUNTERS_LEN, CALL_COUNTERS_SYMBOL};
 use toy_executor::stubs::{THUNK_MAX_ARGS, call_thunk};
 
+/// Receives the `--trace-jit` lines (the CLI prints them).
+pub type Trace = Box<dyn FnMut(&str)>;
+
 /// When functions are compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
@@ -155,7 +158,8 @@ struct State {
     /// Compiled objects on disk, when on.
     cache: Option<Cache>,
     strategy: Strategy,
-    trace: bool,
+    /// Where `--trace-jit` lines go, if anywhere.
+    trace: Option<Trace>,
     stubs: Stubs,
     globals: Vec<Global>,
     index: HashMap<Name, u32>,
@@ -249,7 +253,7 @@ impl Jit {
                 blocks: HashMap::new(),
                 cache: None,
                 strategy,
-                trace: false,
+                trace: None,
                 stubs: Stubs::default(),
                 globals: Vec::new(),
                 index: HashMap::new(),
@@ -273,8 +277,9 @@ impl Jit {
         self.state.baseline = Compilers::new(self.state.tier1_opt(), tier == Tier::Auto);
     }
 
-    /// Prints `[jit] compiled NAME in ...` to stderr for every function compiled.
-    pub fn set_trace(&mut self, trace: bool) {
+    /// Hands `trace` a line (`[jit] compiled NAME in ...`) for every function
+    /// compiled, loaded or tiered up; the library itself never prints.
+    pub fn set_trace(&mut self, trace: Option<Trace>) {
         self.state.trace = trace;
     }
 
