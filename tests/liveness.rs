@@ -2,36 +2,19 @@
 //! Ctrl-C (restarted, definitions kept), and an executor that never answers, over a
 //! pipe or TCP, is a clear error within a bounded time.
 
+mod common;
+
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::procs::{executor_of, wait_busy};
 use rexpect::session::{PtySession, spawn_command};
 
 /// Far more than the handshake deadline (10 s) on a loaded machine, far less than
 /// forever.
 const BOUND: Duration = Duration::from_secs(45);
 const TIMEOUT_MS: u64 = 30_000;
-
-/// The executor process that `toy` (pid `parent`) spawned; `not` excluded.
-fn executor_of(parent: u32, not: Option<u32>) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let tasks = std::fs::read_dir(format!("/proc/{parent}/task")).expect("toy's threads");
-        for task in tasks.flatten() {
-            let children =
-                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            for pid in children.split_whitespace() {
-                let pid: u32 = pid.parse().expect("a pid");
-                if Some(pid) != not {
-                    return pid;
-                }
-            }
-        }
-        assert!(Instant::now() < deadline, "toy started no executor");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// This test process's child whose environment has `entry` (tests run in parallel).
 fn child_with_env(entry: &str) -> u32 {
@@ -154,25 +137,6 @@ fn ctrl_c_brings_the_prompt_back_from_a_stopped_executor() {
 
     p.send_control('d').expect("Ctrl-D");
     p.exp_eof().expect("toy exits on Ctrl-D");
-}
-
-/// Waits until `pid` has burnt some CPU time (it runs the endless loop).
-fn wait_busy(pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let utime: u64 = stat
-            .rsplit(')')
-            .next()
-            .and_then(|rest| rest.split_whitespace().nth(11))
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0);
-        if utime >= 10 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the executor never got busy");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Runs `toy` with `input` on stdin until it exits, at most [`BOUND`] (else kills it

@@ -9,6 +9,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Listener;
+use common::procs::{executor_of, wait_busy};
 
 /// `toy --engine=remote` with piped stdio.
 fn spawn_toy(args: &[&str]) -> Child {
@@ -22,45 +23,9 @@ fn spawn_toy(args: &[&str]) -> Child {
         .expect("toy starts")
 }
 
-/// The executor process that `toy` (pid `parent`) spawned.
-fn executor_of(parent: u32) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let tasks = std::fs::read_dir(format!("/proc/{parent}/task")).expect("toy's threads");
-        for task in tasks.flatten() {
-            let children =
-                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            if let Some(pid) = children.split_whitespace().next() {
-                return pid.parse().expect("a pid");
-            }
-        }
-        assert!(Instant::now() < deadline, "toy started no executor");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn send(stdin: &mut ChildStdin, text: &str) {
     stdin.write_all(text.as_bytes()).expect("write");
     stdin.flush().expect("flush");
-}
-
-/// Waits until the process has burnt some CPU time (it is in the endless loop).
-fn wait_busy(pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let utime: u64 = stat
-            .rsplit(')')
-            .next()
-            .and_then(|rest| rest.split_whitespace().nth(11))
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0);
-        if utime >= 10 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the executor never got busy");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -71,13 +36,13 @@ fn a_crashed_executor_is_reported_and_replaced_with_definitions_kept() {
         &mut stdin,
         "def f(x) x * 2;\nf(4);\ndef spin(x) for i = 0, 1 in x;\nspin(1);\n",
     );
-    let first = executor_of(toy.id());
+    let first = executor_of(toy.id(), None);
     wait_busy(first);
     // SAFETY: signalling a child process of the test's child.
     unsafe { libc::kill(first as i32, libc::SIGSEGV) };
     send(&mut stdin, "f(5);\nspin(2);\n");
     let second = loop {
-        let pid = executor_of(toy.id());
+        let pid = executor_of(toy.id(), None);
         if pid != first {
             break pid;
         }
@@ -217,7 +182,7 @@ fn the_executor_does_not_outlive_toy_even_in_an_endless_loop() {
     let mut toy = spawn_toy(&["--engine=remote"]);
     let mut stdin = toy.stdin.take().expect("stdin");
     send(&mut stdin, "def spin(x) for i = 0, 1 in x;\nspin(1);\n");
-    let executor = executor_of(toy.id());
+    let executor = executor_of(toy.id(), None);
     wait_busy(executor);
     toy.kill().expect("kill toy");
     toy.wait().expect("reaped");

@@ -4,9 +4,12 @@
 //! interpreted), run, and its code released. Slow (minutes in release), so it is not
 //! part of `cargo test`: `cargo test --release --test soak -- --ignored --nocapture`.
 
+mod common;
+
+use common::procs::executor_of;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Compiled evaluations per engine.
 const N: usize = 30_000;
@@ -25,28 +28,11 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or_else(|| panic!("no VmRSS for {pid}:\n{status}"))
 }
 
-/// The executor process that `toy` (pid `parent`) spawned.
-fn executor_of(parent: u32) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let tasks = std::fs::read_dir(format!("/proc/{parent}/task")).expect("toy's threads");
-        for task in tasks.flatten() {
-            let children =
-                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            if let Some(pid) = children.split_whitespace().next() {
-                return pid.parse().expect("a pid");
-            }
-        }
-        assert!(Instant::now() < deadline, "toy started no executor");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The processes whose memory is measured, by name.
 fn processes(toy: u32, remote: bool) -> Vec<(&'static str, u32)> {
     let mut list = vec![("toy", toy)];
     if remote {
-        list.push(("executor", executor_of(toy)));
+        list.push(("executor", executor_of(toy, None)));
     }
     list
 }
