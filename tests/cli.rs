@@ -2,18 +2,7 @@
 
 mod common;
 
-use std::io::Write;
-
-use common::{root, run, toy};
-
-fn file(text: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::Builder::new()
-        .suffix(".ks")
-        .tempfile()
-        .expect("temp file");
-    f.write_all(text.as_bytes()).expect("write");
-    f
-}
+use common::{ks_file, root, run, toy};
 
 #[test]
 fn piped_input_echoes_top_level_expressions_only() {
@@ -46,8 +35,8 @@ fn piped_input_items_may_span_lines() {
 
 #[test]
 fn files_run_in_order_without_echo_sharing_definitions() {
-    let a = file("extern printd(x);\ndef f(x) x + 1;\n1 + 1;\n");
-    let b = file("printd(f(1));\n");
+    let a = ks_file("extern printd(x);\ndef f(x) x + 1;\n1 + 1;\n");
+    let b = ks_file("printd(f(1));\n");
     let output = toy().arg(a.path()).arg(b.path()).output().expect("runs");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "2.000000\n");
     assert_eq!(output.status.code(), Some(0));
@@ -55,8 +44,8 @@ fn files_run_in_order_without_echo_sharing_definitions() {
 
 #[test]
 fn files_stop_at_the_first_error_with_status_1() {
-    let a = file("extern printd(x);\nprintd(1);\nprintd(nope);\nprintd(2);\n");
-    let b = file("printd(3);\n");
+    let a = ks_file("extern printd(x);\nprintd(1);\nprintd(nope);\nprintd(2);\n");
+    let b = ks_file("printd(3);\n");
     let output = toy().arg(a.path()).arg(b.path()).output().expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(String::from_utf8_lossy(&output.stdout), "1.000000\n");
@@ -70,8 +59,8 @@ fn files_stop_at_the_first_error_with_status_1() {
 
 #[test]
 fn keep_going_reports_every_error_and_runs_the_rest() {
-    let a = file("extern printd(x);\nprintd(1);\nprintd(nope);\nprintd(2);\n1.2.3;\n");
-    let b = file("printd(3);\n");
+    let a = ks_file("extern printd(x);\nprintd(1);\nprintd(nope);\nprintd(2);\n1.2.3;\n");
+    let b = ks_file("printd(3);\n");
     let output = toy()
         .arg("--keep-going")
         .arg(a.path())
@@ -90,7 +79,7 @@ fn keep_going_reports_every_error_and_runs_the_rest() {
 
 #[test]
 fn echo_flags_override_the_defaults() {
-    let f = file("1 + 2;\n");
+    let f = ks_file("1 + 2;\n");
     let output = toy().arg("--echo").arg(f.path()).output().expect("runs");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
@@ -129,7 +118,7 @@ fn emit_tokens() {
 
 #[test]
 fn emit_ast_resolves_operators_without_running() {
-    let f = file("extern printd(x);\ndef binary| 5 (a b) a;\nprintd(1 | 2 + 3);\n");
+    let f = ks_file("extern printd(x);\ndef binary| 5 (a b) a;\nprintd(1 | 2 + 3);\n");
     let output = toy()
         .arg("--emit=ast")
         .arg(f.path())
@@ -177,7 +166,7 @@ fn empty_input_is_fine() {
 
 #[test]
 fn program_output_is_flushed_before_each_diagnostic() {
-    let f = file("extern printd(x);\nprintd(1);\nnope;\nprintd(2);\n");
+    let f = ks_file("extern printd(x);\nprintd(1);\nnope;\nprintd(2);\n");
     let output = std::process::Command::new("sh")
         .env("TOY_CACHE", "off")
         .arg("-c")

@@ -6,16 +6,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{ENGINES, Engine, toy};
-
-fn file(text: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::Builder::new()
-        .suffix(".ks")
-        .tempfile()
-        .expect("temp file");
-    f.write_all(text.as_bytes()).expect("write");
-    f
-}
+use common::{ENGINES, Engine, ks_file, toy};
 
 /// The same command as `cmd`, as a `std` command (to redirect its stdout).
 fn std_command(cmd: &assert_cmd::Command) -> Command {
@@ -57,7 +48,7 @@ const NO_SPACE: &str = "cannot write program output: No space left on device (os
 
 #[test]
 fn failed_writes_of_program_output_are_errors_on_every_engine() {
-    let program = file("extern printd(x);\nextern putchard(c);\nprintd(1);\nputchard(65);\n");
+    let program = ks_file("extern printd(x);\nextern putchard(c);\nprintd(1);\nputchard(65);\n");
     for engine in ENGINES {
         // Kept until the end: `tcp` stops its listener when dropped.
         let engine_ = Engine::new(engine);
@@ -87,7 +78,7 @@ fn failed_writes_of_echoed_values_are_errors() {
 #[test]
 fn a_reader_that_goes_away_still_ends_toy_quietly() {
     // `toy prog.ks | head -c 1`: an endless printer stops when its reader exits.
-    let program = file("extern putchard(c);\nfor i = 0, 1 in putchard(65);\n");
+    let program = ks_file("extern putchard(c);\nfor i = 0, 1 in putchard(65);\n");
     let mut child = std_command(toy().arg(program.path()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -176,7 +167,7 @@ fn keep_going_recovers_alike_in_files_and_piped_input() {
                    g(3);\n\
                    (1 + 2;\n\
                    6;\n";
-    let f = file(program);
+    let f = ks_file(program);
     let from_file = toy()
         .args(["--keep-going", "--echo"])
         .arg(f.path())

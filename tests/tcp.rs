@@ -3,13 +3,16 @@
 //! authentication end that connection only; `--token-file` and the token itself are
 //! checked before anything listens.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::Listener;
 use toy_executor::protocol::{HEADER, MAX_FRAME, Message, VERSION, read_frame, write_frame};
 
 /// How long a client that should be served promptly may take: far below the
@@ -17,34 +20,18 @@ use toy_executor::protocol::{HEADER, MAX_FRAME, Message, VERSION, read_frame, wr
 const PROMPTLY: Duration = Duration::from_secs(20);
 
 /// A `toy-executor --listen` on loopback with extra arguments, stopped when dropped.
-struct Executor {
-    child: Child,
-    addr: String,
-    token: String,
+struct Executor(Listener);
+
+impl std::ops::Deref for Executor {
+    type Target = Listener;
+    fn deref(&self) -> &Listener {
+        &self.0
+    }
 }
 
 impl Executor {
     fn start(args: &[&str]) -> Executor {
-        let token = format!("tcp-test-token-{:08}", std::process::id());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_toy-executor"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("TOY_EXECUTOR_TOKEN", &token)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("toy-executor starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the listener reports its address");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Executor { child, addr, token }
+        Executor(Listener::start_with(args))
     }
 
     /// A raw connection that has sent the right `Auth` and `Hello` and got `Welcome`.
@@ -95,13 +82,6 @@ impl Executor {
         );
         assert!(output.status.success(), "{why}");
         eprintln!("{why}: served in {:?}", started.elapsed());
-    }
-}
-
-impl Drop for Executor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -272,7 +252,7 @@ fn an_authenticated_but_silent_controller_does_not_block_another() {
     stdin.flush().expect("flush");
     // Authenticated once the listener runs a second session process for it.
     let deadline = Instant::now() + PROMPTLY;
-    while sessions(executor.child.id()) < 2 {
+    while sessions(executor.pid()) < 2 {
         assert!(Instant::now() < deadline, "toy never got a session");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -65,6 +65,7 @@ pub enum Fixity {
 
 /// The name of the function behind a user-defined operator (`unary!`, `binary|`),
 /// built without allocating: interpreters look it up on every use.
+#[derive(Clone, Copy)]
 pub struct OperatorName {
     buf: [u8; 12],
     len: usize,

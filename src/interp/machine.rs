@@ -10,6 +10,7 @@
 //! frame's `Return` on top of the work stack; if it calls the function itself, it
 //! reuses the frame, so self tail recursion runs in constant space as in compiled code.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use super::{Call, Callee, Interpreter, builtin, truthy};
@@ -40,7 +41,8 @@ enum Task<'a> {
     /// Pops `argc` arguments and enters a function defined in the program.
     Enter {
         function: &'a Arc<Function>,
-        callee: &'a Callee,
+        /// When the function's callees were last checked.
+        checked: &'a Cell<u64>,
         argc: usize,
     },
     /// Pops `argc` arguments and calls a C function.
@@ -68,16 +70,14 @@ enum Task<'a> {
 #[derive(Clone, Copy)]
 pub(super) enum CallName<'a> {
     Named(&'a str),
-    Operator(Fixity, char),
+    Operator(OperatorName),
 }
 
 impl CallName<'_> {
-    fn as_str(&self) -> std::borrow::Cow<'_, str> {
+    fn as_str(&self) -> &str {
         match self {
-            CallName::Named(name) => (*name).into(),
-            CallName::Operator(fixity, op) => {
-                OperatorName::new(*fixity, *op).as_str().to_string().into()
-            }
+            CallName::Named(name) => name,
+            CallName::Operator(name) => name.as_str(),
         }
     }
 }
@@ -175,9 +175,9 @@ impl<'a, 'h> Machine<'a, 'h> {
             }
             Task::Enter {
                 function,
-                callee,
+                checked,
                 argc,
-            } => self.enter(function, callee, argc)?,
+            } => self.enter(function, checked, argc)?,
             Task::Extern {
                 f,
                 name,
@@ -202,7 +202,7 @@ impl<'a, 'h> Machine<'a, 'h> {
                 let Some(hook) = self.hook.as_mut() else {
                     return Ok(());
                 };
-                let result = hook(&name.as_str(), &self.values[at..], span)?;
+                let result = hook(name.as_str(), &self.values[at..], span)?;
                 self.values.truncate(at);
                 self.values.push(result);
             }
@@ -257,12 +257,12 @@ impl<'a, 'h> Machine<'a, 'h> {
                 self.work.push(Task::Eval(value));
             }
             ExprKind::Unary { op, operand } => {
-                let name = CallName::Operator(Fixity::Unary, *op);
+                let name = CallName::Operator(OperatorName::new(Fixity::Unary, *op));
                 self.call(name, &[operand], expr.span)?;
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 if let BinOp::User(op) = op {
-                    let name = CallName::Operator(Fixity::Binary, *op);
+                    let name = CallName::Operator(OperatorName::new(Fixity::Binary, *op));
                     self.call(name, &[lhs, rhs], expr.span)?;
                 } else {
                     self.work.push(Task::Builtin(*op));
@@ -331,11 +331,11 @@ impl<'a, 'h> Machine<'a, 'h> {
                 span,
             }
         } else {
-            let callee = interp.callee(&name.as_str(), args.len(), span)?;
+            let callee = interp.callee(name.as_str(), args.len(), span)?;
             match callee {
-                Callee::Defined { function, .. } => Task::Enter {
+                Callee::Defined { function, checked } => Task::Enter {
                     function,
-                    callee,
+                    checked,
                     argc: args.len(),
                 },
                 Callee::Extern { proto, resolved } => Task::Extern {
@@ -357,10 +357,12 @@ impl<'a, 'h> Machine<'a, 'h> {
     fn enter(
         &mut self,
         function: &'a Arc<Function>,
-        callee: &'a Callee,
+        checked: &Cell<u64>,
         argc: usize,
     ) -> Result<(), Error> {
-        self.interp.checked(callee, &function.body)?;
+        // Callees are checked after the arguments ran, as a compiled caller finds a
+        // missing callee when the call reaches the resolver.
+        self.interp.checked(checked, &function.body)?;
         let at = self.values.len() - argc;
         let current = self.frames.last().and_then(|frame| frame.function);
         let tail = matches!(self.work.last(), Some(Task::Return))

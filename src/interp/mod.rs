@@ -150,10 +150,8 @@ impl Interpreter {
 
     /// Checks the callees of a defined function's `body` before it runs, unless they
     /// were checked since the program last changed.
-    fn checked(&self, callee: &Callee, body: &Expr) -> Result<(), Error> {
-        if let Callee::Defined { checked, .. } = callee
-            && checked.get() != self.generation
-        {
+    fn checked(&self, checked: &Cell<u64>, body: &Expr) -> Result<(), Error> {
+        if checked.get() != self.generation {
             self.check_callees(body)?;
             checked.set(self.generation);
         }

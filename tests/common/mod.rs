@@ -24,11 +24,18 @@ pub struct Listener {
 impl Listener {
     /// Starts one on a free port.
     pub fn start() -> Listener {
+        Listener::start_with(&[])
+    }
+
+    /// Starts one on a free port, with more arguments (`--auth-timeout 3`, ...).
+    pub fn start_with(args: &[&str]) -> Listener {
         use std::io::BufRead;
         let token = format!("test-token-{:08}", std::process::id());
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_toy-executor"))
             .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .env("TOY_EXECUTOR_TOKEN", &token)
+            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -43,6 +50,13 @@ impl Listener {
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_string();
         Listener { child, addr, token }
+    }
+}
+
+impl Listener {
+    /// The listener's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
@@ -132,4 +146,15 @@ pub fn outcome(cmd: &mut Command) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// A temporary `.ks` file holding `text`.
+pub fn ks_file(text: &str) -> tempfile::NamedTempFile {
+    use std::io::Write;
+    let mut f = tempfile::Builder::new()
+        .suffix(".ks")
+        .tempfile()
+        .expect("temp file");
+    f.write_all(text.as_bytes()).expect("write");
+    f
 }
