@@ -209,16 +209,17 @@ pub enum Item {
 pub const ANON_NAME: &str = "__anon_expr";
 
 impl Expr {
-    /// The sub-expressions of `expr`, in the order they are evaluated (a `for` runs
-    /// its start, body, step, then end condition).
-    pub fn children(&self) -> Vec<&Expr> {
+    /// Pushes the sub-expressions of `expr` onto `stack` in reverse evaluation order
+    /// (a `for` runs its start, body, step, then end condition), so that popping
+    /// visits them in evaluation order.
+    fn push_children<'e>(&'e self, stack: &mut Vec<&'e Expr>) {
         match &self.kind {
-            ExprKind::Number(_) | ExprKind::Variable { .. } => Vec::new(),
-            ExprKind::Assign { value, .. } => vec![value],
-            ExprKind::Unary { operand, .. } => vec![operand],
-            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
-            ExprKind::Call { args, .. } => args.iter().collect(),
-            ExprKind::If { cond, then, else_ } => vec![cond, then, else_],
+            ExprKind::Number(_) | ExprKind::Variable { .. } => {}
+            ExprKind::Assign { value, .. } => stack.push(value),
+            ExprKind::Unary { operand, .. } => stack.push(operand),
+            ExprKind::Binary { lhs, rhs, .. } => stack.extend([&**rhs, &**lhs]),
+            ExprKind::Call { args, .. } => stack.extend(args.iter().rev()),
+            ExprKind::If { cond, then, else_ } => stack.extend([&**else_, &**then, &**cond]),
             ExprKind::For {
                 start,
                 end,
@@ -226,35 +227,34 @@ impl Expr {
                 body,
                 ..
             } => {
-                let mut children = vec![&**start, &**body];
-                children.extend(step.as_deref());
-                children.push(end);
-                children
+                stack.push(end);
+                stack.extend(step.as_deref());
+                stack.extend([&**body, &**start]);
             }
             ExprKind::Var { bindings, body } => {
-                let mut children: Vec<&Expr> =
-                    bindings.iter().filter_map(|b| b.init.as_ref()).collect();
-                children.push(body);
-                children
+                stack.push(body);
+                stack.extend(bindings.iter().rev().filter_map(|b| b.init.as_ref()));
             }
         }
     }
 
-    /// Visits `expr` and every sub-expression, each before its children, children in
-    /// evaluation order; iterative, so no tree is too deep for it.
-    pub fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr)) {
+    /// Visits `expr` and its sub-expressions, each before its children, children in
+    /// evaluation order, until `f` returns true; iterative, so no tree is too deep for
+    /// it. Whether `f` returned true.
+    pub fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr) -> bool) -> bool {
         let mut pending = vec![self];
         while let Some(expr) = pending.pop() {
-            f(expr);
-            pending.extend(expr.children().into_iter().rev());
+            if f(expr) {
+                return true;
+            }
+            expr.push_children(&mut pending);
         }
+        false
     }
 
     /// Whether any sub-expression (or `expr` itself) satisfies `test`.
     fn any(&self, test: impl Fn(&Expr) -> bool) -> bool {
-        let mut found = false;
-        self.walk(&mut |e| found = found || test(e));
-        found
+        self.walk(&mut |e| test(e))
     }
 
     /// Whether `expr` has no loop and calls nothing (user operators are calls): it
@@ -275,20 +275,23 @@ impl Expr {
     /// Calls `f(name, arity, span)` for every call in `expr`, operators included, in
     /// evaluation order (a call before its arguments).
     pub fn for_each_call(&self, f: &mut dyn FnMut(&str, usize, Span)) {
-        self.walk(&mut |expr| match &expr.kind {
-            ExprKind::Unary { op, .. } => {
-                f(OperatorName::new(Fixity::Unary, *op).as_str(), 1, expr.span);
+        self.walk(&mut |expr| {
+            match &expr.kind {
+                ExprKind::Unary { op, .. } => {
+                    f(OperatorName::new(Fixity::Unary, *op).as_str(), 1, expr.span);
+                }
+                ExprKind::Binary {
+                    op: BinOp::User(op),
+                    ..
+                } => f(
+                    OperatorName::new(Fixity::Binary, *op).as_str(),
+                    2,
+                    expr.span,
+                ),
+                ExprKind::Call { callee, args } => f(callee, args.len(), expr.span),
+                _ => {}
             }
-            ExprKind::Binary {
-                op: BinOp::User(op),
-                ..
-            } => f(
-                OperatorName::new(Fixity::Binary, *op).as_str(),
-                2,
-                expr.span,
-            ),
-            ExprKind::Call { callee, args } => f(callee, args.len(), expr.span),
-            _ => {}
+            false
         });
     }
 }
