@@ -14,7 +14,7 @@ use toy::codegen::{OptLevel, Timings};
 use toy::engine::Engine;
 use toy::frontend::ast::Item;
 use toy::interp::Interpreter;
-use toy::jit::{Jit, Strategy};
+use toy::jit::{Jit, JitConfig, Strategy};
 use toy::session::{Outcome, Session};
 
 /// Counts live heap bytes, to report what a definition costs in memory.
@@ -59,7 +59,7 @@ fn feed(engine: &mut dyn Engine, item: Item) -> f64 {
 }
 
 fn jit(strategy: Strategy, opt: OptLevel) -> Jit {
-    Jit::new(strategy, opt).expect("JIT")
+    Jit::in_process(JitConfig::new(strategy, opt)).expect("JIT")
 }
 
 fn row(label: &str, value: String, note: &str) {
@@ -126,10 +126,13 @@ fn main() {
 
 /// The remote executor (over pipes) against the in-process one, in the same run.
 fn remote(quick: bool) {
-    use toy::executor::remote::Transport;
+    use toy::executor::remote::{Remote, Transport};
     let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_toy-executor"));
-    let remote =
-        || Jit::remote(Transport::Spawn(binary.clone()), OptLevel::Tutorial).expect("executor");
+    let remote = || {
+        let executor = Remote::new(Transport::Spawn(binary.clone())).expect("executor");
+        let config = JitConfig::new(Strategy::Lazy, OptLevel::Tutorial);
+        Jit::new(config, Box::new(executor)).expect("JIT")
+    };
     let local = || jit(Strategy::Lazy, OptLevel::Tutorial);
 
     // A run of code already loaded: `xorps xmm0, xmm0; ret`.

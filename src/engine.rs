@@ -1,8 +1,9 @@
-//! The interface between the session (front end) and an execution engine.
+//! The interface between the session (front end) and an execution engine. It knows no
+//! engine: the interpreter and the JIT implement it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::codegen::Timings;
 use crate::error::Error;
 use crate::frontend::ast::{Function, Prototype};
 use crate::frontend::source::{SourceId, SourceLines};
@@ -44,9 +45,9 @@ pub struct Stats {
     /// `extern` declarations.
     pub externs: usize,
     /// Time spent compiling functions, by phase.
-    pub timings: Timings,
+    pub timings: PhaseTimes,
     /// Time spent compiling top-level expressions, by phase.
-    pub expressions: Timings,
+    pub expressions: PhaseTimes,
     /// Top-level expressions interpreted rather than compiled.
     pub interpreted: u64,
     /// Hot functions recompiled at tier 1 and swapped in.
@@ -60,4 +61,17 @@ pub struct Stats {
 }
 // ANCHOR_END: engine
 
-pub use toy_executor::{INTERRUPTED, interrupted, take_interrupt};
+/// Time a compiling engine spent in each phase of compiling, summed over functions.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PhaseTimes {
+    /// AST to IR.
+    pub irgen: Duration,
+    /// The optimization pipeline.
+    pub optimize: Duration,
+    /// IR to an object file.
+    pub codegen: Duration,
+    /// Linking objects into executor memory.
+    pub link: Duration,
+    /// Functions compiled.
+    pub count: u32,
+}

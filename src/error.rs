@@ -1,15 +1,80 @@
-//! The errors of the library: every one that a user can cause carries a span.
+//! The errors of the library, by layer.
+//!
+//! [`ProgramError`] is what a Kaleidoscope program can do wrong: the front end, the
+//! session and every engine report it, always at a span, and every engine reports the
+//! same one for the same program. Toy's own failures (LLVM, the linker, the executor,
+//! the cache) have their own types in their layers, gathered by [`jit::Error`]. The
+//! library's [`Error`] is one or the other, with the span it happened at; only the CLI
+//! turns it into a diagnostic.
 
 use thiserror::Error;
 
 use crate::frontend::source::Span;
+use crate::jit;
 
-/// Anything that can go wrong with a Kaleidoscope program.
+/// What the library reports: the program's error, or toy's own failure at a span.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The program is wrong (every engine says the same).
+    #[error(transparent)]
+    Program(#[from] ProgramError),
+    /// Compiling, linking or running JIT'd code failed for a reason of toy's own.
+    #[error("{source}")]
+    Jit {
+        /// What failed (boxed: an evaluation's `Result` stays as small as the
+        /// program's errors).
+        source: Box<jit::Error>,
+        /// The item being defined or evaluated.
+        span: Span,
+    },
+}
+
+impl Error {
+    /// Toy's own failure `source` while handling the item at `span`.
+    pub fn jit(source: impl Into<jit::Error>, span: Span) -> Self {
+        Error::Jit {
+            source: Box::new(source.into()),
+            span,
+        }
+    }
+
+    /// Where the error is.
+    pub fn span(&self) -> Span {
+        match self {
+            Error::Program(err) => err.span(),
+            Error::Jit { span, .. } => *span,
+        }
+    }
+
+    /// A short label for the marker under the span.
+    pub fn label(&self) -> String {
+        match self {
+            Error::Program(err) => err.label(),
+            Error::Jit { source, .. } => source.label().into(),
+        }
+    }
+
+    /// True when more input could complete the item (the REPL then asks for another line).
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self, Error::Program(err) if err.is_incomplete())
+    }
+
+    /// True for an evaluation stopped by Ctrl-C (the terminal's `^C` then needs a line
+    /// of its own before the message).
+    pub fn is_interrupt(&self) -> bool {
+        match self {
+            Error::Program(err) => matches!(err, ProgramError::Interrupted { .. }),
+            Error::Jit { source, .. } => source.is_interrupt(),
+        }
+    }
+}
+
+/// Anything a Kaleidoscope program can do wrong.
 ///
 /// Every variant has a `span`; the other fields are what its message names.
 #[allow(missing_docs)]
 #[derive(Debug, Error, Clone, PartialEq)]
-pub enum Error {
+pub enum ProgramError {
     // Lexical errors.
     /// A character that starts no token.
     #[error("unexpected character `{}`", .ch.escape_debug())]
@@ -92,7 +157,7 @@ pub enum Error {
         span: Span,
     },
 
-    // Errors found when code runs (or, in the JIT engines, when it is compiled).
+    // Errors found when code runs (or, in the JIT engines, when it is linked to its callees).
     /// A call to a name that is neither defined nor declared.
     #[error("unknown function `{name}`")]
     UnknownFunction { name: String, span: Span },
@@ -123,29 +188,12 @@ pub enum Error {
     /// Ctrl-C during an evaluation.
     #[error("interrupted")]
     Interrupted { span: Span },
-    /// Compiling, linking or running JIT'd code failed for a reason of toy's own.
-    #[error("JIT: {message}")]
-    Jit { message: String, span: Span },
-    /// The executor process died while running or loading code.
-    #[error("executor {how} while evaluating this; {after}")]
-    ExecutorDied {
-        how: String,
-        after: String,
-        span: Span,
-    },
-    /// A function could not be compiled (it stays uncompiled; a later call retries).
-    #[error("cannot compile `{name}`: {message}")]
-    CompileFailed {
-        name: String,
-        message: String,
-        span: Span,
-    },
 }
 
-impl Error {
+impl ProgramError {
     /// Where the error is.
     pub fn span(&self) -> Span {
-        use Error::*;
+        use ProgramError::*;
         match self {
             UnexpectedChar { span, .. }
             | InvalidUtf8 { span }
@@ -170,16 +218,13 @@ impl Error {
             | UnresolvedExtern { span, .. }
             | TooManyExternParams { span, .. }
             | StackOverflow { span }
-            | Interrupted { span }
-            | Jit { span, .. }
-            | CompileFailed { span, .. }
-            | ExecutorDied { span, .. } => *span,
+            | Interrupted { span } => *span,
         }
     }
 
     /// A short label for the marker under the span.
     pub fn label(&self) -> String {
-        use Error::*;
+        use ProgramError::*;
         match self {
             UnexpectedChar { .. } | InvalidUtf8 { .. } => "not valid here".into(),
             MalformedNumber { .. } => "a number has at most one `.`".into(),
@@ -204,14 +249,11 @@ impl Error {
             TooManyExternParams { .. } => "called here".into(),
             StackOverflow { .. } => "the call that overflowed".into(),
             Interrupted { .. } => "running here".into(),
-            Jit { .. } => "while compiling or running this".into(),
-            CompileFailed { .. } => "defined here".into(),
-            ExecutorDied { .. } => "running here".into(),
         }
     }
 
     /// True when more input could complete the item (the REPL then asks for another line).
     pub fn is_incomplete(&self) -> bool {
-        matches!(self, Error::UnexpectedEnd { .. })
+        matches!(self, ProgramError::UnexpectedEnd { .. })
     }
 }

@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use crate::engine::Engine;
-use crate::error::Error;
+use crate::error::{Error, ProgramError};
 use crate::frontend::ast::{Function, Item, Name};
 use crate::frontend::lexer::{Token, lex};
 use crate::frontend::parser::{Step, Tokens};
@@ -189,6 +189,7 @@ impl Session {
                     // engine rejects.
                     let before = defines_operator(&item).then(|| self.operators.clone());
                     let result = resolve_item(item, &mut self.operators, &Globals(&self.globals))
+                        .map_err(Error::from)
                         .and_then(|item| {
                             accept(item, span, &mut self.globals, self.engine.as_deref_mut())
                         });
@@ -199,7 +200,7 @@ impl Session {
                 }
                 Step::Error(err) => {
                     unfinished_error = !eof && !text[..items.offset()].ends_with(';');
-                    Err(err)
+                    Err(err.into())
                 }
             };
             if on(&self.sources, result).is_break() {
@@ -271,11 +272,12 @@ fn accept(
                 // the tutorial's JIT, where JIT'd symbols are found first.
                 Some(Global::Defined(defined)) if defined.proto.arity() == proto.arity() => {}
                 Some(Global::Defined(defined)) => {
-                    return Err(Error::ConflictingExtern {
+                    return Err(ProgramError::ConflictingExtern {
                         name: name.to_string(),
                         defined: defined.proto.arity(),
                         span,
-                    });
+                    }
+                    .into());
                 }
                 _ => {
                     if let Some(engine) = engine {

@@ -5,11 +5,11 @@ use std::cell::Cell;
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
-use toy::codegen::{Compiler, OptLevel};
+use toy::codegen::OptLevel;
 use toy::engine::Engine;
 use toy::executor::{Abort, Addr, ExecError, Executor, ExternSymbol, InProcess, Loader, Resolve};
 use toy::frontend::ast::Item;
-use toy::jit::{Jit, Strategy, Tier};
+use toy::jit::{Jit, JitConfig, Strategy, Tier};
 use toy::session::{Outcome, Session};
 
 /// The resolved items of `text`.
@@ -31,9 +31,12 @@ const STRATEGIES: [Strategy; 2] = [Strategy::Eager, Strategy::Lazy];
 #[test]
 fn top_level_expressions_give_their_memory_back() {
     for strategy in STRATEGIES {
-        let mut jit = Jit::new(strategy, OptLevel::Tutorial).expect("JIT");
-        // One tier: a tier-up replaces f's code once (see tiering.rs for that).
-        jit.set_tiering(Tier::Zero, false);
+        let mut config = JitConfig::new(strategy, OptLevel::Tutorial);
+        if strategy == Strategy::Lazy {
+            // One tier: a tier-up replaces f's code once (see tiering.rs for that).
+            config.tier = Tier::Zero;
+        }
+        let mut jit = Jit::in_process(config).expect("JIT");
         // Resolved together with f's definition, which is fed once, first.
         let exprs: String = (0..2000).map(|i| format!("f({i}) + 1;\n")).collect();
         let program = format!("def f(x) x * 2;\n{exprs}");
@@ -56,7 +59,7 @@ fn top_level_expressions_give_their_memory_back() {
 #[test]
 fn redefinition_releases_the_old_code() {
     for strategy in STRATEGIES {
-        let mut jit = Jit::new(strategy, OptLevel::Tutorial).expect("JIT");
+        let mut jit = Jit::in_process(JitConfig::new(strategy, OptLevel::Tutorial)).expect("JIT");
         for item in items("def f(x) x * 3; def g(x) f(x) + 1; g(1);") {
             feed(&mut jit, item);
         }
@@ -83,7 +86,7 @@ fn redefinition_releases_the_old_code() {
 
 #[test]
 fn lazy_definitions_compile_nothing_until_called() {
-    let mut jit = Jit::new(Strategy::Lazy, OptLevel::Tutorial).expect("JIT");
+    let mut jit = Jit::in_process(JitConfig::new(Strategy::Lazy, OptLevel::Tutorial)).expect("JIT");
     let defs: String = (0..500)
         .map(|i| format!("def f{i}(x) x + {i};\n"))
         .collect();
@@ -203,8 +206,8 @@ fn a_failed_lazy_compile_abandons_the_evaluation_and_is_retried() {
         inner: InProcess::new().expect("executor"),
         starve: Rc::clone(&starve),
     };
-    let compiler = Compiler::host(OptLevel::Tutorial).expect("compiler");
-    let jit = Jit::with(Strategy::Lazy, compiler, Box::new(executor));
+    let config = JitConfig::new(Strategy::Lazy, OptLevel::Tutorial);
+    let jit = Jit::new(config, Box::new(executor)).expect("JIT");
     let mut session = Session::new(Some(Box::new(jit)));
     assert_eq!(
         run(

@@ -19,13 +19,7 @@ pub fn report(sources: &SourceMap, err: &Error) {
     // Program output first, so that the two streams interleave in order.
     toy::runtime::flush();
     let mut stderr = std::io::stderr().lock();
-    let after_ctrl_c = match err {
-        Error::Interrupted { .. } => true,
-        // An executor that ignored the interrupt and was replaced.
-        Error::ExecutorDied { how, .. } => how.contains("interrupt"),
-        _ => false,
-    };
-    if after_ctrl_c {
+    if err.is_interrupt() {
         // The terminal has echoed `^C` without a newline.
         let _ = writeln!(stderr);
     }
@@ -166,10 +160,11 @@ mod tests {
         // error count (as empty lines, for its line numbers), their text does not.
         assert_eq!(shown.len(), 4_999 + "def g(x) nope;\n".len());
         assert_eq!(&shown[range], "nope");
-        let err = Error::UnknownVariable {
+        let err: Error = toy::error::ProgramError::UnknownVariable {
             name: "nope".into(),
             span: toy::frontend::source::Span::new(id, at, at + 4),
-        };
+        }
+        .into();
         // Rendered from the excerpt (the source grew) or from the index of the whole
         // text, the diagnostic is the same.
         let mut whole = Vec::new();
@@ -189,10 +184,11 @@ mod tests {
         let id = sources.add("many.ks", "nope;\n".repeat(1000));
         for line in 0..1000 {
             let at = line * "nope;\n".len();
-            let err = Error::UnknownVariable {
+            let err: Error = toy::error::ProgramError::UnknownVariable {
                 name: "nope".into(),
                 span: toy::frontend::source::Span::new(id, at, at + 4),
-            };
+            }
+            .into();
             let mut out = Vec::new();
             render(&sources, &err, false, &mut out);
             let out = String::from_utf8(out).expect("UTF-8");

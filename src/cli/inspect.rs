@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use toy::codegen::{Compiler, OptLevel, Output, Timings};
+use toy::engine::PhaseTimes;
 use toy::session::Session;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn phases(label: &str, t: &Timings) -> String {
+fn phases(label: &str, t: &PhaseTimes) -> String {
     let total = t.irgen + t.optimize + t.codegen + t.link;
     format!(
         "{label}: {} compiled in {:.3} ms = IR gen {:.3} + optimize {:.3} + codegen {:.3} + link {:.3} ms",

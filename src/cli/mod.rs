@@ -16,9 +16,10 @@ use clap::{Parser, ValueEnum};
 use toy::codegen::OptLevel;
 use toy::engine::Engine;
 use toy::executor::remote::{Remote, Transport};
+use toy::executor::{Executor, InProcess};
 use toy::interp::Interpreter;
 use toy::jit::cache::{self, Cache};
-use toy::jit::{Jit, Strategy, Tier};
+use toy::jit::{CacheConfig, Jit, JitConfig, Strategy, Tier};
 
 /// Kaleidoscope, the language of LLVM's tutorials: a REPL and a script runner.
 #[derive(Parser, Debug)]
@@ -215,34 +216,44 @@ impl Args {
 
     /// A fresh engine of the selected kind (options already [`Args::check`]ed).
     pub fn engine(&self, interactive: bool) -> Result<Box<dyn Engine>, String> {
-        let mut jit = match self.engine_kind(interactive) {
+        let kind = self.engine_kind(interactive);
+        let strategy = match kind {
             EngineKind::Interp => return Ok(Box::new(Interpreter::new())),
-            EngineKind::Eager => Jit::new(Strategy::Eager, self.opt_level())?,
-            EngineKind::Lazy => Jit::new(Strategy::Lazy, self.opt_level())?,
-            EngineKind::Remote => Jit::remote(self.transport()?, self.opt_level())?,
+            EngineKind::Eager => Strategy::Eager,
+            EngineKind::Lazy | EngineKind::Remote => Strategy::Lazy,
         };
-        let tier = match self.tier {
-            TierArg::Zero => Tier::Zero,
-            TierArg::One => Tier::One,
-            TierArg::Auto => Tier::Auto,
+        let mut config = JitConfig::new(strategy, self.opt_level());
+        if strategy == Strategy::Lazy {
+            config.tier = match self.tier {
+                TierArg::Zero => Tier::Zero,
+                TierArg::One => Tier::One,
+                TierArg::Auto => Tier::Auto,
+            };
+            let second_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+            config.speculate = self.speculate.map_or(second_core, |on| on == OnOff::On);
+        }
+        config.debug = self.debug;
+        config.perf_map = self.perf_map;
+        config.cache = self.cache_dir().map(|dir| CacheConfig {
+            dir,
+            limit: cache::DEFAULT_LIMIT,
+        });
+        let executor: Box<dyn Executor> = match kind {
+            EngineKind::Remote => {
+                Box::new(Remote::new(self.transport()?).map_err(|e| e.to_string())?)
+            }
+            _ => Box::new(InProcess::new().map_err(|e| e.to_string())?),
         };
-        let second_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let speculate = match self.speculate {
-            Some(on) => on == OnOff::On,
-            None => second_core,
-        };
-        jit.set_tiering(tier, speculate);
-        jit.set_trace(
-            self.trace_jit
-                .then(|| -> toy::jit::Trace { Box::new(|line: &str| eprintln!("{line}")) }),
-        );
-        jit.set_perf_map(self.perf_map);
-        jit.set_debug(self.debug);
-        if let Err(refused) = jit.set_cache(self.cache_dir(), cache::DEFAULT_LIMIT) {
+        let mut jit = Jit::new(config, executor).map_err(|e| e.to_string())?;
+        if let Some(refused) = jit.take_cache_refusal() {
             diag::plain(&format!(
                 "warning: {refused}: the cache is off for this run"
             ));
         }
+        jit.set_trace(
+            self.trace_jit
+                .then(|| -> toy::jit::Trace { Box::new(|line: &str| eprintln!("{line}")) }),
+        );
         Ok(Box::new(jit))
     }
 

@@ -274,7 +274,7 @@ pub fn run(args: &Args) -> Status {
                 .session
                 .sources_mut()
                 .append(source, &format!("{entry}\n"));
-            toy::engine::take_interrupt();
+            toy_executor::take_interrupt();
             driver.run(source, start, true);
         }
         let mut list = names.lock().unwrap_or_else(|e| e.into_inner());
@@ -304,7 +304,7 @@ fn load(driver: &mut Driver, path: &str) {
         }
     };
     let source = driver.session.sources_mut().add(path, text);
-    toy::engine::take_interrupt();
+    toy_executor::take_interrupt();
     driver.keep_going = false;
     driver.run(source, 0, true);
     driver.keep_going = true;

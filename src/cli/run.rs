@@ -151,9 +151,12 @@ impl Emitter {
         let text = self
             .compiler
             .compile(function, None, output, &mut Timings::default(), None)
-            .map_err(|e| Error::Jit {
-                message: e.to_string(),
-                span: function.proto.span,
+            .map_err(|source| {
+                let name = function.proto.name.to_string();
+                Error::jit(
+                    toy::jit::Error::Compile { name, source },
+                    function.proto.span,
+                )
             })?;
         runtime::write(&text);
         Ok(())
@@ -291,7 +294,7 @@ fn emit_tokens(driver: &mut Driver, source: SourceId) {
     let (mut at, mut line, mut line_start) = (0, 1, 0);
     for (token, span) in lex(text, source, 0) {
         if let Token::Error(err) = token {
-            diag::report(sources, &lex_error(err, text, span));
+            diag::report(sources, &lex_error(err, text, span).into());
             driver.errors += 1;
             continue;
         }

@@ -5,7 +5,7 @@ use std::fmt;
 use logos::Logos;
 
 use super::source::{SourceId, Span};
-use crate::error::Error;
+use crate::error::ProgramError;
 
 // ANCHOR: token
 /// A Kaleidoscope token.
@@ -157,16 +157,16 @@ pub fn lex(text: &str, source: SourceId, start: usize) -> Vec<(Token<'_>, Span)>
 }
 
 /// The diagnostic for an error token.
-pub fn lex_error(err: LexError, text: &str, span: Span) -> Error {
+pub fn lex_error(err: LexError, text: &str, span: Span) -> ProgramError {
     match err {
-        LexError::MalformedNumber => Error::MalformedNumber {
+        LexError::MalformedNumber => ProgramError::MalformedNumber {
             text: text[span.range()].to_string(),
             span,
         },
         // Input that is not UTF-8 reaches the lexer as U+FFFD.
-        LexError::UnexpectedChar('\u{FFFD}') => Error::InvalidUtf8 { span },
-        LexError::UnexpectedChar(ch) => Error::UnexpectedChar { ch, span },
-        LexError::Other => Error::UnexpectedChar {
+        LexError::UnexpectedChar('\u{FFFD}') => ProgramError::InvalidUtf8 { span },
+        LexError::UnexpectedChar(ch) => ProgramError::UnexpectedChar { ch, span },
+        LexError::Other => ProgramError::UnexpectedChar {
             ch: text[span.range()].chars().next().unwrap_or('?'),
             span,
         },
@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(token, Token::Error(LexError::MalformedNumber));
         assert_eq!(span.range(), 4..9);
         match lex_error(LexError::MalformedNumber, text, span) {
-            Error::MalformedNumber { text, .. } => assert_eq!(text, "1.2.3"),
+            ProgramError::MalformedNumber { text, .. } => assert_eq!(text, "1.2.3"),
             other => panic!("expected a malformed number, got {other:?}"),
         }
         assert_eq!(kinds("1..")[0], Token::Error(LexError::MalformedNumber));

@@ -11,7 +11,7 @@ use chumsky::prelude::*;
 use super::lexer::{Token, lex, lex_error};
 use super::source::{SourceId, Span};
 use super::syntax::{Expr, Item, Proto, ProtoKind};
-use crate::error::Error;
+use crate::error::ProgramError;
 
 /// How deeply expressions may nest: parentheses, conditionals, loops, `var`, call
 /// arguments and prefix operators in the parser, and every level of the resolved tree
@@ -33,7 +33,7 @@ pub enum Step<'s> {
         open: bool,
     },
     /// An error; the parser has skipped the rest of the failed item.
-    Error(Error),
+    Error(ProgramError),
 }
 
 /// The tokens of `text[start..]`, ready to be parsed into items.
@@ -184,7 +184,7 @@ impl<'s> Iterator for Items<'_, 's> {
             .into_iter()
             .next()
             .map(|e| self.convert(e))
-            .unwrap_or_else(|| Error::UnexpectedEnd {
+            .unwrap_or_else(|| ProgramError::UnexpectedEnd {
                 expected: "an item".into(),
                 span: self.span(eoi),
             });
@@ -217,19 +217,19 @@ impl Items<'_, '_> {
         }
     }
 
-    fn convert(&self, error: Rich<'_, Token<'_>>) -> Error {
+    fn convert(&self, error: Rich<'_, Token<'_>>) -> ProgramError {
         let span = self.span(*error.span());
         match error.reason() {
-            RichReason::Custom(_) => Error::TooDeep {
+            RichReason::Custom(_) => ProgramError::TooDeep {
                 limit: MAX_NESTING,
                 span,
             },
             RichReason::ExpectedFound { expected, found } => {
                 let expected = describe_expected(expected);
                 match found.as_deref() {
-                    None => Error::UnexpectedEnd { expected, span },
+                    None => ProgramError::UnexpectedEnd { expected, span },
                     Some(Token::Error(err)) => lex_error(*err, self.text, span),
-                    Some(token) => Error::Syntax {
+                    Some(token) => ProgramError::Syntax {
                         message: format!("expected {expected}, found {token}"),
                         label: hint(token, &expected),
                         span,

@@ -4,12 +4,12 @@ use super::ast::{self, Fixity, Name, OperatorName, Prototype};
 use super::resolve::{DEFAULT_PRECEDENCE, Operators};
 use super::source::Span;
 use super::syntax;
-use crate::error::Error;
+use crate::error::ProgramError;
 use crate::runtime;
 
 /// Checks a prototype as written: parameters, operator kind and precedence (`is_def`:
 /// of a `def`; an `extern` declares functions only).
-pub fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Error> {
+pub fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, ProgramError> {
     let syntax::Proto { kind, params, span } = proto;
     // Sorted, duplicates sit side by side (cheaper than a set for a few names).
     let mut names: Vec<(&str, Span)> = params.clone();
@@ -19,7 +19,7 @@ pub fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Er
         .filter(|pair| pair[0].0 == pair[1].0)
         .min_by_key(|pair| pair[1].1.start);
     if let Some(pair) = duplicate {
-        return Err(Error::DuplicateParameter {
+        return Err(ProgramError::DuplicateParameter {
             name: pair[1].0.into(),
             span: pair[1].1,
         });
@@ -28,7 +28,7 @@ pub fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Er
         if params.len() == expected {
             Ok(())
         } else {
-            Err(Error::OperatorOperands {
+            Err(ProgramError::OperatorOperands {
                 kind,
                 expected,
                 found: params.len(),
@@ -39,7 +39,7 @@ pub fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Er
     let (name, kind): (Name, _) = match kind {
         syntax::ProtoKind::Function(name) => (name.into(), ast::ProtoKind::Function),
         _ if !is_def => {
-            return Err(Error::Syntax {
+            return Err(ProgramError::Syntax {
                 message: "`extern` declares functions, not operators".into(),
                 label: "define operators with `def`".into(),
                 span,
@@ -47,7 +47,7 @@ pub fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Er
         }
         syntax::ProtoKind::Unary(op, precedence) => {
             if let Some((_, span)) = precedence {
-                return Err(Error::UnaryPrecedence { span });
+                return Err(ProgramError::UnaryPrecedence { span });
             }
             operands("unary", 1)?;
             (
@@ -57,13 +57,13 @@ pub fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Er
         }
         syntax::ProtoKind::Binary(op, precedence) => {
             if Operators::is_builtin(op) {
-                return Err(Error::BuiltinOperator { op, span });
+                return Err(ProgramError::BuiltinOperator { op, span });
             }
             let prec = match precedence {
                 None => DEFAULT_PRECEDENCE,
                 Some((value, span)) => {
                     if value.fract() != 0.0 || !(1.0..=100.0).contains(&value) {
-                        return Err(Error::BadPrecedence { value, span });
+                        return Err(ProgramError::BadPrecedence { value, span });
                     }
                     value as u32
                 }
@@ -86,13 +86,13 @@ pub fn prototype(proto: syntax::Proto<'_>, is_def: bool) -> Result<Prototype, Er
 /// An `extern` must name a function of the runtime's table ([`runtime::EXTERNS`]),
 /// with the table's number of parameters: the one rule for every engine and for
 /// `toy build`, reported at the `extern` rather than at a call.
-pub fn check_extern(proto: &Prototype) -> Result<(), Error> {
+pub fn check_extern(proto: &Prototype) -> Result<(), ProgramError> {
     match runtime::extern_arity(&proto.name) {
-        None => Err(Error::NotCallableExtern {
+        None => Err(ProgramError::NotCallableExtern {
             name: proto.name.to_string(),
             span: proto.span,
         }),
-        Some(expected) if expected != proto.arity() => Err(Error::ExternArity {
+        Some(expected) if expected != proto.arity() => Err(ProgramError::ExternArity {
             name: proto.name.to_string(),
             expected,
             found: proto.arity(),

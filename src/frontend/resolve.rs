@@ -7,7 +7,7 @@ use super::parser::MAX_NESTING;
 use super::proto::{check_extern, prototype};
 use super::source::Span;
 use super::syntax::{self, Expr as SynExpr};
-use crate::error::Error;
+use crate::error::ProgramError;
 
 /// Built-in binary operators and their precedences.
 pub const BUILTIN_BINARY: [(char, u32); 5] = [('=', 2), ('<', 10), ('+', 20), ('-', 20), ('*', 40)];
@@ -96,7 +96,7 @@ pub fn resolve_item(
     item: syntax::Item<'_>,
     ops: &mut Operators,
     globals: &dyn Signatures,
-) -> Result<ast::Item, Error> {
+) -> Result<ast::Item, ProgramError> {
     match item {
         syntax::Item::Extern(proto) => {
             let proto = prototype(proto, false)?;
@@ -137,7 +137,7 @@ fn function(
     ops: &Operators,
     globals: &dyn Signatures,
     top_level: bool,
-) -> Result<Function, Error> {
+) -> Result<Function, ProgramError> {
     let mut scope = Scope {
         ops,
         globals,
@@ -194,7 +194,7 @@ impl Scope<'_> {
     /// Resolves `expr` with the height of its tree (0 for a leaf), which must not exceed
     /// [`MAX_NESTING`]: every pass after this one (printers, code generation, the
     /// interpreter) may then recurse over the tree.
-    fn expr(&mut self, expr: SynExpr<'_>) -> Result<Tall, Error> {
+    fn expr(&mut self, expr: SynExpr<'_>) -> Result<Tall, ProgramError> {
         let span = expr.span();
         // The tallest child so far; a leaf is no level of nesting.
         let mut below = 0;
@@ -207,7 +207,7 @@ impl Scope<'_> {
                     slot: *slot,
                 },
                 None => {
-                    return Err(Error::UnknownVariable {
+                    return Err(ProgramError::UnknownVariable {
                         name: name.into(),
                         span,
                     });
@@ -216,7 +216,7 @@ impl Scope<'_> {
             SynExpr::Call((callee, callee_span), args, span) => {
                 match self.arity(callee) {
                     Some(expected) if expected != args.len() => {
-                        return Err(Error::WrongArity {
+                        return Err(ProgramError::WrongArity {
                             name: callee.into(),
                             expected,
                             found: args.len(),
@@ -224,7 +224,7 @@ impl Scope<'_> {
                         });
                     }
                     None if self.top_level => {
-                        return Err(Error::UnknownFunction {
+                        return Err(ProgramError::UnknownFunction {
                             name: callee.into(),
                             span: callee_span,
                         });
@@ -297,7 +297,7 @@ impl Scope<'_> {
             }
             SynExpr::Unary(op, op_span, operand, _) => {
                 if !self.ops.has_unary(op) {
-                    return Err(Error::UnknownUnaryOperator { op, span: op_span });
+                    return Err(ProgramError::UnknownUnaryOperator { op, span: op_span });
                 }
                 ExprKind::Unary {
                     op,
@@ -311,7 +311,7 @@ impl Scope<'_> {
     }
 
     /// Resolves a child expression, keeping the tallest child's height in `below`.
-    fn child(&mut self, expr: SynExpr<'_>, below: &mut usize) -> Result<ast::Expr, Error> {
+    fn child(&mut self, expr: SynExpr<'_>, below: &mut usize) -> Result<ast::Expr, ProgramError> {
         let (expr, height) = self.expr(expr)?;
         *below = (*below).max(height);
         Ok(expr)
@@ -324,14 +324,14 @@ impl Scope<'_> {
         &mut self,
         first: SynExpr<'_>,
         rest: Vec<(char, Span, SynExpr<'_>)>,
-    ) -> Result<Tall, Error> {
+    ) -> Result<Tall, ProgramError> {
         let mut operands = vec![self.expr(first)?];
         let mut operators: Vec<(char, u32, Span)> = Vec::new();
         for (op, op_span, operand) in rest {
             let prec = self
                 .ops
                 .precedence(op)
-                .ok_or(Error::UnknownBinaryOperator { op, span: op_span })?;
+                .ok_or(ProgramError::UnknownBinaryOperator { op, span: op_span })?;
             while let Some(&(top, top_prec, top_span)) = operators.last() {
                 if top_prec < prec {
                     break;
@@ -355,9 +355,9 @@ type Tall = (ast::Expr, usize);
 
 /// `expr` with its `height`, unless that is more than [`MAX_NESTING`] (reported at
 /// `span`).
-fn tall(expr: ast::Expr, height: usize, span: Span) -> Result<Tall, Error> {
+fn tall(expr: ast::Expr, height: usize, span: Span) -> Result<Tall, ProgramError> {
     if height > MAX_NESTING {
-        return Err(Error::TooDeep {
+        return Err(ProgramError::TooDeep {
             limit: MAX_NESTING,
             span,
         });
@@ -366,7 +366,7 @@ fn tall(expr: ast::Expr, height: usize, span: Span) -> Result<Tall, Error> {
 }
 
 /// Replaces the top two operands by `lhs op rhs`: one level more than the taller.
-fn reduce(operands: &mut Vec<Tall>, op: char, op_span: Span) -> Result<(), Error> {
+fn reduce(operands: &mut Vec<Tall>, op: char, op_span: Span) -> Result<(), ProgramError> {
     let (rhs, rhs_height) = operands.pop().expect("operator has a right operand");
     let (lhs, lhs_height) = operands.pop().expect("operator has a left operand");
     let height = lhs_height.max(rhs_height) + 1;
@@ -378,7 +378,7 @@ fn reduce(operands: &mut Vec<Tall>, op: char, op_span: Span) -> Result<(), Error
                 slot,
                 value: Box::new(rhs),
             },
-            _ => return Err(Error::InvalidAssignment { span: lhs.span }),
+            _ => return Err(ProgramError::InvalidAssignment { span: lhs.span }),
         },
         _ => ExprKind::Binary {
             op: BinOp::from_char(op),

@@ -14,11 +14,11 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use super::{Call, Callee, Interpreter, builtin, truthy};
-use crate::engine::interrupted;
-use crate::error::Error;
+use crate::error::{Error, ProgramError};
 use crate::frontend::ast::{BinOp, Expr, ExprKind, Fixity, Function, OperatorName, Slot};
 use crate::frontend::source::Span;
 use crate::runtime::{ExternFn, MAX_EXTERN_ARGS};
+use toy_executor::interrupted;
 
 /// Deepest call nesting the interpreter allows before reporting a stack overflow
 /// (the language guarantees 1,000,000; each costs about 200 bytes of heap).
@@ -136,10 +136,11 @@ impl<'a, 'h> Machine<'a, 'h> {
         while let Some(task) = self.work.pop() {
             match self.step(task) {
                 Ok(()) => {}
-                Err(Error::StackOverflow { .. }) => {
-                    return Err(Error::StackOverflow {
+                Err(Error::Program(ProgramError::StackOverflow { .. })) => {
+                    return Err(ProgramError::StackOverflow {
                         span: expr.proto.span,
-                    });
+                    }
+                    .into());
                 }
                 Err(err) => return Err(err),
             }
@@ -185,14 +186,14 @@ impl<'a, 'h> Machine<'a, 'h> {
                 span,
             } => {
                 let at = self.values.len() - argc;
-                let result =
-                    f.call(&self.values[at..])
-                        .ok_or_else(|| Error::TooManyExternParams {
-                            name: name.to_string(),
-                            arity: argc,
-                            max: MAX_EXTERN_ARGS,
-                            span,
-                        })?;
+                let result = f.call(&self.values[at..]).ok_or_else(|| {
+                    ProgramError::TooManyExternParams {
+                        name: name.to_string(),
+                        arity: argc,
+                        max: MAX_EXTERN_ARGS,
+                        span,
+                    }
+                })?;
                 self.values.truncate(at);
                 self.values.push(result);
             }
@@ -208,7 +209,7 @@ impl<'a, 'h> Machine<'a, 'h> {
             }
             Task::ForBody(l) => {
                 if interrupted() {
-                    return Err(Error::Interrupted { span: l.span });
+                    return Err(ProgramError::Interrupted { span: l.span }.into());
                 }
                 // Chapter 7's order: body, step, end condition, then the increment.
                 self.work.push(Task::ForTest(l));
@@ -321,7 +322,7 @@ impl<'a, 'h> Machine<'a, 'h> {
     /// evaluates them left to right and makes the call.
     fn call(&mut self, name: CallName<'a>, args: &[&'a Expr], span: Span) -> Result<(), Error> {
         if interrupted() {
-            return Err(Error::Interrupted { span });
+            return Err(ProgramError::Interrupted { span }.into());
         }
         let interp = self.interp;
         let task = if self.hook.is_some() {
@@ -373,9 +374,10 @@ impl<'a, 'h> Machine<'a, 'h> {
             self.locals.truncate(base);
         } else {
             if self.frames.len() >= MAX_DEPTH {
-                return Err(Error::StackOverflow {
+                return Err(ProgramError::StackOverflow {
                     span: function.proto.span,
-                });
+                }
+                .into());
             }
             self.frames.push(Frame {
                 base: self.locals.len(),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::engine::Engine;
-use crate::error::Error;
+use crate::error::{Error, ProgramError};
 use crate::frontend::ast::{BinOp, Expr, Function, Name, Prototype};
 use crate::frontend::source::Span;
 use crate::runtime::{self, ExternFn, MAX_EXTERN_ARGS};
@@ -70,17 +70,17 @@ impl Interpreter {
         proto: &Prototype,
         cell: &Cell<Option<ExternFn>>,
         span: Span,
-    ) -> Result<ExternFn, Error> {
+    ) -> Result<ExternFn, ProgramError> {
         if let Some(f) = cell.get() {
             return Ok(f);
         }
         let name = proto.name.to_string();
-        let f = runtime::lookup(&name).ok_or_else(|| Error::UnresolvedExtern {
+        let f = runtime::lookup(&name).ok_or_else(|| ProgramError::UnresolvedExtern {
             name: name.clone(),
             span,
         })?;
         if f.arity != proto.arity() {
-            return Err(Error::WrongArity {
+            return Err(ProgramError::WrongArity {
                 name,
                 expected: f.arity,
                 found: proto.arity(),
@@ -88,7 +88,7 @@ impl Interpreter {
             });
         }
         if proto.arity() > MAX_EXTERN_ARGS {
-            return Err(Error::TooManyExternParams {
+            return Err(ProgramError::TooManyExternParams {
                 name,
                 arity: proto.arity(),
                 max: MAX_EXTERN_ARGS,
@@ -102,18 +102,18 @@ impl Interpreter {
     /// Before a function first runs (and again after the program changed), every
     /// function its body calls must exist with the right arity: the same moment at
     /// which a lazy JIT compiles and links it.
-    fn check_callees(&self, expr: &Expr) -> Result<(), Error> {
+    fn check_callees(&self, expr: &Expr) -> Result<(), ProgramError> {
         let mut result = Ok(());
         expr.for_each_call(&mut |name, arity, span| {
             if result.is_err() {
                 return;
             }
             result = match self.functions.get(name) {
-                None => Err(Error::UnknownFunction {
+                None => Err(ProgramError::UnknownFunction {
                     name: name.to_string(),
                     span,
                 }),
-                Some(callee) if callee.arity() != arity => Err(Error::WrongArity {
+                Some(callee) if callee.arity() != arity => Err(ProgramError::WrongArity {
                     name: name.to_string(),
                     expected: callee.arity(),
                     found: arity,
@@ -129,16 +129,16 @@ impl Interpreter {
     }
 
     /// The callee a call names, if it exists with that many parameters.
-    fn callee(&self, name: &str, argc: usize, span: Span) -> Result<&Callee, Error> {
+    fn callee(&self, name: &str, argc: usize, span: Span) -> Result<&Callee, ProgramError> {
         let callee = self
             .functions
             .get(name)
-            .ok_or_else(|| Error::UnknownFunction {
+            .ok_or_else(|| ProgramError::UnknownFunction {
                 name: name.to_string(),
                 span,
             })?;
         if callee.arity() != argc {
-            return Err(Error::WrongArity {
+            return Err(ProgramError::WrongArity {
                 name: name.to_string(),
                 expected: callee.arity(),
                 found: argc,
@@ -150,7 +150,7 @@ impl Interpreter {
 
     /// Checks the callees of a defined function's `body` before it runs, unless they
     /// were checked since the program last changed.
-    fn checked(&self, checked: &Cell<u64>, body: &Expr) -> Result<(), Error> {
+    fn checked(&self, checked: &Cell<u64>, body: &Expr) -> Result<(), ProgramError> {
         if checked.get() != self.generation {
             self.check_callees(body)?;
             checked.set(self.generation);

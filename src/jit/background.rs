@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use crate::codegen::{CodegenError, Compiler, OptLevel, Timings};
 use crate::frontend::ast::{ANON_NAME, Function};
 
-use super::cache::Key;
+use crate::jit::cache::Key;
 
 /// Functions compiled ahead per module.
 pub const BATCH: usize = 32;
@@ -127,12 +127,7 @@ impl Compilers {
 
     /// The tier-0 compiler for top-level expressions (never counting).
     pub fn for_expressions(&mut self) -> Result<&Compiler, CodegenError> {
-        if self.expressions.is_none() {
-            self.expressions = Some(Compiler::host(OptLevel::Baseline)?);
-        }
-        self.expressions
-            .as_ref()
-            .ok_or_else(|| CodegenError("no compiler".into()))
+        made(&mut self.expressions, || Compiler::host(OptLevel::Baseline))
     }
 
     /// The compiler of `tier`, made now if needed.
@@ -141,17 +136,27 @@ impl Compilers {
             0 => (&mut self.baseline, OptLevel::Baseline, self.counting),
             _ => (&mut self.full, self.opt, false),
         };
-        if slot.is_none() {
+        made(slot, || {
             let compiler = Compiler::host(opt)?;
-            *slot = Some(if counting {
+            Ok(if counting {
                 compiler.counting()
             } else {
                 compiler
-            });
-        }
-        slot.as_ref()
-            .ok_or_else(|| CodegenError("no compiler".into()))
+            })
+        })
     }
+}
+
+/// The compiler in `slot`, made by `make` if there is none yet.
+fn made(
+    slot: &mut Option<Compiler>,
+    make: impl FnOnce() -> Result<Compiler, CodegenError>,
+) -> Result<&Compiler, CodegenError> {
+    let compiler = match slot.take() {
+        Some(compiler) => compiler,
+        None => make()?,
+    };
+    Ok(slot.insert(compiler))
 }
 
 struct Queue {

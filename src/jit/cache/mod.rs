@@ -33,6 +33,9 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
+use crate::jit::config::CacheConfig;
+use inkwell::targets::TargetMachine;
+
 pub use dir::{Usage, clear, evict, usage};
 pub use entry::MAX_ENTRY;
 
@@ -123,6 +126,24 @@ impl Cache {
             present: None,
             foreign: HashSet::new(),
         })
+    }
+
+    /// The cache `config` asks for, for objects compiled for this host's CPU with
+    /// `options` (the optimization level), its context computed when first needed.
+    pub fn open_host(config: &CacheConfig, options: &str) -> Result<Self, CacheError> {
+        let options = options.to_string();
+        let context = move || {
+            let triple = TargetMachine::get_default_triple();
+            let cpu = TargetMachine::get_host_cpu_name();
+            let features = TargetMachine::get_host_cpu_features();
+            context(
+                &triple.as_str().to_string_lossy(),
+                &cpu.to_string_lossy(),
+                &features.to_string_lossy(),
+                &options,
+            )
+        };
+        Cache::open(config.dir.clone(), config.limit, Box::new(context))
     }
 
     /// `$TOY_CACHE` if it names a directory, else `toy` in the user's cache directory
