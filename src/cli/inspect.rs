@@ -52,6 +52,20 @@ pub fn stats(session: &mut Session) -> String {
     .join("\n")
 }
 
+/// Why `:ir NAME` / `:asm NAME` shows nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    /// The name is an `extern`.
+    #[error("`{0}` is an extern: it has no code of ours")]
+    Extern(String),
+    /// No such function.
+    #[error("no function `{0}` is defined")]
+    Undefined(String),
+    /// LLVM failed.
+    #[error(transparent)]
+    Codegen(#[from] toy::codegen::CodegenError),
+}
+
 /// `:ir NAME` / `:asm NAME`: the function's code as the JIT compiles it.
 pub fn show(
     session: &Session,
@@ -59,22 +73,18 @@ pub fn show(
     opt: OptLevel,
     name: &str,
     output: Output,
-) -> Result<String, String> {
+) -> Result<String, ShowError> {
     let Some(function) = session.function(name) else {
-        return Err(if session.is_extern(name) {
-            format!("`{name}` is an extern: it has no code of ours")
-        } else {
-            format!("no function `{name}` is defined")
+        let name = name.to_string();
+        return Err(match session.is_extern(&name) {
+            true => ShowError::Extern(name),
+            false => ShowError::Undefined(name),
         });
     };
-    if compiler.is_none() {
-        *compiler = Some(Compiler::host(opt).map_err(|e| e.to_string())?);
-    }
-    let Some(compiler) = compiler else {
-        return Err("no compiler".into());
+    let compiler = match compiler.take() {
+        Some(made) => compiler.insert(made),
+        None => compiler.insert(Compiler::host(opt)?),
     };
-    let bytes = compiler
-        .compile(function, None, output, &mut Timings::default(), None)
-        .map_err(|e| e.to_string())?;
+    let bytes = compiler.compile(function, None, output, &mut Timings::default(), None)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

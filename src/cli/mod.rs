@@ -7,12 +7,14 @@ mod input;
 mod inspect;
 mod repl;
 mod run;
+mod setup;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+use setup::SetupError;
 use toy::codegen::OptLevel;
 use toy::engine::Engine;
 use toy::executor::remote::{Remote, Transport};
@@ -203,19 +205,21 @@ impl Args {
     }
 
     /// Rejects options that contradict each other.
-    pub fn check(&self, interactive: bool) -> Result<(), String> {
+    pub fn check(&self, interactive: bool) -> Result<(), SetupError> {
         let kind = self.engine_kind(interactive);
         if self.connect.is_some() && kind != EngineKind::Remote {
-            return Err("--connect needs the remote engine".into());
+            return Err(SetupError::Usage("--connect needs the remote engine"));
         }
         if self.debug && kind == EngineKind::Interp {
-            return Err("-g needs a compiling engine (lazy, eager or remote)".into());
+            return Err(SetupError::Usage(
+                "-g needs a compiling engine (lazy, eager or remote)",
+            ));
         }
         Ok(())
     }
 
     /// A fresh engine of the selected kind (options already [`Args::check`]ed).
-    pub fn engine(&self, interactive: bool) -> Result<Box<dyn Engine>, String> {
+    pub fn engine(&self, interactive: bool) -> Result<Box<dyn Engine>, SetupError> {
         let kind = self.engine_kind(interactive);
         let strategy = match kind {
             EngineKind::Interp => return Ok(Box::new(Interpreter::new())),
@@ -239,12 +243,10 @@ impl Args {
             limit: cache::DEFAULT_LIMIT,
         });
         let executor: Box<dyn Executor> = match kind {
-            EngineKind::Remote => {
-                Box::new(Remote::new(self.transport()?).map_err(|e| e.to_string())?)
-            }
-            _ => Box::new(InProcess::new().map_err(|e| e.to_string())?),
+            EngineKind::Remote => Box::new(Remote::new(self.transport()?)?),
+            _ => Box::new(InProcess::new()?),
         };
-        let mut jit = Jit::new(config, executor).map_err(|e| e.to_string())?;
+        let mut jit = Jit::new(config, executor)?;
         if let Some(refused) = jit.take_cache_refusal() {
             diag::plain(&format!(
                 "warning: {refused}: the cache is off for this run"
@@ -257,21 +259,24 @@ impl Args {
         Ok(Box::new(jit))
     }
 
-    fn transport(&self) -> Result<Transport, String> {
+    fn transport(&self) -> Result<Transport, SetupError> {
         let Some(addr) = &self.connect else {
             return Ok(Transport::Spawn(Remote::default_binary()));
         };
         let token = match (&self.token_file, std::env::var("TOY_EXECUTOR_TOKEN")) {
             (Some(path), _) => {
-                String::from_utf8_lossy(&input::read_file(path).map_err(|e| e.to_string())?)
-                    .trim()
-                    .to_string()
+                let bytes = input::read_file(path).map_err(SetupError::TokenFile)?;
+                String::from_utf8_lossy(&bytes).trim().to_string()
             }
             (None, Ok(token)) if !token.is_empty() => token,
-            _ => return Err("--connect needs a token: TOY_EXECUTOR_TOKEN or --token-file".into()),
+            _ => {
+                return Err(SetupError::Usage(
+                    "--connect needs a token: TOY_EXECUTOR_TOKEN or --token-file",
+                ));
+            }
         };
         // The listener's own bounds: a token it would refuse is a usage error here.
-        toy_executor::token::check(token.as_bytes()).map_err(|e| e.to_string())?;
+        toy_executor::token::check(token.as_bytes())?;
         Ok(Transport::Tcp {
             addr: addr.clone(),
             token,
@@ -296,7 +301,7 @@ pub fn main() -> ExitCode {
     let interactive =
         args.files.is_empty() && std::io::stdin().is_terminal() && args.emit.is_none();
     if let Err(err) = args.check(interactive) {
-        diag::plain(&err);
+        diag::plain(&err.to_string());
         return ExitCode::from(Status::UsageError as u8);
     }
     let mut status = if !args.files.is_empty() {

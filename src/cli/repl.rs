@@ -201,7 +201,7 @@ pub fn run(args: &Args) -> Status {
     let mut driver = match Driver::new(args, args.echo(true), true, true) {
         Ok(driver) => driver,
         Err(err) => {
-            diag::plain(&err);
+            diag::plain(&err.to_string());
             return Status::ProgramError;
         }
     };
@@ -264,7 +264,7 @@ pub fn run(args: &Args) -> Status {
                     let opt = args.opt_level();
                     match inspect::show(&driver.session, &mut compiler, opt, arg.trim(), output) {
                         Ok(text) => runtime::write(text.as_bytes()),
-                        Err(err) => diag::plain(&err),
+                        Err(err) => diag::plain(&err.to_string()),
                     }
                 }
                 other => diag::plain(&format!("unknown command :{other} (try :help)")),

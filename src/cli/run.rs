@@ -12,6 +12,7 @@ use toy::frontend::source::{SourceId, SourceMap, line_starts};
 use toy::runtime;
 use toy::session::{Outcome, Progress, Session};
 
+use super::setup::SetupError;
 use super::{Args, Emit, Status, diag, input};
 
 /// A session plus what to do with its outcomes.
@@ -36,12 +37,12 @@ impl Driver {
         echo: bool,
         keep_going: bool,
         interactive: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SetupError> {
         let (engine, emit) = match args.emit {
             None => (Some(args.engine(interactive)?), None),
             Some(Emit::Ast | Emit::Tokens) => (None, None),
             Some(kind) => {
-                let compiler = Compiler::host(args.opt_level()).map_err(|e| e.to_string())?;
+                let compiler = Compiler::host(args.opt_level())?;
                 let emitter = Emitter {
                     kind,
                     compiler,
@@ -212,7 +213,7 @@ pub fn files(args: &Args) -> Status {
     let mut driver = match Driver::new(args, args.echo(false), args.keep_going, false) {
         Ok(driver) => std::mem::ManuallyDrop::new(driver),
         Err(err) => {
-            diag::plain(&err);
+            diag::plain(&err.to_string());
             return Status::ProgramError;
         }
     };
@@ -235,7 +236,7 @@ pub fn stdin(args: &Args) -> Status {
     let mut driver = match Driver::new(args, args.echo(true), true, false) {
         Ok(driver) => std::mem::ManuallyDrop::new(driver),
         Err(err) => {
-            diag::plain(&err);
+            diag::plain(&err.to_string());
             return Status::ProgramError;
         }
     };
