@@ -4,7 +4,7 @@
 //! session and every engine report it, always at a span, and every engine reports the
 //! same one for the same program. Toy's own failures (LLVM, the linker, the executor,
 //! the cache) have their own types in their layers, gathered by [`jit::Error`]. The
-//! library's [`Error`] is one or the other, with the span it happened at; only the CLI
+//! library's [`enum@Error`] is one or the other, with the span it happened at; only the CLI
 //! turns it into a diagnostic.
 
 use thiserror::Error;
