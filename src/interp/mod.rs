@@ -103,29 +103,13 @@ impl Interpreter {
     /// function its body calls must exist with the right arity: the same moment at
     /// which a lazy JIT compiles and links it.
     fn check_callees(&self, expr: &Expr) -> Result<(), Error> {
-        let mut result = Ok(());
-        expr.for_each_call(&mut |name, arity, span| {
-            if result.is_err() {
-                return;
+        for call in expr.calls() {
+            let callee = self.callee(call.callee.as_str(), call.arity, call.span)?;
+            if let Callee::Extern { proto, resolved } = callee {
+                self.resolve(proto, resolved, call.span)?;
             }
-            result = match self.functions.get(name) {
-                None => Err(Error::UnknownFunction {
-                    name: name.to_string(),
-                    span,
-                }),
-                Some(callee) if callee.arity() != arity => Err(Error::WrongArity {
-                    name: name.to_string(),
-                    expected: callee.arity(),
-                    found: arity,
-                    span,
-                }),
-                Some(Callee::Extern { proto, resolved }) => {
-                    self.resolve(proto, resolved, span).map(|_| ())
-                }
-                Some(Callee::Defined { .. }) => Ok(()),
-            };
-        });
-        result
+        }
+        Ok(())
     }
 
     /// The callee a call names, if it exists with that many parameters.
