@@ -132,6 +132,9 @@ impl<'a, 'h> Machine<'a, 'h> {
     }
 
     // ANCHOR: eval
+    /// Runs one task: an expression to evaluate, or the rest of a rule whose operands
+    /// are now on the value stack (an operator's arithmetic, a branch, a store, a
+    /// loop's iteration, a call's entry and return).
     fn step(&mut self, task: Task<'a>) -> Result<(), Error> {
         match task {
             Task::Eval(expr) => self.eval(expr)?,

@@ -1,7 +1,8 @@
 //! The reference interpreter: a direct, tree-walking reading of the language's rules.
 //!
 //! It is the oracle that the JIT engines are tested against, so it stays simple: every
-//! rule of the language is one arm of `Machine::eval` (in `machine.rs`).
+//! rule of the language is one arm of `Machine::eval` (in `machine.rs`), finished,
+//! once its operands are values, by the tasks that `Machine::step` runs.
 
 use std::cell::Cell;
 use std::cmp::Ordering;
