@@ -94,9 +94,15 @@ fn interpreter_allocations_do_not_grow_with_the_number_of_calls() {
     assert_eq!((small, large), (55.0, 6765.0));
     // fib(20) makes about 100 times the calls of fib(10) and recurses 10 levels
     // deeper: only the stacks' growth (a few doublings) may cost more allocations.
-    assert!(many <= few + 12, "fib(10): {few} allocations, fib(20): {many}");
+    assert!(
+        many <= few + 12,
+        "fib(10): {few} allocations, fib(20): {many}"
+    );
     let (short, few) = allocations(&format!("{PROGRAM} loop(10);"));
     let (long, many) = allocations(&format!("{PROGRAM} loop(10000);"));
     assert_eq!((short, long), (55.0, 50_005_000.0));
-    assert!(many <= few, "10 iterations: {few} allocations, 10,000: {many}");
+    assert!(
+        many <= few,
+        "10 iterations: {few} allocations, 10,000: {many}"
+    );
 }

@@ -65,11 +65,8 @@ fn visitor_children_run_from_both_ends() {
         // Taken alternately from the front and the back, each child comes once.
         let mut children = expr.children();
         let (mut front, mut back) = (Vec::new(), Vec::new());
-        loop {
-            match children.next() {
-                Some(c) => front.push(c),
-                None => break,
-            }
+        while let Some(c) = children.next() {
+            front.push(c);
             match children.next_back() {
                 Some(c) => back.push(c),
                 None => break,
