@@ -218,6 +218,12 @@ pub enum CalleeName<'e> {
     Operator(OperatorName),
 }
 
+impl std::fmt::Debug for CalleeName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
 impl CalleeName<'_> {
     /// The function behind a user-defined operator.
     pub fn operator(fixity: Fixity, op: char) -> Self {

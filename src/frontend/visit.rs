@@ -22,15 +22,15 @@ use super::source::Span;
 /// The direct sub-expressions of an expression, in evaluation order (see
 /// [`Expr::children`]). Allocation-free, and walkable from both ends.
 #[derive(Clone, Debug)]
-pub enum Children<'e> {
+pub struct Children<'e>(Inner<'e>);
+
+#[derive(Clone, Debug)]
+enum Inner<'e> {
     /// Up to four children in fixed places, `None` where there is none (a `for`
-    /// without a step); `front..back` are still to come.
+    /// without a step); `slots[front..back]` are still to come.
     Fixed {
-        /// The children, in evaluation order.
         slots: [Option<&'e Expr>; 4],
-        /// The next to yield from the front.
         front: usize,
-        /// One past the next to yield from the back.
         back: usize,
     },
     /// A call's arguments.
@@ -43,11 +43,11 @@ impl<'e> Children<'e> {
     fn fixed<const N: usize>(exprs: [Option<&'e Expr>; N]) -> Self {
         let mut slots = [None; 4];
         slots[..N].copy_from_slice(&exprs);
-        Children::Fixed {
+        Children(Inner::Fixed {
             slots,
             front: 0,
             back: N,
-        }
+        })
     }
 }
 
@@ -55,8 +55,8 @@ impl<'e> Iterator for Children<'e> {
     type Item = &'e Expr;
 
     fn next(&mut self) -> Option<&'e Expr> {
-        match self {
-            Children::Fixed { slots, front, back } => {
+        match &mut self.0 {
+            Inner::Fixed { slots, front, back } => {
                 while *front < *back {
                     *front += 1;
                     if let Some(expr) = slots[*front - 1] {
@@ -65,8 +65,8 @@ impl<'e> Iterator for Children<'e> {
                 }
                 None
             }
-            Children::Args(args) => args.next(),
-            Children::Var(bindings, body) => bindings
+            Inner::Args(args) => args.next(),
+            Inner::Var(bindings, body) => bindings
                 .find_map(|b| b.init.as_ref())
                 .or_else(|| body.take()),
         }
@@ -75,8 +75,8 @@ impl<'e> Iterator for Children<'e> {
 
 impl<'e> DoubleEndedIterator for Children<'e> {
     fn next_back(&mut self) -> Option<&'e Expr> {
-        match self {
-            Children::Fixed { slots, front, back } => {
+        match &mut self.0 {
+            Inner::Fixed { slots, front, back } => {
                 while *front < *back {
                     *back -= 1;
                     if let Some(expr) = slots[*back] {
@@ -85,8 +85,8 @@ impl<'e> DoubleEndedIterator for Children<'e> {
                 }
                 None
             }
-            Children::Args(args) => args.next_back(),
-            Children::Var(bindings, body) => body
+            Inner::Args(args) => args.next_back(),
+            Inner::Var(bindings, body) => body
                 .take()
                 .or_else(|| bindings.rev().find_map(|b| b.init.as_ref())),
         }
@@ -113,7 +113,7 @@ impl<'e> Iterator for Walk<'e> {
 
 /// A call an expression makes: a call by name or a user-defined operator's (see
 /// [`Expr::as_call`]).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct CallSite<'e> {
     /// The function called (`binary|` for an operator).
     pub callee: CalleeName<'e>,
@@ -133,7 +133,7 @@ impl Expr {
             ExprKind::Assign { value, .. } => Children::fixed([Some(&**value)]),
             ExprKind::Unary { operand, .. } => Children::fixed([Some(&**operand)]),
             ExprKind::Binary { lhs, rhs, .. } => Children::fixed([Some(&**lhs), Some(&**rhs)]),
-            ExprKind::Call { args, .. } => Children::Args(args.iter()),
+            ExprKind::Call { args, .. } => Children(Inner::Args(args.iter())),
             ExprKind::If { cond, then, else_ } => {
                 Children::fixed([Some(&**cond), Some(&**then), Some(&**else_)])
             }
@@ -144,7 +144,9 @@ impl Expr {
                 body,
                 ..
             } => Children::fixed([Some(&**start), Some(&**body), step.as_deref(), Some(&**end)]),
-            ExprKind::Var { bindings, body } => Children::Var(bindings.iter(), Some(&**body)),
+            ExprKind::Var { bindings, body } => {
+                Children(Inner::Var(bindings.iter(), Some(&**body)))
+            }
         }
     }
 
