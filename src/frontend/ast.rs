@@ -208,91 +208,42 @@ pub enum Item {
 /// The name given to top-level expressions.
 pub const ANON_NAME: &str = "__anon_expr";
 
-impl Expr {
-    /// Pushes the sub-expressions of `expr` onto `stack` in reverse evaluation order
-    /// (a `for` runs its start, body, step, then end condition), so that popping
-    /// visits them in evaluation order.
-    fn push_children<'e>(&'e self, stack: &mut Vec<&'e Expr>) {
-        match &self.kind {
-            ExprKind::Number(_) | ExprKind::Variable { .. } => {}
-            ExprKind::Assign { value, .. } => stack.push(value),
-            ExprKind::Unary { operand, .. } => stack.push(operand),
-            ExprKind::Binary { lhs, rhs, .. } => stack.extend([&**rhs, &**lhs]),
-            ExprKind::Call { args, .. } => stack.extend(args.iter().rev()),
-            ExprKind::If { cond, then, else_ } => stack.extend([&**else_, &**then, &**cond]),
-            ExprKind::For {
-                start,
-                end,
-                step,
-                body,
-                ..
-            } => {
-                stack.push(end);
-                stack.extend(step.as_deref());
-                stack.extend([&**body, &**start]);
-            }
-            ExprKind::Var { bindings, body } => {
-                stack.push(body);
-                stack.extend(bindings.iter().rev().filter_map(|b| b.init.as_ref()));
-            }
+/// The name of the function a call calls: as written, or an operator's (built when
+/// needed, not allocated).
+#[derive(Clone, Copy)]
+pub enum CalleeName<'e> {
+    /// A call by name.
+    Named(&'e Name),
+    /// A user-defined operator's function.
+    Operator(OperatorName),
+}
+
+impl std::fmt::Debug for CalleeName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+impl CalleeName<'_> {
+    /// The function behind a user-defined operator.
+    pub fn operator(fixity: Fixity, op: char) -> Self {
+        CalleeName::Operator(OperatorName::new(fixity, op))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            CalleeName::Named(name) => name,
+            CalleeName::Operator(name) => name.as_str(),
         }
     }
 
-    /// Visits `expr` and its sub-expressions, each before its children, children in
-    /// evaluation order, until `f` returns true; iterative, so no tree is too deep for
-    /// it. Whether `f` returned true.
-    pub fn walk<'e>(&'e self, f: &mut dyn FnMut(&'e Expr) -> bool) -> bool {
-        let mut pending = vec![self];
-        while let Some(expr) = pending.pop() {
-            if f(expr) {
-                return true;
-            }
-            expr.push_children(&mut pending);
+    /// The name as a [`Name`] (allocated for an operator).
+    pub fn to_name(&self) -> Name {
+        match self {
+            CalleeName::Named(name) => Name::clone(name),
+            CalleeName::Operator(name) => name.as_str().into(),
         }
-        false
-    }
-
-    /// Whether any sub-expression (or `expr` itself) satisfies `test`.
-    fn any(&self, test: impl Fn(&Expr) -> bool) -> bool {
-        self.walk(&mut |e| test(e))
-    }
-
-    /// Whether `expr` has no loop and calls nothing (user operators are calls): it
-    /// runs in time proportional to its size.
-    pub fn is_straight_line(&self) -> bool {
-        !self.any(|e| match &e.kind {
-            ExprKind::Unary { .. } | ExprKind::Call { .. } | ExprKind::For { .. } => true,
-            ExprKind::Binary { op, .. } => matches!(op, BinOp::User(_)),
-            _ => false,
-        })
-    }
-
-    /// Whether `expr` contains a `for` loop.
-    pub fn has_loop(&self) -> bool {
-        self.any(|e| matches!(e.kind, ExprKind::For { .. }))
-    }
-
-    /// Calls `f(name, arity, span)` for every call in `expr`, operators included, in
-    /// evaluation order (a call before its arguments).
-    pub fn for_each_call(&self, f: &mut dyn FnMut(&str, usize, Span)) {
-        self.walk(&mut |expr| {
-            match &expr.kind {
-                ExprKind::Unary { op, .. } => {
-                    f(OperatorName::new(Fixity::Unary, *op).as_str(), 1, expr.span);
-                }
-                ExprKind::Binary {
-                    op: BinOp::User(op),
-                    ..
-                } => f(
-                    OperatorName::new(Fixity::Binary, *op).as_str(),
-                    2,
-                    expr.span,
-                ),
-                ExprKind::Call { callee, args } => f(callee, args.len(), expr.span),
-                _ => {}
-            }
-            false
-        });
     }
 }
 

@@ -10,3 +10,4 @@ pub mod source;
 pub mod syntax;
 pub mod tail;
 pub mod unparse;
+pub mod visit;

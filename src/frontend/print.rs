@@ -45,6 +45,7 @@ fn proto(out: &mut String, proto: &Prototype) -> fmt::Result {
 }
 
 fn expr(out: &mut String, e: &Expr) -> fmt::Result {
+    // Every kind does something different here; the visitor is for walks that look for something.
     match &e.kind {
         ExprKind::Number(n) => write!(out, "{n}"),
         ExprKind::Variable { name, .. } => write!(out, "{name}"),

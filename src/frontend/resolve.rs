@@ -199,6 +199,7 @@ impl Scope<'_> {
         // The tallest child so far; a leaf is no level of nesting.
         let mut below = 0;
         let leaf = matches!(expr, SynExpr::Number(..) | SynExpr::Ident(..));
+        // Every kind does something different here; the visitor is for walks that look for something.
         let kind = match expr {
             SynExpr::Number(value, _) => ExprKind::Number(value),
             SynExpr::Ident(name, span) => match self.lookup(name) {

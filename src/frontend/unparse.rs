@@ -70,6 +70,7 @@ fn proto(out: &mut String, proto: &Prototype) {
 }
 
 fn expr(out: &mut String, e: &Expr) {
+    // Every kind does something different here; the visitor is for walks that look for something.
     match &e.kind {
         // Shortest text that reads back as the same double; never an exponent.
         ExprKind::Number(n) => {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::{Call, Callee, Interpreter, builtin, truthy};
 use crate::error::{Error, ProgramError};
-use crate::frontend::ast::{BinOp, Expr, ExprKind, Fixity, Function, OperatorName, Slot};
+use crate::frontend::ast::{BinOp, CalleeName, Expr, ExprKind, Fixity, Function, Slot};
 use crate::frontend::source::Span;
 use crate::runtime::{ExternFn, MAX_EXTERN_ARGS};
 use toy_executor::interrupted;
@@ -54,7 +54,7 @@ enum Task<'a> {
     },
     /// Pops `argc` arguments and hands the call to the evaluation's hook.
     Hook {
-        name: CallName<'a>,
+        name: CalleeName<'a>,
         argc: usize,
         span: Span,
     },
@@ -64,22 +64,6 @@ enum Task<'a> {
     ForTest(Loop<'a>),
     /// Leaves a function: drops its frame (its value stays on the value stack).
     Return,
-}
-
-/// A callee's name: as written, or an operator's (made when needed, not allocated).
-#[derive(Clone, Copy)]
-pub(super) enum CallName<'a> {
-    Named(&'a str),
-    Operator(OperatorName),
-}
-
-impl CallName<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            CallName::Named(name) => name,
-            CallName::Operator(name) => name.as_str(),
-        }
-    }
 }
 
 /// The parts of a `for` loop that each iteration needs.
@@ -149,6 +133,9 @@ impl<'a, 'h> Machine<'a, 'h> {
     }
 
     // ANCHOR: eval
+    /// Runs one task: an expression to evaluate, or the rest of a rule whose operands
+    /// are now on the value stack (an operator's arithmetic, a branch, a store, a
+    /// loop's iteration, a call's entry and return).
     fn step(&mut self, task: Task<'a>) -> Result<(), Error> {
         match task {
             Task::Eval(expr) => self.eval(expr)?,
@@ -244,6 +231,7 @@ impl<'a, 'h> Machine<'a, 'h> {
 
     /// Evaluates one expression: a value now, or tasks that will push it.
     fn eval(&mut self, expr: &'a Expr) -> Result<(), Error> {
+        // Every kind does something different here; the visitor is for walks that look for something.
         match &expr.kind {
             ExprKind::Number(value) => self.values.push(*value),
             ExprKind::Variable { slot, .. } => {
@@ -258,13 +246,13 @@ impl<'a, 'h> Machine<'a, 'h> {
                 self.work.push(Task::Eval(value));
             }
             ExprKind::Unary { op, operand } => {
-                let name = CallName::Operator(OperatorName::new(Fixity::Unary, *op));
-                self.call(name, &[operand], expr.span)?;
+                let name = CalleeName::operator(Fixity::Unary, *op);
+                self.call(name, [&**operand], expr.span)?;
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 if let BinOp::User(op) = op {
-                    let name = CallName::Operator(OperatorName::new(Fixity::Binary, *op));
-                    self.call(name, &[lhs, rhs], expr.span)?;
+                    let name = CalleeName::operator(Fixity::Binary, *op);
+                    self.call(name, [&**lhs, &**rhs], expr.span)?;
                 } else {
                     self.work.push(Task::Builtin(*op));
                     self.work.push(Task::Eval(rhs));
@@ -272,8 +260,7 @@ impl<'a, 'h> Machine<'a, 'h> {
                 }
             }
             ExprKind::Call { callee, args } => {
-                let args: Vec<&Expr> = args.iter().collect();
-                self.call(CallName::Named(callee), &args, expr.span)?;
+                self.call(CalleeName::Named(callee), args, expr.span)?;
             }
             ExprKind::If { cond, then, else_ } => {
                 self.work.push(Task::Branch { then, else_ });
@@ -320,7 +307,13 @@ impl<'a, 'h> Machine<'a, 'h> {
 
     /// A call by name: checks what can be checked before the arguments run, then
     /// evaluates them left to right and makes the call.
-    fn call(&mut self, name: CallName<'a>, args: &[&'a Expr], span: Span) -> Result<(), Error> {
+    fn call(
+        &mut self,
+        name: CalleeName<'a>,
+        args: impl IntoIterator<Item = &'a Expr, IntoIter: DoubleEndedIterator + ExactSizeIterator>,
+        span: Span,
+    ) -> Result<(), Error> {
+        let args = args.into_iter();
         if interrupted() {
             return Err(ProgramError::Interrupted { span }.into());
         }
@@ -348,9 +341,7 @@ impl<'a, 'h> Machine<'a, 'h> {
             }
         };
         self.work.push(task);
-        for arg in args.iter().rev() {
-            self.work.push(Task::Eval(arg));
-        }
+        self.work.extend(args.rev().map(Task::Eval));
         Ok(())
     }
 

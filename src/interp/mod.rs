@@ -1,7 +1,8 @@
 //! The reference interpreter: a direct, tree-walking reading of the language's rules.
 //!
 //! It is the oracle that the JIT engines are tested against, so it stays simple: every
-//! rule of the language is one arm of `Machine::eval` (in `machine.rs`).
+//! rule of the language is one arm of `Machine::eval` (in `machine.rs`), finished,
+//! once its operands are values, by the tasks that `Machine::step` runs.
 
 use std::cell::Cell;
 use std::cmp::Ordering;
@@ -103,29 +104,13 @@ impl Interpreter {
     /// function its body calls must exist with the right arity: the same moment at
     /// which a lazy JIT compiles and links it.
     fn check_callees(&self, expr: &Expr) -> Result<(), ProgramError> {
-        let mut result = Ok(());
-        expr.for_each_call(&mut |name, arity, span| {
-            if result.is_err() {
-                return;
+        for call in expr.calls() {
+            let callee = self.callee(call.callee.as_str(), call.arity, call.span)?;
+            if let Callee::Extern { proto, resolved } = callee {
+                self.resolve(proto, resolved, call.span)?;
             }
-            result = match self.functions.get(name) {
-                None => Err(ProgramError::UnknownFunction {
-                    name: name.to_string(),
-                    span,
-                }),
-                Some(callee) if callee.arity() != arity => Err(ProgramError::WrongArity {
-                    name: name.to_string(),
-                    expected: callee.arity(),
-                    found: arity,
-                    span,
-                }),
-                Some(Callee::Extern { proto, resolved }) => {
-                    self.resolve(proto, resolved, span).map(|_| ())
-                }
-                Some(Callee::Defined { .. }) => Ok(()),
-            };
-        });
-        result
+        }
+        Ok(())
     }
 
     /// The callee a call names, if it exists with that many parameters.

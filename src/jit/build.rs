@@ -17,7 +17,7 @@ use crate::jit::State;
 use crate::jit::background::tier_symbol;
 use crate::jit::cache::Key;
 use crate::jit::error::Error as JitError;
-use crate::jit::globals::{Body, Code, callees};
+use crate::jit::globals::{Body, Code};
 use crate::jit::linker::{self, LinkError};
 use crate::jit::trace::Origin;
 use toy_executor::Addr;
@@ -34,11 +34,11 @@ impl State {
         let tier = self.policy.cache_tag(tier, counted);
         // Each call as `name/arity`: what an object depends on besides its own
         // function (the declarations LLVM sees), in a stable order.
-        let mut calls: Vec<String> = callees(function)
+        let calls: Vec<String> = function
+            .callees()
             .iter()
             .map(|(name, arity)| format!("{name}/{arity}"))
             .collect();
-        calls.sort();
         let cache = self.cache.as_mut()?;
         Some(cache.key(&[
             symbol.as_bytes(),
@@ -174,8 +174,8 @@ impl State {
         let mut stub_of = HashMap::new();
         let counting = tier == 0 && first_symbol != ANON_NAME && self.policy.counting();
         for (function, symbol) in members {
-            for (callee, _) in callees(function) {
-                if let Entry::Vacant(entry) = stub_of.entry(callee) {
+            for (callee, _) in function.callees() {
+                if let Entry::Vacant(entry) = stub_of.entry(callee.to_string()) {
                     let stub = self.globals.stub(loader, entry.key());
                     entry.insert(stub.map_err(|e| failed(e.into()))?);
                 }

@@ -4,7 +4,6 @@
 //! trampoline, so the compile callback sees every call that cannot run yet.
 
 use foldhash::{HashMap, HashSet, HashSetExt};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -139,38 +138,26 @@ impl Globals {
 
     /// Why `function` cannot run now, if it calls something missing or mismatched.
     pub fn check_calls(&self, function: &Function) -> Option<ProgramError> {
-        let mut error = None;
-        function.body.for_each_call(&mut |name, arity, span| {
-            if error.is_some() {
-                return;
-            }
+        function.body.calls().find_map(|call| {
+            let (name, arity, span) = (call.callee.as_str(), call.arity, call.span);
             let expected = match self.id(name).map(|id| &self.get(id).body) {
                 None | Some(Body::Undefined) => {
-                    error = Some(ProgramError::UnknownFunction {
-                        name: name.to_string(),
-                        span,
-                    });
-                    return;
+                    let name = name.to_string();
+                    return Some(ProgramError::UnknownFunction { name, span });
                 }
                 Some(Body::Extern {
                     target: Err(err), ..
-                }) => {
-                    error = Some(with_span(err.clone(), span));
-                    return;
-                }
+                }) => return Some(with_span(err.clone(), span)),
                 Some(Body::Defined { function, .. }) => function.proto.arity(),
                 Some(Body::Extern { proto, .. }) => proto.arity(),
             };
-            if expected != arity {
-                error = Some(ProgramError::WrongArity {
-                    name: name.to_string(),
-                    expected,
-                    found: arity,
-                    span,
-                });
-            }
-        });
-        error
+            (expected != arity).then(|| ProgramError::WrongArity {
+                name: name.to_string(),
+                expected,
+                found: arity,
+                span,
+            })
+        })
     }
 
     /// The code global `id` may run now: compiled, or an extern's, with every callee
@@ -212,7 +199,7 @@ impl Globals {
         id: u32,
         function: &Function,
     ) -> Result<(), ExecError> {
-        for (name, _) in callees(function) {
+        for (name, _) in function.callees() {
             let callee = self.intern(loader, &name)?;
             self.get_mut(callee).callers.insert(id);
         }
@@ -260,20 +247,6 @@ impl Globals {
         }
         Ok(())
     }
-}
-
-/// The distinct calls of `function`, as (callee, arity), in the order they first
-/// occur (operators included, as `binary|` and `unary!`): the one callee list of the
-/// JIT, for stubs, cache keys, caller links and speculation.
-pub fn callees(function: &Function) -> Vec<(String, usize)> {
-    let mut seen = BTreeSet::new();
-    let mut calls = Vec::new();
-    function.body.for_each_call(&mut |name, arity, _| {
-        if seen.insert((name.to_string(), arity)) {
-            calls.push((name.to_string(), arity));
-        }
-    });
-    calls
 }
 
 /// What an `extern` resolves to, given what the executor found for its name.

@@ -12,7 +12,7 @@ use crate::frontend::ast::{ANON_NAME, Function, Prototype};
 use crate::frontend::source::{SourceId, SourceLines, Span};
 use crate::interp::Interpreter;
 use crate::jit::error::{Error as JitError, Recovery};
-use crate::jit::globals::{Body, callees, extern_target};
+use crate::jit::globals::{Body, extern_target};
 use crate::jit::{Jit, Strategy};
 use toy_executor::stubs::THUNK_MAX_ARGS;
 
@@ -114,7 +114,7 @@ impl Jit {
         // One without loops but with calls is interpreted too, each call going to the
         // compiled code through a thunk and the callee's stub (not under `-g`, where
         // a debugger should see the expression's own frame).
-        let max_arity = callees(&expr).iter().map(|&(_, n)| n).max().unwrap_or(0);
+        let max_arity = expr.body.calls().map(|call| call.arity).max().unwrap_or(0);
         if lazy && state.debug.is_none() && !expr.body.has_loop() && max_arity <= THUNK_MAX_ARGS {
             state.counts.interpreted += 1;
             state.install_finished(executor.loader());

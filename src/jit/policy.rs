@@ -5,7 +5,6 @@
 
 use crate::codegen::OptLevel;
 use crate::frontend::ast::Function;
-use crate::frontend::tail;
 use crate::jit::config::{JitConfig, Strategy, Tier};
 use toy_executor::runtime::CALL_COUNTERS_LEN;
 
@@ -77,9 +76,7 @@ impl Policy {
     /// mode: without on-stack replacement, a loop's activation (a `for`, or a self
     /// tail call) could never tier up, and ids past the call counters have none.
     pub fn starts_at_tier1(&self, id: u32, function: &Function) -> bool {
-        id as usize >= CALL_COUNTERS_LEN
-            || (self.tier == Tier::Auto
-                && (function.body.has_loop() || tail::loops_on_itself(function)))
+        id as usize >= CALL_COUNTERS_LEN || (self.tier == Tier::Auto && function.loops())
     }
 
     /// The tiers to look for in the cache, highest first, for a compile that would

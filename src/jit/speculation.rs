@@ -12,7 +12,7 @@ use crate::frontend::ast::Function;
 use crate::jit::State;
 use crate::jit::background::{BATCH, Job, Member, tier_symbol};
 use crate::jit::cache::Key;
-use crate::jit::globals::{Body, callees};
+use crate::jit::globals::Body;
 use crate::jit::trace::Origin;
 
 impl State {
@@ -30,7 +30,8 @@ impl State {
             let Body::Defined { function, .. } = &self.globals.get(id).body else {
                 continue;
             };
-            let ids: Vec<u32> = callees(function)
+            let ids: Vec<u32> = function
+                .callees()
                 .iter()
                 .filter_map(|(name, _)| self.globals.id(name))
                 .collect();
