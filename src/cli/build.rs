@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 use inkwell::targets::{TargetMachine, TargetTriple};
-use toy::aot::Program;
-use toy::codegen::{Compiler, DebugSource};
+use toy::aot::{BuildError, Program};
+use toy::codegen::{Compiler, DebugSource, OptLevel};
 use toy::frontend::source::Span;
 use toy::session::{Outcome, Session};
 
@@ -97,7 +97,7 @@ pub fn main(args: impl Iterator<Item = String>) -> Status {
     if errors > 0 {
         return Status::ProgramError;
     }
-    let opt = super::opt_level(args.opt, args.debug);
+    let opt = OptLevel::from_flag(args.opt, args.debug);
     let triple = match &args.target {
         Some(t) => TargetTriple::create(t),
         None => TargetMachine::get_default_triple(),
@@ -146,21 +146,21 @@ pub fn main(args: impl Iterator<Item = String>) -> Status {
     };
     let debug = args.debug.then_some(&debug_source);
     let result = match args.emit {
-        Kind::Exe => program
-            .link(&compiler, &args.output, debug)
-            .map_err(|e| e.to_string()),
+        Kind::Exe => program.link(&compiler, &args.output, debug),
         Kind::Obj => program
             .exports(&compiler)
-            .map_err(|e| e.to_string())
+            .map_err(BuildError::from)
             .and_then(|object| {
-                std::fs::write(&args.output, object)
-                    .map_err(|e| format!("cannot write {}: {e}", args.output.display()))
+                std::fs::write(&args.output, object).map_err(|source| BuildError::Write {
+                    path: args.output.clone(),
+                    source,
+                })
             }),
     };
     match result {
         Ok(()) => Status::Ok,
         Err(err) => {
-            diag::plain(&err);
+            diag::plain(&err.to_string());
             Status::ProgramError
         }
     }

@@ -132,7 +132,7 @@ impl Compilers {
         }
         self.expressions
             .as_ref()
-            .ok_or_else(|| CodegenError("no compiler".into()))
+            .ok_or_else(|| CodegenError::NoCompiler)
     }
 
     /// The compiler of `tier`, made now if needed.
@@ -149,8 +149,7 @@ impl Compilers {
                 compiler
             });
         }
-        slot.as_ref()
-            .ok_or_else(|| CodegenError("no compiler".into()))
+        slot.as_ref().ok_or_else(|| CodegenError::NoCompiler)
     }
 }
 

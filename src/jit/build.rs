@@ -98,7 +98,7 @@ impl State {
             self.compiler = Some(Compiler::host(self.tier1_opt())?);
         }
         let Some(compiler) = &self.compiler else {
-            return Err(crate::codegen::CodegenError("no compiler".into()));
+            return Err(crate::codegen::CodegenError::NoCompiler);
         };
         let lines = self
             .debug
