@@ -8,10 +8,9 @@
 //! calls through a pointer, and a generated C `main` points the stubs at each version
 //! in program order, calling the top-level expressions in between: the JIT's stubs,
 //! ahead of time. The runtime (`putchard`, `printd`) is C; `cc` compiles the generated
-//! C and links it with the objects and libm.
-//!
-//! Parts: this file (the program's layout, its C `main`, linking), `stubs.rs` (the
-//! stubs' object), `runtime.c` (the C runtime, embedded).
+//! C and links it with the objects and libm. Parts: this file (the program's layout,
+//! its C `main`, linking), `stubs.rs` (the stubs' object), `runtime.c` (the C runtime,
+//! embedded).
 
 mod stubs;
 

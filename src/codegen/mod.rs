@@ -1,15 +1,12 @@
 //! Code generation: AST functions to LLVM IR, optimized, to an ELF relocatable object
 //! (or IR or assembly text) in memory. A [`Compiler`] holds one target machine and
-//! optimization level; [`Compiler::emit`] runs one [`Request`], each in its own LLVM
-//! context and module.
-//!
-//! Calls name their callee by symbol (`fib`, `binary|`); the JIT linker decides what
-//! each name means (a stub, a runtime function), so a compiled object never depends
-//! on whether its callees exist yet.
-//!
-//! Parts: `target.rs` (the machine, [`OptLevel`], passes, emission), `generator.rs`
-//! (AST → IR), `counting.rs` (tier-0 call counters), `debug.rs` (DWARF),
-//! `request.rs` (what to compile), `error.rs` ([`CodegenError`]).
+//! optimization level and runs one [`Request`] at a time ([`Compiler::emit`]), each in
+//! a fresh LLVM context and module. Calls name their callee by symbol (`fib`,
+//! `binary|`); the JIT linker decides what each name means (a stub, a runtime
+//! function), so a compiled object never depends on whether its callees exist yet.
+//! Parts: `target.rs` (the machine, [`OptLevel`], passes, emission), `request.rs`
+//! (what to compile), `generator.rs` (AST → IR), `counting.rs` (tier-0 call
+//! counters), `debug.rs` (DWARF), `error.rs` ([`CodegenError`]).
 
 mod counting;
 mod debug;

@@ -113,7 +113,7 @@ impl Machine {
             })
             .clone()?;
         let target = Target::from_triple(triple).map_err(|e| CodegenError::UnknownTarget {
-            triple: triple.to_string(),
+            triple: triple.as_str().to_string_lossy().into_owned(),
             message: e.to_string(),
         })?;
         let machine = target
@@ -126,7 +126,7 @@ impl Machine {
                 CodeModel::Small,
             )
             .ok_or_else(|| CodegenError::NoTargetMachine {
-                triple: triple.to_string(),
+                triple: triple.as_str().to_string_lossy().into_owned(),
                 cpu: cpu.to_string(),
             })?;
         Ok(Machine { machine, opt })
