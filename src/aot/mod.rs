@@ -21,12 +21,28 @@ use std::process::Command;
 
 use thiserror::Error;
 
-use crate::codegen::{CodegenError, Compiler, DebugSource, Request};
+use inkwell::targets::{TargetMachine, TargetTriple};
+
+use crate::codegen::{CodegenError, Compiler, DebugSource, OptLevel, Request};
 use crate::frontend::ast::{Function, Item};
 
 /// Why a build failed.
 #[derive(Debug, Error)]
 pub enum BuildError {
+    /// The target is not an x86-64 one.
+    #[error("unsupported target {triple}: toy builds for x86-64 only")]
+    UnsupportedTarget {
+        /// The triple asked for.
+        triple: String,
+    },
+    /// No target machine for the target and CPU.
+    #[error("cannot compile for {cpu}: {source}")]
+    Target {
+        /// The CPU asked for.
+        cpu: String,
+        /// Why.
+        source: CodegenError,
+    },
     /// LLVM failed.
     #[error(transparent)]
     Codegen(#[from] CodegenError),
@@ -52,6 +68,33 @@ pub enum BuildError {
     /// The temporary files for the C compiler could not be written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The compiler of `toy build`: for `target` (an x86-64 triple; the host's if `None`)
+/// and `cpu` (`native`: the host's CPU and its features).
+pub fn compiler(target: Option<&str>, cpu: &str, opt: OptLevel) -> Result<Compiler, BuildError> {
+    let triple = match target {
+        Some(t) => TargetTriple::create(t),
+        None => TargetMachine::get_default_triple(),
+    };
+    let name = triple.as_str().to_string_lossy().into_owned();
+    if !name.starts_with("x86_64") {
+        return Err(BuildError::UnsupportedTarget { triple: name });
+    }
+    let (cpu, features) = if cpu == "native" {
+        (
+            TargetMachine::get_host_cpu_name()
+                .to_string_lossy()
+                .into_owned(),
+            TargetMachine::get_host_cpu_features()
+                .to_string_lossy()
+                .into_owned(),
+        )
+    } else {
+        (cpu.to_string(), String::new())
+    };
+    Compiler::new(&triple, &cpu, &features, opt)
+        .map_err(|source| BuildError::Target { cpu, source })
 }
 
 /// The program of a file's items, ready to be compiled.
@@ -171,6 +214,15 @@ impl<'a> Program<'a> {
             last.push(f);
         }
         compiler.emit(Request::library(&last))
+    }
+
+    /// Writes the object of [`Program::exports`] to `path`.
+    pub fn write_exports(&self, compiler: &Compiler, path: &Path) -> Result<(), BuildError> {
+        let object = self.exports(compiler)?;
+        std::fs::write(path, object).map_err(|source| BuildError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// The generated C: runtime, stubs and `main`.
