@@ -190,7 +190,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
     fn expr(&mut self, expr: &Expr) -> Result<FloatValue<'ctx>, CodegenError> {
         self.locate(expr.span);
         let f64 = self.context.f64_type();
-        let function = self.function.ok_or_else(|| CodegenError::NoInsertPoint {
+        let function = self.function.ok_or(CodegenError::NoInsertPoint {
             what: "no function",
         })?;
         Ok(match &expr.kind {
@@ -321,7 +321,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
     /// runs at `-O2`), makes self tail recursion a loop in every engine and tier.
     fn tail(&mut self, expr: &Expr) -> Result<(), CodegenError> {
         self.locate(expr.span);
-        let (function, top) = self.recursion.ok_or_else(|| CodegenError::NoInsertPoint {
+        let (function, top) = self.recursion.ok_or(CodegenError::NoInsertPoint {
             what: "no function",
         })?;
         match &expr.kind {
@@ -365,7 +365,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
     // ANCHOR_END: tail
 
     fn current_function(&self) -> Result<FunctionValue<'ctx>, CodegenError> {
-        self.function.ok_or_else(|| CodegenError::NoInsertPoint {
+        self.function.ok_or(CodegenError::NoInsertPoint {
             what: "no function",
         })
     }
@@ -373,7 +373,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
     fn current_block(&self) -> Result<inkwell::basic_block::BasicBlock<'ctx>, CodegenError> {
         self.builder
             .get_insert_block()
-            .ok_or_else(|| CodegenError::NoInsertPoint {
+            .ok_or(CodegenError::NoInsertPoint {
                 what: "builder has no block",
             })
     }

@@ -130,9 +130,7 @@ impl Compilers {
         if self.expressions.is_none() {
             self.expressions = Some(Compiler::host(OptLevel::Baseline)?);
         }
-        self.expressions
-            .as_ref()
-            .ok_or_else(|| CodegenError::NoCompiler)
+        self.expressions.as_ref().ok_or(CodegenError::NoCompiler)
     }
 
     /// The compiler of `tier`, made now if needed.
@@ -149,7 +147,7 @@ impl Compilers {
                 compiler
             });
         }
-        slot.as_ref().ok_or_else(|| CodegenError::NoCompiler)
+        slot.as_ref().ok_or(CodegenError::NoCompiler)
     }
 }
 
