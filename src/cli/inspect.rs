@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use toy::codegen::{Compiler, OptLevel, Output, Timings};
+use toy::codegen::{Compiler, OptLevel, Output, Request, Timings};
 use toy::session::Session;
 
 fn ms(d: Duration) -> f64 {
@@ -73,7 +73,7 @@ pub fn show(
         return Err("no compiler".into());
     };
     let bytes = compiler
-        .compile(function, None, output, &mut Timings::default(), None)
+        .emit(Request::function(function, None).output(output))
         .map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use toy::Error;
-use toy::codegen::{Compiler, Output, Request, Timings};
+use toy::codegen::{Compiler, Output, Request};
 use toy::frontend::ast::{Function, Item};
 use toy::frontend::lexer::{Token, lex, lex_error};
 use toy::frontend::print;
@@ -150,7 +150,7 @@ impl Emitter {
         };
         let text = self
             .compiler
-            .compile(function, None, output, &mut Timings::default(), None)
+            .emit(Request::function(function, None).output(output))
             .map_err(|e| Error::Jit {
                 message: e.to_string(),
                 span: function.proto.span,

@@ -155,8 +155,8 @@ impl Compiler {
     }
 
     /// Compiles `function` under the symbol `name` (its own name unless given), with
-    /// DWARF if `debug` says where it comes from. Kept for existing call sites (the
-    /// JIT, `--emit=ir|asm`, `:ir`): the same as [`Compiler::emit`] of [`Request::function`].
+    /// DWARF if `debug` says where it comes from. Kept for the JIT's call sites
+    /// (`src/jit/build.rs`): the same as [`Compiler::emit`] of [`Request::function`].
     pub fn compile(
         &self,
         function: &Function,
