@@ -143,6 +143,49 @@ fn build_errors_are_reported() {
 }
 
 #[test]
+fn target_output_and_compiler_errors_name_their_cause() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ks = dir.path().join("ok.ks");
+    std::fs::write(&ks, "def f(x) x;\nf(1);\n").expect("write");
+    let ks = ks.to_str().expect("ks");
+    let exe = dir.path().join("exe");
+    let exe = exe.to_str().expect("exe");
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+
+    let out = toy_build(&["--target", "aarch64-unknown-linux-gnu", ks, "-o", exe]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("unsupported target aarch64-unknown-linux-gnu: toy builds for x86-64 only"),
+        "{}",
+        stderr(&out)
+    );
+
+    let unwritable = dir.path().join("no/such/dir/lib.o");
+    let out = toy_build(&["--emit=obj", ks, "-o", unwritable.to_str().expect("o")]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("cannot write {}: ", unwritable.display())),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_toy"))
+        .env("TOY_CACHE", "off")
+        .env("CC", dir.path().join("no-cc"))
+        .args(["build", ks, "-o", exe])
+        .output()
+        .expect("toy build runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no C compiler found: install cc (gcc or clang) or set CC ("),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!std::path::Path::new(exe).exists());
+}
+
+#[test]
 fn perf_map_names_every_jitted_function() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ks = dir.path().join("pm.ks");

@@ -4,9 +4,8 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use inkwell::targets::{TargetMachine, TargetTriple};
-use toy::aot::Program;
-use toy::codegen::{Compiler, DebugSource};
+use toy::aot::{self, Program};
+use toy::codegen::{DebugSource, OptLevel};
 use toy::frontend::source::Span;
 use toy::session::{Outcome, Session};
 
@@ -97,34 +96,11 @@ pub fn main(args: impl Iterator<Item = String>) -> Status {
     if errors > 0 {
         return Status::ProgramError;
     }
-    let opt = super::opt_level(args.opt, args.debug);
-    let triple = match &args.target {
-        Some(t) => TargetTriple::create(t),
-        None => TargetMachine::get_default_triple(),
-    };
-    if !triple.as_str().to_string_lossy().starts_with("x86_64") {
-        diag::plain(&format!(
-            "unsupported target {}: toy builds for x86-64 only",
-            triple.as_str().to_string_lossy()
-        ));
-        return Status::UsageError;
-    }
-    let (cpu, features) = if args.cpu == "native" {
-        (
-            TargetMachine::get_host_cpu_name()
-                .to_string_lossy()
-                .into_owned(),
-            TargetMachine::get_host_cpu_features()
-                .to_string_lossy()
-                .into_owned(),
-        )
-    } else {
-        (args.cpu.clone(), String::new())
-    };
-    let compiler = match Compiler::new(&triple, &cpu, &features, opt) {
+    let opt = OptLevel::from_flag(args.opt, args.debug);
+    let compiler = match aot::compiler(args.target.as_deref(), &args.cpu, opt) {
         Ok(compiler) => compiler,
         Err(err) => {
-            diag::plain(&format!("cannot compile for {cpu}: {err}"));
+            diag::plain(&err.to_string());
             return Status::UsageError;
         }
     };
@@ -146,21 +122,13 @@ pub fn main(args: impl Iterator<Item = String>) -> Status {
     };
     let debug = args.debug.then_some(&debug_source);
     let result = match args.emit {
-        Kind::Exe => program
-            .link(&compiler, &args.output, debug)
-            .map_err(|e| e.to_string()),
-        Kind::Obj => program
-            .exports(&compiler)
-            .map_err(|e| e.to_string())
-            .and_then(|object| {
-                std::fs::write(&args.output, object)
-                    .map_err(|e| format!("cannot write {}: {e}", args.output.display()))
-            }),
+        Kind::Exe => program.link(&compiler, &args.output, debug),
+        Kind::Obj => program.write_exports(&compiler, &args.output),
     };
     match result {
         Ok(()) => Status::Ok,
         Err(err) => {
-            diag::plain(&err);
+            diag::plain(&err.to_string());
             Status::ProgramError
         }
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use toy::codegen::{Compiler, OptLevel, Output, Timings};
+use toy::codegen::{Compiler, OptLevel, Output, Request};
 use toy::engine::PhaseTimes;
 use toy::session::Session;
 
@@ -85,6 +85,6 @@ pub fn show(
         Some(made) => compiler.insert(made),
         None => compiler.insert(Compiler::host(opt)?),
     };
-    let bytes = compiler.compile(function, None, output, &mut Timings::default(), None)?;
+    let bytes = compiler.emit(Request::function(function, None).output(output))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

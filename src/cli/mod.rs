@@ -182,7 +182,7 @@ impl Args {
 
     /// The optimization level.
     pub fn opt_level(&self) -> OptLevel {
-        opt_level(self.opt, self.debug)
+        OptLevel::from_flag(self.opt, self.debug)
     }
 
     /// The engine to use: as selected, else remote for the interactive REPL (a crash
@@ -342,17 +342,4 @@ pub enum Status {
     ProgramError = 1,
     /// Bad arguments or unreadable input.
     UsageError = 2,
-}
-
-/// The optimization level of `-O` (if given) and `-g`: `-g` means `-O0` unless `-O`
-/// says otherwise; neither means the tutorial's passes.
-pub(crate) fn opt_level(opt: Option<u8>, debug: bool) -> OptLevel {
-    match opt {
-        None if debug => OptLevel::O0,
-        None => OptLevel::Tutorial,
-        Some(0) => OptLevel::O0,
-        Some(1) => OptLevel::O1,
-        Some(2) => OptLevel::O2,
-        Some(_) => OptLevel::O3,
-    }
 }

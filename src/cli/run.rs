@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use toy::Error;
-use toy::codegen::{Compiler, Output, Timings};
+use toy::codegen::{Compiler, Output, Request};
 use toy::frontend::ast::{Function, Item};
 use toy::frontend::lexer::{Token, lex, lex_error};
 use toy::frontend::print;
@@ -151,7 +151,7 @@ impl Emitter {
         };
         let text = self
             .compiler
-            .compile(function, None, output, &mut Timings::default(), None)
+            .emit(Request::function(function, None).output(output))
             .map_err(|source| {
                 let name = function.proto.name.to_string();
                 Error::jit(
@@ -174,7 +174,7 @@ fn write_object(driver: &mut Driver, path: Option<&std::path::Path>) -> Status {
         return Status::UsageError;
     };
     let functions: Vec<&Function> = emitter.defs.iter().map(|f| &**f).collect();
-    let object = match emitter.compiler.compile_module(&functions) {
+    let object = match emitter.compiler.emit(Request::library(&functions)) {
         Ok(object) => object,
         Err(err) => {
             diag::plain(&err.to_string());

@@ -1,5 +1,7 @@
-//! IR generation: one AST function at a time into an LLVM module, with DWARF when
-//! asked and call counters at tier 0.
+//! IR generation: one AST function at a time into an LLVM module — its prologue (stack
+//! slots, parameters, and at tier 0 the call counter that triggers tier-up), its
+//! expressions, and tail position, where a self call becomes a jump. Calls name their
+//! callee by symbol; DWARF, when asked for, is recorded through `debug.rs`.
 
 use inkwell::FloatPredicate;
 use inkwell::attributes::{Attribute, AttributeLoc};
@@ -8,81 +10,30 @@ use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::{FloatValue, FunctionValue, PointerValue};
 
-use inkwell::debug_info::{
-    AsDIScope, DIBasicType, DICompileUnit, DIFile, DIFlags, DIFlagsConstants, DIScope,
-    DWARFEmissionKind, DWARFSourceLanguage, DebugInfoBuilder,
-};
+use inkwell::debug_info::{AsDIScope, DIFlags, DIFlagsConstants, DIScope};
 
-use super::{COUNTER, CodegenError, DebugSource, POLL_CALLS, TRAMPOLINE};
+use super::CodegenError;
+use super::debug::Debug;
 use crate::frontend::ast::{BinOp, Binding, Expr, ExprKind, Fixity, Function, OperatorName};
 use crate::frontend::source::Span;
 use crate::frontend::tail;
 
-/// The DWARF builder of one module.
-pub(super) struct Debug<'a, 'ctx> {
-    pub(super) builder: DebugInfoBuilder<'ctx>,
-    unit: DICompileUnit<'ctx>,
-    file: DIFile<'ctx>,
-    double: DIBasicType<'ctx>,
-    source: &'a DebugSource<'a>,
-}
-
 // ANCHOR: generator
 /// Builds the IR of one function.
 pub(super) struct Generator<'a, 'ctx> {
-    context: &'ctx Context,
-    module: &'a Module<'ctx>,
-    builder: Builder<'ctx>,
+    pub(super) context: &'ctx Context,
+    pub(super) module: &'a Module<'ctx>,
+    pub(super) builder: Builder<'ctx>,
     /// One stack slot per local (promoted to registers by mem2reg).
-    slots: Vec<PointerValue<'ctx>>,
+    pub(super) slots: Vec<PointerValue<'ctx>>,
     function: Option<FunctionValue<'ctx>>,
     /// DWARF, with `-g`: the builder and the current function's scope.
     pub(super) debug: Option<&'a Debug<'a, 'ctx>>,
-    scope: Option<DIScope<'ctx>>,
+    pub(super) scope: Option<DIScope<'ctx>>,
     /// Whether the function counts its calls (tier 0 of the lazy JIT).
     pub(super) counting: bool,
     /// The function being generated and the block its self tail calls jump to.
     recursion: Option<(&'a Function, Option<inkwell::basic_block::BasicBlock<'ctx>>)>,
-}
-
-impl<'a, 'ctx> Debug<'a, 'ctx> {
-    pub(super) fn new(
-        context: &'ctx Context,
-        module: &Module<'ctx>,
-        source: &'a DebugSource<'a>,
-    ) -> Self {
-        // DWARF has no language code for Kaleidoscope; like LLVM's tutorial we say C,
-        // which debuggers handle well for functions of doubles.
-        let (builder, unit) = module.create_debug_info_builder(
-            true,
-            DWARFSourceLanguage::C,
-            &source.file,
-            &source.directory,
-            "toy (Kaleidoscope)",
-            false,
-            "",
-            0,
-            "",
-            DWARFEmissionKind::Full,
-            0,
-            false,
-            false,
-            "",
-            "",
-        );
-        let file = builder.create_file(&source.file, &source.directory);
-        let double = builder
-            .create_basic_type("double", 64, 0x04, DIFlags::ZERO)
-            .unwrap_or_else(|_| unreachable!("a named type"));
-        let _ = context;
-        Debug {
-            builder,
-            unit,
-            file,
-            double,
-            source,
-        }
-    }
 }
 
 impl<'a, 'ctx> Generator<'a, 'ctx> {
@@ -208,44 +159,8 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
 
     // ANCHOR_END: function
 
-    // ANCHOR: count_calls
-    /// Counts a call of `f` and, every [`POLL_CALLS`] calls, hands the call to the JIT
-    /// (its trampoline) instead, which may request or install faster code; then
-    /// continues in a fresh block.
-    fn count_calls(&mut self, f: FunctionValue<'ctx>, name: &str) -> Result<(), CodegenError> {
-        let i32t = self.context.i32_type();
-        let counter = self
-            .module
-            .add_global(i32t, None, &format!("{COUNTER}{name}"));
-        counter.set_linkage(Linkage::External);
-        let pointer = counter.as_pointer_value();
-        let old = self.builder.build_load(pointer, "calls")?.into_int_value();
-        let new = self
-            .builder
-            .build_int_add(old, i32t.const_int(1, false), "calls")?;
-        self.builder.build_store(pointer, new)?;
-        let phase = self
-            .builder
-            .build_and(new, i32t.const_int(POLL_CALLS - 1, false), "phase")?;
-        let poll = self.builder.build_int_compare(
-            inkwell::IntPredicate::EQ,
-            phase,
-            i32t.const_zero(),
-            "poll",
-        )?;
-        let hot = self.context.append_basic_block(f, "poll");
-        let body = self.context.append_basic_block(f, "body");
-        self.builder.build_conditional_branch(poll, hot, body)?;
-        self.builder.position_at_end(hot);
-        let args: Vec<FloatValue<'ctx>> =
-            f.get_param_iter().map(|p| p.into_float_value()).collect();
-        let value = self.call(&format!("{TRAMPOLINE}{name}"), &args)?;
-        self.builder.build_return(Some(&value))?;
-        self.builder.position_at_end(body);
-        Ok(())
-    }
-    // ANCHOR_END: count_calls
-    fn call(
+    /// A call of `name` with `args`, declaring it if needed.
+    pub(super) fn call(
         &self,
         name: &str,
         args: &[FloatValue<'ctx>],
@@ -256,7 +171,9 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         call.try_as_basic_value()
             .basic()
             .map(|v| v.into_float_value())
-            .ok_or_else(|| CodegenError(format!("call of {name} has no value")))
+            .ok_or_else(|| CodegenError::CallWithoutValue {
+                callee: name.to_string(),
+            })
     }
 
     fn truth(
@@ -270,69 +187,13 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             .build_float_compare(FloatPredicate::ONE, value, zero, name)?)
     }
 
-    // ANCHOR: debug
-    /// With `-g`: the debug location of the instructions that follow.
-    fn locate(&self, span: Span) {
-        if let (Some(debug), Some(scope)) = (self.debug, self.scope) {
-            let (line, column) = (debug.source.position)(span);
-            let location =
-                debug
-                    .builder
-                    .create_debug_location(self.context, line, column, scope, None);
-            self.builder.set_current_debug_location(location);
-        }
-    }
-
-    /// With `-g`: describes the variable in `slot` (a parameter if `arg` is given).
-    fn describe(&self, name: &str, arg: Option<u32>, slot: usize, span: Span) {
-        let (Some(debug), Some(scope), Some(block)) =
-            (self.debug, self.scope, self.builder.get_insert_block())
-        else {
-            return;
-        };
-        let (line, column) = (debug.source.position)(span);
-        let ty = debug.double.as_type();
-        let variable = match arg {
-            Some(arg) => debug.builder.create_parameter_variable(
-                scope,
-                name,
-                arg,
-                debug.file,
-                line,
-                ty,
-                true,
-                DIFlags::ZERO,
-            ),
-            None => debug.builder.create_auto_variable(
-                scope,
-                name,
-                debug.file,
-                line,
-                ty,
-                true,
-                DIFlags::ZERO,
-                0,
-            ),
-        };
-        let location = debug
-            .builder
-            .create_debug_location(self.context, line, column, scope, None);
-        debug.builder.insert_declare_at_end(
-            self.slots[slot],
-            Some(variable),
-            None,
-            location,
-            block,
-        );
-    }
-    // ANCHOR_END: debug
-
     fn expr(&mut self, expr: &Expr) -> Result<FloatValue<'ctx>, CodegenError> {
         self.locate(expr.span);
         let f64 = self.context.f64_type();
-        let function = self
-            .function
-            .ok_or_else(|| CodegenError("no function".into()))?;
+        let function = self.function.ok_or(CodegenError::NoInsertPoint {
+            what: "no function",
+        })?;
+        // Each kind emits its own IR: an explicit match, not the visitor (frontend/visit.rs).
         Ok(match &expr.kind {
             ExprKind::Number(n) => f64.const_float(*n),
             ExprKind::Variable { name, slot } => self
@@ -461,9 +322,10 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
     /// runs at `-O2`), makes self tail recursion a loop in every engine and tier.
     fn tail(&mut self, expr: &Expr) -> Result<(), CodegenError> {
         self.locate(expr.span);
-        let (function, top) = self
-            .recursion
-            .ok_or_else(|| CodegenError("no function".into()))?;
+        let (function, top) = self.recursion.ok_or(CodegenError::NoInsertPoint {
+            what: "no function",
+        })?;
+        // Each kind emits its own IR: an explicit match, not the visitor (frontend/visit.rs).
         match &expr.kind {
             ExprKind::If { cond, then, else_ } => {
                 let f = self.current_function()?;
@@ -505,14 +367,17 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
     // ANCHOR_END: tail
 
     fn current_function(&self) -> Result<FunctionValue<'ctx>, CodegenError> {
-        self.function
-            .ok_or_else(|| CodegenError("no function".into()))
+        self.function.ok_or(CodegenError::NoInsertPoint {
+            what: "no function",
+        })
     }
 
     fn current_block(&self) -> Result<inkwell::basic_block::BasicBlock<'ctx>, CodegenError> {
         self.builder
             .get_insert_block()
-            .ok_or_else(|| CodegenError("builder has no block".into()))
+            .ok_or(CodegenError::NoInsertPoint {
+                what: "builder has no block",
+            })
     }
 }
 // ANCHOR_END: generator

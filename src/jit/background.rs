@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use crate::codegen::{CodegenError, Compiler, OptLevel, Timings};
+use crate::codegen::{CodegenError, Compiler, OptLevel, Request, Timings};
 use crate::frontend::ast::{ANON_NAME, Function};
 
 use crate::jit::cache::Key;
@@ -122,7 +122,7 @@ impl Compilers {
             .collect::<Vec<_>>();
         let functions: Vec<(&Function, &str)> =
             functions.iter().map(|(f, s)| (*f, s.as_str())).collect();
-        compiler.compile_batch(&functions, timings)
+        compiler.emit(Request::named(&functions).timed(timings))
     }
 
     /// The tier-0 compiler for top-level expressions (never counting).

@@ -7,7 +7,7 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::codegen::{COUNTER, CodegenError, DebugSource, Output, TRAMPOLINE, Timings};
+use crate::codegen::{COUNTER, CodegenError, DebugSource, Request, TRAMPOLINE, Timings};
 use crate::error::Error;
 use crate::executor::Loader;
 use crate::frontend::ast::{ANON_NAME, Function};
@@ -61,7 +61,7 @@ impl State {
                 ANON_NAME => self.compilers.for_expressions()?,
                 _ => self.compilers.for_tier(0)?,
             };
-            return compiler.compile(function, Some(symbol), Output::Object, timings, None);
+            return compiler.emit(Request::function(function, Some(symbol)).timed(timings));
         }
         let lines = self
             .debug
@@ -73,13 +73,10 @@ impl State {
             directory: lines.directory.clone(),
             position: &position,
         });
-        self.compilers.for_tier(1)?.compile(
-            function,
-            Some(symbol),
-            Output::Object,
-            timings,
-            source.as_ref(),
-        )
+        let request = Request::function(function, Some(symbol));
+        self.compilers
+            .for_tier(1)?
+            .emit(request.debug(source.as_ref()).timed(timings))
     }
 
     /// Compiles (or loads from the cache) and links `function` as `name`, first at

@@ -8,33 +8,93 @@
 //! calls through a pointer, and a generated C `main` points the stubs at each version
 //! in program order, calling the top-level expressions in between: the JIT's stubs,
 //! ahead of time. The runtime (`putchard`, `printd`) is C; `cc` compiles the generated
-//! C and links it with the objects and libm.
+//! C and links it with the objects and libm. Parts: this file (the program's layout,
+//! its C `main`, linking), `stubs.rs` (the stubs' object), `runtime.c` (the C runtime,
+//! embedded).
+
+mod stubs;
 
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use thiserror::Error;
 
-use crate::codegen::{CodegenError, Compiler, DebugSource};
+use inkwell::targets::{TargetMachine, TargetTriple};
+
+use crate::codegen::{CodegenError, Compiler, DebugSource, OptLevel, Request};
 use crate::frontend::ast::{Function, Item};
 
 /// Why a build failed.
 #[derive(Debug, Error)]
 pub enum BuildError {
+    /// The target is not an x86-64 one.
+    #[error("unsupported target {triple}: toy builds for x86-64 only")]
+    UnsupportedTarget {
+        /// The triple asked for.
+        triple: String,
+    },
+    /// No target machine for the target and CPU.
+    #[error("cannot compile for {cpu}: {source}")]
+    Target {
+        /// The CPU asked for.
+        cpu: String,
+        /// Why.
+        source: CodegenError,
+    },
     /// LLVM failed.
     #[error(transparent)]
     Codegen(#[from] CodegenError),
     /// No C compiler driver.
-    #[error("no C compiler found: install cc (gcc or clang) or set CC ({0})")]
-    NoCompiler(String),
+    #[error("no C compiler found: install cc (gcc or clang) or set CC ({cc}: {source})")]
+    NoCompiler {
+        /// The driver tried (`cc`, or `$CC`).
+        cc: String,
+        /// Why it could not be run.
+        source: std::io::Error,
+    },
     /// The C compiler or linker failed.
     #[error("linking failed:\n{0}")]
     Link(String),
-    /// Files could not be written.
+    /// The output file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The temporary files for the C compiler could not be written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The compiler of `toy build`: for `target` (an x86-64 triple; the host's if `None`)
+/// and `cpu` (`native`: the host's CPU and its features).
+pub fn compiler(target: Option<&str>, cpu: &str, opt: OptLevel) -> Result<Compiler, BuildError> {
+    let triple = match target {
+        Some(t) => TargetTriple::create(t),
+        None => TargetMachine::get_default_triple(),
+    };
+    let name = triple.as_str().to_string_lossy().into_owned();
+    if !name.starts_with("x86_64") {
+        return Err(BuildError::UnsupportedTarget { triple: name });
+    }
+    let (cpu, features) = if cpu == "native" {
+        (
+            TargetMachine::get_host_cpu_name()
+                .to_string_lossy()
+                .into_owned(),
+            TargetMachine::get_host_cpu_features()
+                .to_string_lossy()
+                .into_owned(),
+        )
+    } else {
+        (cpu.to_string(), String::new())
+    };
+    Compiler::new(&triple, &cpu, &features, opt)
+        .map_err(|source| BuildError::Target { cpu, source })
 }
 
 /// The program of a file's items, ready to be compiled.
@@ -53,81 +113,7 @@ pub struct Program<'a> {
 /// toy's own runtime. The program runs on a thread with a 1 GiB stack (address space
 /// only), so that recursion goes as deep as in the JIT; running into its guard area is
 /// reported as a stack overflow, as toy reports it, instead of a bare SIGSEGV.
-const RUNTIME: &str = r#"#include <math.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-double putchard(double c) { putchar((unsigned char)(int)c); return 0; }
-double printd(double x) {
-    if (isnan(x)) puts("nan"); else printf("%f\n", x);
-    return 0;
-}
-
-static void toy_missing(const char *name) {
-    fflush(stdout);
-    fprintf(stderr, "error: unknown function `%s`\n", name);
-    _Exit(1);
-}
-
-#define TOY_STACK_SIZE ((size_t)1 << 30)
-#define TOY_GUARD_SIZE ((size_t)1 << 20)
-static char *toy_guard;
-static char toy_alt_stack[1 << 16];
-
-static void toy_fault(int sig, siginfo_t *info, void *context) {
-    char *at = info->si_addr;
-    (void)context;
-    if (at >= toy_guard && at < toy_guard + TOY_GUARD_SIZE) {
-        static const char message[] = "error: stack overflow (recursion too deep)\n";
-        /* Not async-signal-safe, but the program ends here and its output so far
-           must come out before the message, as with toy. */
-        fflush(stdout);
-        if (write(2, message, sizeof message - 1) < 0) _exit(1);
-        _exit(1);
-    }
-    /* Any other fault: the default action, when the instruction runs again. */
-    signal(sig, SIG_DFL);
-}
-
-static void toy_program(void);
-
-static void *toy_thread(void *unused) {
-    stack_t alt = { .ss_sp = toy_alt_stack, .ss_size = sizeof toy_alt_stack };
-    (void)unused;
-    sigaltstack(&alt, NULL);
-    toy_program();
-    return NULL;
-}
-
-int main(void) {
-    char *stack = mmap(NULL, TOY_STACK_SIZE, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED || mprotect(stack, TOY_GUARD_SIZE, PROT_NONE) != 0) {
-        perror("error: cannot map the program's stack");
-        return 1;
-    }
-    toy_guard = stack;
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = toy_fault;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigaction(SIGSEGV, &action, NULL);
-    pthread_attr_t attr;
-    pthread_t thread;
-    pthread_attr_init(&attr);
-    pthread_attr_setstack(&attr, stack, TOY_STACK_SIZE);
-    if (pthread_create(&thread, &attr, toy_thread, NULL) != 0) {
-        fputs("error: cannot start the program's thread\n", stderr);
-        return 1;
-    }
-    pthread_join(thread, NULL);
-    return 0;
-}
-"#;
+const RUNTIME: &str = include_str!("runtime.c");
 // ANCHOR_END: runtime
 
 // ANCHOR: program
@@ -213,7 +199,7 @@ impl<'a> Program<'a> {
             .iter()
             .map(|(f, s)| (*f, s.as_str()))
             .collect();
-        compiler.compile_named(&named, debug)
+        compiler.emit(Request::named(&named).debug(debug))
     }
 
     /// An object exporting the file's functions under their own names, with the C
@@ -227,7 +213,16 @@ impl<'a> Program<'a> {
             last.retain(|g| g.proto.name != f.proto.name);
             last.push(f);
         }
-        compiler.compile_module(&last)
+        compiler.emit(Request::library(&last))
+    }
+
+    /// Writes the object of [`Program::exports`] to `path`.
+    pub fn write_exports(&self, compiler: &Compiler, path: &Path) -> Result<(), BuildError> {
+        let object = self.exports(compiler)?;
+        std::fs::write(path, object).map_err(|source| BuildError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// The generated C: runtime, stubs and `main`.
@@ -243,11 +238,12 @@ impl<'a> Program<'a> {
         debug: Option<&DebugSource<'_>>,
     ) -> Result<(), BuildError> {
         let object = self.object(compiler, debug)?;
-        let stubs = compiler.stubs_object(&self.stubs)?;
-        let dir = tempdir()?;
-        let object_path = dir.join("program.o");
-        let stubs_path = dir.join("stubs.o");
-        let c_path = dir.join("runtime.c");
+        let stubs = stubs::object(compiler, &self.stubs)?;
+        // Removed when dropped, after `cc` has run.
+        let dir = tempfile::Builder::new().prefix("toy-build-").tempdir()?;
+        let object_path = dir.path().join("program.o");
+        let stubs_path = dir.path().join("stubs.o");
+        let c_path = dir.path().join("runtime.c");
         std::fs::write(&object_path, object)?;
         std::fs::write(&stubs_path, stubs)?;
         std::fs::write(&c_path, &self.c)?;
@@ -262,8 +258,8 @@ impl<'a> Program<'a> {
             .arg("-lm")
             .arg("-pthread")
             .output();
-        let _ = std::fs::remove_dir_all(&dir);
-        let out = result.map_err(|e| BuildError::NoCompiler(format!("{cc}: {e}")))?;
+        drop(dir);
+        let out = result.map_err(|source| BuildError::NoCompiler { cc, source })?;
         if !out.status.success() {
             return Err(BuildError::Link(
                 String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -298,16 +294,4 @@ fn c_string(name: &str) -> String {
             c => vec![c],
         })
         .collect()
-}
-
-fn tempdir() -> std::io::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "toy-build-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
