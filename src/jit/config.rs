@@ -96,3 +96,35 @@ impl JitConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{JitConfig, Strategy, Tier};
+    use crate::codegen::OptLevel;
+    use crate::jit::error::ConfigError;
+
+    #[test]
+    fn tiers_and_speculation_need_the_lazy_jit() {
+        let eager = JitConfig::new(Strategy::Eager, OptLevel::O2);
+        assert_eq!(eager.check(), Ok(()));
+        let fixed = JitConfig {
+            tier: Tier::Zero,
+            ..eager.clone()
+        };
+        assert_eq!(fixed.check(), Err(ConfigError::NeedsLazy("a fixed tier")));
+        let speculating = JitConfig {
+            speculate: true,
+            ..eager
+        };
+        assert_eq!(
+            speculating.check(),
+            Err(ConfigError::NeedsLazy("speculation"))
+        );
+        let lazy = JitConfig {
+            tier: Tier::One,
+            speculate: true,
+            ..JitConfig::new(Strategy::Lazy, OptLevel::O2)
+        };
+        assert_eq!(lazy.check(), Ok(()));
+    }
+}
