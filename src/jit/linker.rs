@@ -21,7 +21,10 @@ use crate::executor::{Addr, ExecError, Loader};
 pub enum LinkError {
     /// The bytes are not an object file we can read.
     #[error("cannot read object file: {0}")]
-    Parse(String),
+    Parse(#[from] object::read::Error),
+    /// An object that reads, but is not what codegen makes.
+    #[error("malformed object file: {0}")]
+    Malformed(&'static str),
     /// A symbol that nothing defines.
     #[error("unresolved symbol `{0}`")]
     Unresolved(String),
@@ -71,7 +74,7 @@ pub fn link(
     resolve: &mut dyn FnMut(&str) -> Option<Addr>,
     debug: bool,
 ) -> Result<Linked, LinkError> {
-    let file = object::File::parse(bytes).map_err(|e| LinkError::Parse(e.to_string()))?;
+    let file = object::File::parse(bytes).map_err(LinkError::Parse)?;
 
     // 1. Layout: every allocated section (unwind tables only for a debugger), in order.
     let mut offsets: HashMap<SectionIndex, u64> = HashMap::new();
@@ -95,7 +98,7 @@ pub fn link(
         if !symbol.is_undefined() {
             continue;
         }
-        let name = symbol.name().map_err(|e| LinkError::Parse(e.to_string()))?;
+        let name = symbol.name().map_err(LinkError::Parse)?;
         if name.is_empty() || external_index.contains_key(name) {
             continue;
         }
@@ -135,9 +138,7 @@ pub fn link(
         if let Some(&offset) = offsets.get(&section.index())
             && section.kind() != object::SectionKind::UninitializedData
         {
-            let data = section
-                .data()
-                .map_err(|e| LinkError::Parse(e.to_string()))?;
+            let data = section.data().map_err(LinkError::Parse)?;
             image[offset as usize..offset as usize + data.len()].copy_from_slice(data);
         }
     }
@@ -169,11 +170,11 @@ pub fn link(
         };
         for (at, relocation) in section.relocations() {
             let RelocationTarget::Symbol(index) = relocation.target() else {
-                return Err(LinkError::Parse("relocation without a symbol".into()));
+                return Err(LinkError::Malformed("relocation without a symbol"));
             };
             let (name, external, target) = symbol_addr(index)?;
             let RelocationFlags::Elf { r_type } = relocation.flags() else {
-                return Err(LinkError::Parse("not an ELF relocation".into()));
+                return Err(LinkError::Malformed("not an ELF relocation"));
             };
             let place_offset = (section_offset + at) as usize;
             let place = block + section_offset + at;
@@ -279,10 +280,7 @@ impl Placed<'_> {
         index: object::SymbolIndex,
         unloaded_at_zero: bool,
     ) -> Result<(String, Option<usize>, Addr), LinkError> {
-        let symbol = self
-            .file
-            .symbol_by_index(index)
-            .map_err(|e| LinkError::Parse(e.to_string()))?;
+        let symbol = self.file.symbol_by_index(index).map_err(LinkError::Parse)?;
         let name = symbol.name().unwrap_or("").to_string();
         if symbol.is_undefined() {
             let i = *self
@@ -325,9 +323,9 @@ fn absolute(r_type: u32, value: u64) -> Option<Option<Vec<u8>>> {
 fn debug_object(bytes: &[u8], placed: &Placed<'_>, image: &[u8]) -> Result<Vec<u8>, LinkError> {
     use object::read::elf::{FileHeader as _, SectionHeader as _};
     type Header = elf::SectionHeader64<object::Endianness>;
-    let malformed = |what: &str| LinkError::Parse(format!("debug object: {what}"));
+    let malformed = LinkError::Malformed;
     let object::File::Elf64(elf) = placed.file else {
-        return Err(malformed("not a 64-bit ELF object"));
+        return Err(malformed("debug object: not a 64-bit ELF object"));
     };
     let endian = elf.endian();
     let shoff = elf.elf_header().e_shoff(endian) as usize;
@@ -344,7 +342,7 @@ fn debug_object(bytes: &[u8], placed: &Placed<'_>, image: &[u8]) -> Result<Vec<u
                 let (from, to) = (file_offset as usize, (file_offset + size) as usize);
                 let linked = &image[offset as usize..(offset + size) as usize];
                 copy.get_mut(from..to)
-                    .ok_or_else(|| malformed("section outside the file"))?
+                    .ok_or_else(|| malformed("debug object: section outside the file"))?
                     .copy_from_slice(linked);
             }
             continue;
@@ -357,11 +355,11 @@ fn debug_object(bytes: &[u8], placed: &Placed<'_>, image: &[u8]) -> Result<Vec<u
         };
         for (at, relocation) in section.relocations() {
             let RelocationTarget::Symbol(symbol) = relocation.target() else {
-                return Err(malformed("relocation without a symbol"));
+                return Err(malformed("debug object: relocation without a symbol"));
             };
             let (name, _, target) = placed.symbol(symbol, true)?;
             let RelocationFlags::Elf { r_type } = relocation.flags() else {
-                return Err(malformed("not an ELF relocation"));
+                return Err(malformed("debug object: not an ELF relocation"));
             };
             let value = target.wrapping_add(relocation.addend() as u64);
             let field = absolute(r_type, value)
@@ -372,7 +370,7 @@ fn debug_object(bytes: &[u8], placed: &Placed<'_>, image: &[u8]) -> Result<Vec<u
                 .ok_or(LinkError::OutOfRange { symbol: name })?;
             let place = (file_offset + at) as usize;
             copy.get_mut(place..place + field.len())
-                .ok_or_else(|| malformed("relocation outside its section"))?
+                .ok_or_else(|| malformed("debug object: relocation outside its section"))?
                 .copy_from_slice(&field);
         }
     }
