@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{MmapMut, MmapOptions};
 
-use crate::ExecError;
+use toy_shared::{Abort, ExecError};
 use crate::INTERRUPTED;
 
 /// Size of the stack JIT'd code runs on: room for the language's guaranteed
@@ -198,20 +198,6 @@ pub type ResolveFn<'a> = dyn FnMut(u32) -> Option<u64> + 'a;
 struct Context<'a> {
     saved_rsp: u64,
     resolve: &'a mut ResolveFn<'a>,
-}
-
-/// Why JIT'd code did not return normally.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Abort {
-    /// The function with this id was called, and its resolve was declined.
-    Unresolved(u32),
-    /// Ctrl-C stopped the code.
-    Interrupted,
-    /// The JIT stack overflowed; `pc` is the instruction that faulted.
-    StackOverflow {
-        /// Address of the faulting instruction.
-        pc: u64,
-    },
 }
 
 thread_local! {
