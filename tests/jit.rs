@@ -7,7 +7,9 @@ use std::rc::Rc;
 
 use toy::codegen::{Compiler, OptLevel};
 use toy::engine::Engine;
-use toy::executor::{Abort, Addr, ExecError, Executor, ExternSymbol, InProcess, Loader, Resolve};
+use toy_executor::local::InProcess;
+use toy_shared::executor::{Executor, Loader, Resolve};
+use toy_shared::{Abort, Addr, ExecError, ExternSymbol};
 use toy::frontend::ast::Item;
 use toy::jit::{Jit, Strategy, Tier};
 use toy::session::{Outcome, Session};

@@ -1,5 +1,5 @@
 //! An executor that lies: `toy --connect` to a fake executor in this test, which speaks
-//! the protocol (`toy_executor::protocol`) faithfully except for one lie per case.
+//! the protocol (`toy_shared::wire`) faithfully except for one lie per case.
 //! Each lie is a protocol error and exit status 1 in `toy`, never a panic (101).
 
 use std::io::{BufReader, Read, Write};
@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use toy_executor::protocol::{Message, ProtocolError, RunResult, VERSION, read_frame, write_frame};
+use toy_shared::wire::{Message, ProtocolError, RunResult, VERSION, read_message, write_message};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Lie {
@@ -50,7 +50,7 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
     let mut next = BASE + 4096;
     let mut run = 0;
     loop {
-        let (seq, message) = read_frame(&mut reader)?;
+        let (seq, message) = read_message(&mut reader)?;
         let mut reserve = |size: u64, align: u64| {
             let addr = next.next_multiple_of(align.max(16));
             next = addr + size;
@@ -81,7 +81,7 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
                 };
                 if lie == Lie::Unrequested {
                     let stray = Message::Address { addr, in_use: 0 };
-                    write_frame(&mut writer, seq + 1000, &stray)?;
+                    write_message(&mut writer, seq + 1000, &stray)?;
                 }
                 Message::Address { addr, in_use: 0 }
             }
@@ -99,12 +99,12 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
                 run = seq;
                 match lie {
                     Lie::UnknownId => {
-                        write_frame(&mut writer, 1 << 31, &Message::Resolve { id: 1 << 20 })?;
+                        write_message(&mut writer, 1 << 31, &Message::Resolve { id: 1 << 20 })?;
                         writer.flush()?;
                         continue;
                     }
                     Lie::UndefinedId => {
-                        write_frame(&mut writer, 1 << 31, &Message::Resolve { id: 63 })?;
+                        write_message(&mut writer, 1 << 31, &Message::Resolve { id: 63 })?;
                         writer.flush()?;
                         continue;
                     }
@@ -112,16 +112,16 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
                 }
             }
             Message::Resolved { .. } => {
-                write_frame(&mut writer, run, &Message::Finished(RunResult::Value(0.0)))?;
+                write_message(&mut writer, run, &Message::Finished(RunResult::Value(0.0)))?;
                 writer.flush()?;
                 continue;
             }
             other => Message::Failed(format!("unexpected {}", other.name())),
         };
         if lie == Lie::FinishedUnasked && matches!(reply, Message::Address { .. }) {
-            write_frame(&mut writer, seq, &Message::Finished(RunResult::Value(1.0)))?;
+            write_message(&mut writer, seq, &Message::Finished(RunResult::Value(1.0)))?;
         } else {
-            write_frame(&mut writer, seq, &reply)?;
+            write_message(&mut writer, seq, &reply)?;
         }
         writer.flush()?;
     }

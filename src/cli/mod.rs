@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use toy::codegen::OptLevel;
 use toy::engine::Engine;
-use toy::executor::remote::{Remote, Transport};
+use toy::epc::remote::{Remote, Transport};
 use toy::interp::Interpreter;
 use toy::jit::cache::{self, Cache};
 use toy::jit::{Jit, Strategy, Tier};

@@ -30,8 +30,7 @@ use std::time::Instant;
 use crate::codegen::{COUNTER, Compiler, DebugSource, OptLevel, Output, TRAMPOLINE, Timings};
 use crate::engine::{Engine, Stats};
 use crate::error::Error;
-use crate::executor::remote::{Remote, Transport};
-use crate::executor::{Abort, Addr, ExecError, Executor, InProcess, Loader};
+use crate::epc::remote::{Remote, Transport};
 use crate::frontend::ast::{ANON_NAME, Function, Name, Prototype};
 use crate::frontend::source::{SourceId, SourceLines, Span};
 use crate::frontend::{tail, unparse};
@@ -43,7 +42,10 @@ use inkwell::targets::TargetMachine;
 use std::sync::atomic::AtomicBool;
 use stubs::Stubs;
 use toy_executor::runtime::{CALL_COUNTERS_LEN, CALL_COUNTERS_SYMBOL};
+use toy_executor::local::InProcess;
 use toy_executor::stubs::{THUNK_MAX_ARGS, call_thunk};
+use toy_shared::executor::{Executor, Loader};
+use toy_shared::{Abort, Addr, ExecError};
 
 /// Receives the `--trace-jit` lines (the CLI prints them).
 pub type Trace = Box<dyn FnMut(&str)>;
@@ -526,8 +528,7 @@ impl State {
     fn resolve(&mut self, loader: &mut dyn Loader, id: u32, span: Span) -> Result<Addr, Error> {
         // The id comes from the executor, which may lie.
         let Some(global) = self.globals.get(id as usize) else {
-            let why = format!("it asked for function id {id}, which toy never defined");
-            return Err(jit_error(ExecError::Protocol(why), span));
+            return Err(jit_error(ExecError::UnknownId(id), span));
         };
         let function = match &global.body {
             Body::Undefined => {

@@ -46,12 +46,13 @@ pub enum ProtocolError {
     /// The frame is malformed.
     #[error("malformed frame: {0}")]
     Malformed(#[from] Malformed),
-    /// The peer speaks another protocol version.
-    #[error("protocol version {theirs} is not {ours}")]
+    /// The controller's `Hello` is for another protocol version (the executor's
+    /// refusal).
+    #[error("toy speaks protocol {theirs}, this executor speaks {ours}")]
     Version {
-        /// This side's version.
+        /// The executor's version.
         ours: u32,
-        /// The peer's version.
+        /// The controller's version.
         theirs: u32,
     },
     /// A session that does not open with `Hello`.

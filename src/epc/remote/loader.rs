@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use toy_executor::protocol::{Message, Op};
+use toy_shared::executor::Loader;
+use toy_shared::wire::{Message, Op};
+use toy_shared::{Addr, ExecError, ExternSymbol};
 
 use super::check::count;
 use super::connection::Connection;
-use super::{Addr, ExecError, ExternSymbol, Loader};
 
 /// Flush the batch once it holds this many bytes.
 const BATCH_BYTES: usize = 1 << 20;
