@@ -17,6 +17,8 @@ enum Lie {
     UnknownId,
     /// `Resolve` for an id in a stub chunk, but of no function.
     UndefinedId,
+    /// A `Welcome` for another protocol version.
+    WrongVersion,
     /// A `Welcome` for another target.
     WrongTriple,
     /// A `Welcome` with another page size.
@@ -59,7 +61,10 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
         let reply = match message {
             Message::Auth { .. } => continue,
             Message::Hello { .. } => Message::Welcome {
-                version: VERSION,
+                version: match lie {
+                    Lie::WrongVersion => VERSION + 1,
+                    _ => VERSION,
+                },
                 triple: match lie {
                     Lie::WrongTriple => "aarch64-unknown-linux-gnu".into(),
                     _ => "x86_64-pc-linux-gnu".into(),
@@ -200,15 +205,30 @@ fn a_resolve_for_a_stub_of_no_function_is_refused() {
 }
 
 #[test]
-fn a_welcome_for_another_target_is_refused() {
-    refused(Lie::WrongTriple, "aarch64-unknown-linux-gnu");
+fn a_welcome_for_another_protocol_version_is_refused_naming_both() {
+    refused(
+        Lie::WrongVersion,
+        &format!("speaks protocol {}, toy speaks {VERSION}", VERSION + 1),
+    );
 }
 
 #[test]
-fn a_welcome_with_another_page_size_is_refused() {
+fn a_welcome_for_another_target_is_refused_naming_both() {
+    refused(
+        Lie::WrongTriple,
+        "runs aarch64-unknown-linux-gnu code, but toy compiles for x86_64-",
+    );
+}
+
+#[test]
+fn a_welcome_with_another_page_size_is_refused_naming_both() {
     refused(
         Lie::WrongPageSize,
-        &format!("page size {}", page_size() * 16),
+        &format!(
+            "page size {} is not this machine's {}",
+            page_size() * 16,
+            page_size()
+        ),
     );
 }
 

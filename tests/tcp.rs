@@ -466,3 +466,30 @@ fn a_new_token_file_is_private_and_works() {
     assert_eq!(status.signal(), Some(libc::SIGTERM));
     assert!(!path.exists(), "the token file outlived the listener");
 }
+
+#[test]
+fn a_hello_of_another_protocol_version_is_refused_naming_both() {
+    let executor = Executor::start(&[]);
+    let mut stream = TcpStream::connect(&executor.addr).expect("connects");
+    let auth = Message::Auth {
+        token: executor.token.as_bytes().to_vec(),
+    };
+    let hello = Message::Hello {
+        version: VERSION + 1,
+        line_buffered: false,
+    };
+    let mut bytes = Vec::new();
+    write_message(&mut bytes, 1, &auth).expect("encodes");
+    write_message(&mut bytes, 2, &hello).expect("encodes");
+    stream.write_all(&bytes).expect("write");
+    let (_, reply) = wait_closed(&mut stream, PROMPTLY).expect("the executor hangs up");
+    let expected = format!(
+        "toy speaks protocol {}, this executor speaks {VERSION}",
+        VERSION + 1
+    );
+    match frames(&reply).as_slice() {
+        [Message::Failed(why)] => assert!(why.contains(&expected), "{why}"),
+        other => panic!("expected one Failed, got {other:?}"),
+    }
+    executor.assert_serves("after a Hello of another version");
+}
