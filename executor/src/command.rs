@@ -198,7 +198,7 @@ pub(crate) fn connection(stream: TcpStream) -> Result<(), ServeError> {
     let _ = stream.set_nodelay(true);
     // SAFETY: F_SETOWN on our own socket makes SIGURG come to this process.
     unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_SETOWN, libc::getpid()) };
-    crate::entry::interrupt_on(libc::SIGURG)?;
+    crate::signals::interrupt_on(libc::SIGURG)?;
     let writer = stream.try_clone()?;
     exit_on_hangup(stream.as_raw_fd(), libc::POLLRDHUP);
     serve(stream, writer)

@@ -1,7 +1,8 @@
 //! The LLVM-free half of toy's JIT: where JIT'd code lives and runs.
 //!
 //! Executable memory ([`memory`]), stubs and trampolines ([`stubs`]), entering and
-//! leaving JIT'd code and the resolver that compile callbacks go through ([`entry`]),
+//! leaving JIT'd code and the resolver that compile callbacks go through ([`entry`],
+//! with its signal handlers in [`signals`]),
 //! the runtime that Kaleidoscope programs call ([`runtime`]), all of it behind
 //! [`local::Local`], which also tells a debugger about the code ([`gdb`]). The `toy`
 //! process uses it in-process ([`local::InProcess`]); the `toy-executor` process
@@ -20,12 +21,14 @@ pub mod local;
 pub mod memory;
 pub mod runtime;
 pub mod server;
+pub mod signals;
 pub mod stubs;
 pub mod token;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub use entry::{JIT_STACK_SIZE, block_interrupts, handle_interrupts, poll_interrupt};
+pub use entry::{JIT_STACK_SIZE, poll_interrupt};
+pub use signals::{block_interrupts, handle_interrupts};
 
 /// Set by Ctrl-C (see [`handle_interrupts`]); the interpreter and the runtime poll it.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);

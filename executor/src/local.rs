@@ -10,6 +10,7 @@ use crate::entry::{self, JitStack};
 use crate::gdb;
 use crate::memory::{self, Region};
 use crate::runtime;
+use crate::signals;
 use crate::stubs::{self, CHUNK_BYTES};
 
 /// Memory, stubs and look-ups of this process.
@@ -105,7 +106,7 @@ impl Local {
     /// Maps the memory and the stack for JIT'd code on the calling thread.
     pub fn new() -> Result<Self, ExecError> {
         let region = Region::new()?;
-        entry::set_code_range(region.base(), memory::REGION_SIZE);
+        signals::set_code_range(region.base(), memory::REGION_SIZE);
         Ok(Local {
             loader: LocalLoader {
                 region,
