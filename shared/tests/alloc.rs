@@ -5,6 +5,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use toy_shared::wire::Message;
+use toy_shared::wire::bounded::{MAX_LIST_BYTES, max_len};
 use toy_shared::wire::codec::{decode, encode};
 
 /// Counts live bytes and their peak.
@@ -55,7 +56,7 @@ fn peak_of(payload: &[u8]) -> usize {
     let before = LIVE.load(Ordering::SeqCst);
     PEAK.store(before, Ordering::SeqCst);
     let result = decode(payload);
-    assert!(result.is_err(), "{payload:?} decoded");
+    assert!(result.is_err(), "{} bytes decoded", payload.len());
     PEAK.load(Ordering::SeqCst) - before
 }
 
@@ -93,15 +94,34 @@ fn lying_lengths_cost_at_most_serdes_cap() {
     }
 }
 
+/// A `LookupExterns` payload claiming `claimed` names, followed by `present` empty ones.
+fn names(claimed: u64, present: usize) -> Vec<u8> {
+    let mut payload = vec![tag(&Message::LookupExterns(vec![]))];
+    let mut n = claimed;
+    while n >= 0x80 {
+        payload.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    payload.push(n as u8);
+    payload.resize(payload.len() + present, 0);
+    payload
+}
+
 #[test]
-fn a_list_the_frame_could_hold_costs_a_bounded_multiple_of_the_frame() {
-    // 70,000 empty names claimed, one byte short: the list grows as names are read,
-    // until the decoder runs out of bytes.
-    let claimed = 70_000usize;
-    let mut payload = vec![tag(&Message::LookupExterns(vec![])), 0xf0, 0xa2, 0x04];
-    payload.resize(payload.len() + claimed - 1, 0);
-    let peak = peak_of(&payload);
+fn a_list_never_grows_past_its_budget() {
+    let most = max_len::<String>();
+    // Exactly the budget decodes.
+    let full = names(most as u64, most);
+    assert!(matches!(decode(&full), Ok(Message::LookupExterns(n)) if n.len() == most));
+    // One more, with the bytes present: refused before anything is allocated.
+    assert_eq!(peak_of(&names(most as u64 + 1, most + 1)), 0);
+    // 2^32 - 1 claimed (no size hint), the bytes for more than the budget present: the
+    // list grows until the budget, then the frame is refused.
+    let peak = peak_of(&names(u32::MAX.into(), most + 10));
     assert!(peak > 0, "the counter counts");
-    // One `String` (24 bytes) per byte of the frame, times the growth of a `Vec`.
-    assert!(peak <= 3 * 24 * payload.len(), "{peak} bytes");
+    // Growing, a list holds its old and its new buffer for a moment.
+    assert!(peak <= 2 * MAX_LIST_BYTES, "{peak} bytes");
+    // Fewer than claimed: the list grows as names are read, until the bytes run out.
+    let peak = peak_of(&names(70_000, 69_999));
+    assert!(peak <= 2 * MAX_LIST_BYTES, "{peak} bytes");
 }

@@ -3,12 +3,11 @@
 //! development in 2025).
 //!
 //! Decoding reads from the frame's bytes only: a string or byte string is a length
-//! checked against the bytes left, then copied; a list's length becomes serde's size
-//! hint only if that many bytes are left (postcard), and serde preallocates at most
-//! 1 MiB whatever the hint ("cautious"); every element read needs bytes of the frame.
-//! So a hostile frame costs its bounded size plus at most 1 MiB per list being read
-//! (a `Batch`'s ops hold byte strings, not lists), and ends in a [`ProtocolError`],
-//! never a panic (`tests/alloc.rs` measures it).
+//! checked against the bytes left, then copied; a list's length is a size hint only
+//! if that many bytes are left (postcard), and a list never grows past
+//! [`MAX_LIST_BYTES`](super::bounded::MAX_LIST_BYTES). So a hostile frame costs at
+//! most its (bounded) length plus that, and ends in a [`ProtocolError`], never a
+//! panic (`tests/alloc.rs` measures it).
 
 use std::io::{Read, Write};
 

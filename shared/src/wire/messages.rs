@@ -127,11 +127,11 @@ pub enum Message {
         first: u32,
     },
     /// Controller: changes to memory, applied in order.
-    Batch(Vec<Op>),
+    Batch(#[serde(deserialize_with = "super::bounded::deserialize")] Vec<Op>),
     /// Controller: resolve `extern` names.
-    LookupExterns(Vec<String>),
+    LookupExterns(#[serde(deserialize_with = "super::bounded::deserialize")] Vec<String>),
     /// Controller: resolve symbols LLVM introduced.
-    LookupSymbols(Vec<String>),
+    LookupSymbols(#[serde(deserialize_with = "super::bounded::deserialize")] Vec<String>),
     /// Controller: run the `double(*)(void)` at an address.
     Run {
         /// The entry point.
@@ -155,9 +155,9 @@ pub enum Message {
         in_use: u64,
     },
     /// Executor: resolved externs (address, arity if known).
-    Externs(Vec<Option<(Addr, Option<u32>)>>),
+    Externs(#[serde(deserialize_with = "super::bounded::deserialize")] Vec<Option<(Addr, Option<u32>)>>),
     /// Executor: resolved symbols.
-    Symbols(Vec<Option<Addr>>),
+    Symbols(#[serde(deserialize_with = "super::bounded::deserialize")] Vec<Option<Addr>>),
     /// Executor: program output.
     Output(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Executor: code reached the trampoline of this function; compile it.

@@ -2,8 +2,10 @@
 //!
 //! One job per module: [`messages`] says what can be said and in which order,
 //! [`framing`] cuts a byte stream into bounded frames, [`codec`] turns a message into
-//! a frame's payload and back, and [`error`] says what can go wrong.
+//! a frame's payload and back (lists within [`bounded`] memory), and [`error`] says
+//! what can go wrong.
 
+pub mod bounded;
 pub mod codec;
 pub mod error;
 pub mod framing;

@@ -24,6 +24,9 @@ fn uncached<T>(names: &[&str], cache: &HashMap<String, T>) -> Vec<String> {
 
 impl Connection {
     fn push(&mut self, op: Op) -> Result<(), ExecError> {
+        // Each op counts too, so a batch stays far below the executor's list budget
+        // (`toy_shared::wire::bounded`).
+        self.batch_bytes += size_of::<Op>();
         if let Op::Write { bytes, .. } | Op::Debug { bytes, .. } = &op {
             self.batch_bytes += bytes.len();
         }
