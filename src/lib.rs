@@ -12,8 +12,8 @@
 pub mod aot;
 pub mod codegen;
 pub mod engine;
-pub mod error;
 pub mod epc;
+pub mod error;
 pub mod frontend;
 pub mod interp;
 pub mod jit;

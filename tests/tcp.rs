@@ -337,8 +337,14 @@ fn malformed_frames_after_authentication_end_that_connection_only() {
             "truncated payload",
             &[2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 4, 0x80],
         ),
-        ("unknown message", &[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 250]),
-        ("reserved header bytes", &[0, 0, 0, 0, 3, 0, 0, 0, 9, 0, 0, 0]),
+        (
+            "unknown message",
+            &[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 250],
+        ),
+        (
+            "reserved header bytes",
+            &[0, 0, 0, 0, 3, 0, 0, 0, 9, 0, 0, 0],
+        ),
         // 10 bytes announced, 1 sent, then the end of the stream.
         (
             "stream ends inside a frame",

@@ -82,8 +82,7 @@ pub(crate) fn authenticate(
         HEADER => {}
         _ => return Err(io_refusal(io::ErrorKind::UnexpectedEof.into())),
     }
-    let Header { len, seq } =
-        parse_header(&header).map_err(Refusal::Broken)?;
+    let Header { len, seq } = parse_header(&header).map_err(Refusal::Broken)?;
     // Checked before reading (or allocating) the payload.
     if len > MAX_AUTH {
         return Err(Refusal::TooLarge(len));

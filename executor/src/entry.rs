@@ -19,9 +19,9 @@ use std::sync::atomic::Ordering;
 
 use memmap2::{MmapMut, MmapOptions};
 
-use toy_shared::{Abort, ExecError};
 use crate::INTERRUPTED;
 use crate::signals;
+use toy_shared::{Abort, ExecError};
 
 /// Size of the stack JIT'd code runs on: room for the language's guaranteed
 /// recursion depth (1,000,000 calls) with frames of up to 1 KiB (a function with ten

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use thiserror::Error;
 use toy_shared::executor::Loader;
-use toy_shared::wire::{Message, Op, ProtocolError, RunResult, VERSION, read_message, write_message};
+use toy_shared::wire::{
+    Message, Op, ProtocolError, RunResult, VERSION, read_message, write_message,
+};
 use toy_shared::{Abort, ExecError};
 
 use crate::local::{Local, LocalLoader};

@@ -85,7 +85,12 @@ fn lying_lengths_cost_at_most_serdes_cap() {
     .expect("encodes");
     payloads.push([&write[..1], &huge, &write[2..4], &huge].concat());
     // Names, each claiming more bytes than are left.
-    let names = [&[tag(&Message::LookupExterns(vec![]))][..], &huge, &[0xff; 64]].concat();
+    let names = [
+        &[tag(&Message::LookupExterns(vec![]))][..],
+        &huge,
+        &[0xff; 64],
+    ]
+    .concat();
     payloads.push(names);
     for payload in &payloads {
         // postcard gives serde no size hint beyond the bytes left: nothing is

@@ -20,13 +20,13 @@ mod timed;
 
 use std::path::PathBuf;
 
+pub use check::Lie;
+use connection::Connection;
+pub use timed::{INTERRUPT_GRACE, REPLY_TIMEOUT, Stall};
 use toy_executor::runtime;
 use toy_shared::executor::{Executor, Loader, Resolve};
 use toy_shared::wire::{Message, RunResult};
 use toy_shared::{Abort, Addr, ExecError};
-pub use check::Lie;
-use connection::Connection;
-pub use timed::{INTERRUPT_GRACE, REPLY_TIMEOUT, Stall};
 
 /// How to reach an executor.
 #[derive(Clone, Debug)]

@@ -155,7 +155,9 @@ pub enum Message {
         in_use: u64,
     },
     /// Executor: resolved externs (address, arity if known).
-    Externs(#[serde(deserialize_with = "super::bounded::deserialize")] Vec<Option<(Addr, Option<u32>)>>),
+    Externs(
+        #[serde(deserialize_with = "super::bounded::deserialize")] Vec<Option<(Addr, Option<u32>)>>,
+    ),
     /// Executor: resolved symbols.
     Symbols(#[serde(deserialize_with = "super::bounded::deserialize")] Vec<Option<Addr>>),
     /// Executor: program output.

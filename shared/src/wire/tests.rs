@@ -91,7 +91,10 @@ fn the_handshake_keeps_its_layout_across_versions() {
         pid: 0,
     });
     assert_eq!(welcome.expect("encodes")[..2], [2, 7]);
-    assert_eq!(encode(&Message::Failed("x".into())).expect("encodes"), [3, 1, b'x']);
+    assert_eq!(
+        encode(&Message::Failed("x".into())).expect("encodes"),
+        [3, 1, b'x']
+    );
 }
 
 /// A frame with `payload` (header written by hand).
@@ -160,7 +163,10 @@ fn frames_refuse_payloads_beyond_the_limit_when_written() {
     );
     assert!(out.is_empty());
     write_frame(&mut out, 1, &big[..MAX_FRAME]).expect("the largest frame");
-    assert_eq!(read_frame(&mut out.as_slice()).expect("reads").1.len(), MAX_FRAME);
+    assert_eq!(
+        read_frame(&mut out.as_slice()).expect("reads").1.len(),
+        MAX_FRAME
+    );
 }
 
 #[test]
