@@ -7,6 +7,8 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use thiserror::Error;
+
 use crate::listener::{self, Config};
 use crate::server::{ServeError, serve};
 
@@ -38,7 +40,22 @@ enum Mode {
     Accepted(String),
 }
 
-fn parse(args: &[String]) -> Result<Option<Mode>, String> {
+/// A command line that does not parse.
+#[derive(Debug, Error)]
+enum UsageError {
+    #[error("--auth-timeout takes 0 < SECS <= 3600, not `{0}`")]
+    AuthTimeout(String),
+    #[error("--max-sessions takes a positive count, not `{0}`")]
+    MaxSessions(String),
+    #[error("unexpected argument `{0}`")]
+    Unexpected(String),
+    #[error("--allow-remote, --token-file, --auth-timeout and --max-sessions go with --listen")]
+    ListenOnly,
+    #[error("--listen and --serve-connection conflict")]
+    Conflict,
+}
+
+fn parse(args: &[String]) -> Result<Option<Mode>, UsageError> {
     let mut listen = None;
     let mut accepted = None;
     let mut config = Config {
@@ -59,7 +76,7 @@ fn parse(args: &[String]) -> Result<Option<Mode>, String> {
                     .parse()
                     .ok()
                     .filter(|s: &f64| *s > 0.0 && *s <= 3600.0)
-                    .ok_or(format!("--auth-timeout takes 0 < SECS <= 3600, not `{v}`"))?;
+                    .ok_or_else(|| UsageError::AuthTimeout(v.clone()))?;
                 config.auth_timeout = Duration::from_secs_f64(secs);
             }
             ("--max-sessions", Some(v)) => {
@@ -67,7 +84,7 @@ fn parse(args: &[String]) -> Result<Option<Mode>, String> {
                     .parse()
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or(format!("--max-sessions takes a positive count, not `{v}`"))?;
+                    .ok_or_else(|| UsageError::MaxSessions(v.clone()))?;
             }
             ("--serve-connection", Some(v)) => accepted = Some(v.clone()),
             ("--allow-remote", _) => {
@@ -76,7 +93,7 @@ fn parse(args: &[String]) -> Result<Option<Mode>, String> {
                 continue;
             }
             ("-h" | "--help", _) => return Ok(None),
-            (other, _) => return Err(format!("unexpected argument `{other}`")),
+            (other, _) => return Err(UsageError::Unexpected(other.into())),
         }
         i += 2;
     }
@@ -85,17 +102,13 @@ fn parse(args: &[String]) -> Result<Option<Mode>, String> {
         || config.auth_timeout != Duration::from_secs(AUTH_TIMEOUT)
         || config.max_sessions != MAX_SESSIONS;
     if listen.is_none() && listen_only {
-        return Err(
-            "--allow-remote, --token-file, --auth-timeout and --max-sessions \
-                    go with --listen"
-                .into(),
-        );
+        return Err(UsageError::ListenOnly);
     }
     Ok(Some(match (listen, accepted) {
         (Some(addr), None) => Mode::Listen(Config { addr, ..config }),
         (None, Some(peer)) => Mode::Accepted(peer),
         (None, None) => Mode::Pipes,
-        (Some(_), Some(_)) => return Err("--listen and --serve-connection conflict".into()),
+        (Some(_), Some(_)) => return Err(UsageError::Conflict),
     }))
 }
 
