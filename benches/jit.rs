@@ -126,7 +126,7 @@ fn main() {
 
 /// The remote executor (over pipes) against the in-process one, in the same run.
 fn remote(quick: bool) {
-    use toy::executor::remote::{Remote, Transport};
+    use toy::epc::remote::{Remote, Transport};
     let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_toy-executor"));
     let remote = || {
         let executor = Remote::new(Transport::Spawn(binary.clone())).expect("executor");

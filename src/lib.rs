@@ -3,7 +3,7 @@
 //! Data flows one way: [`frontend`] (source → tokens → parse tree → resolved AST),
 //! driven item by item by a [`session::Session`], into an [`engine::Engine`]: the
 //! reference interpreter ([`interp`]) or the JIT ([`jit`]: [`codegen`] makes objects,
-//! the JIT links them into an [`executor`] — in process or in the LLVM-free
+//! the JIT links them into an executor (through [`epc`]) — in process or in the LLVM-free
 //! `toy-executor` — behind stubs). [`aot`] turns a whole program into an executable
 //! instead. [`runtime`] holds what running programs call.
 
@@ -12,8 +12,8 @@
 pub mod aot;
 pub mod codegen;
 pub mod engine;
+pub mod epc;
 pub mod error;
-pub mod executor;
 pub mod frontend;
 pub mod interp;
 pub mod jit;

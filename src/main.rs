@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         .stack_size(STACK_SIZE)
         .spawn(cli::main);
     // Ctrl-C must reach the thread that runs the program.
-    toy::executor::block_interrupts();
+    toy_executor::block_interrupts();
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code,
         Ok(Err(_)) => ExitCode::from(101),

@@ -7,10 +7,12 @@ use std::rc::Rc;
 
 use toy::codegen::OptLevel;
 use toy::engine::Engine;
-use toy::executor::{Abort, Addr, ExecError, Executor, ExternSymbol, InProcess, Loader, Resolve};
 use toy::frontend::ast::Item;
 use toy::jit::{Jit, JitConfig, Strategy, Tier};
 use toy::session::{Outcome, Session};
+use toy_executor::local::InProcess;
+use toy_shared::executor::{Executor, Loader, Resolve};
+use toy_shared::{Abort, Addr, ExecError, ExternSymbol};
 
 /// The resolved items of `text`.
 fn items(text: &str) -> Vec<Item> {

@@ -6,8 +6,10 @@ use object::{
     Architecture, BinaryFormat, Endianness, RelocationFlags, SymbolFlags, SymbolKind, SymbolScope,
     elf,
 };
-use toy::executor::{Addr, Executor, InProcess};
+use toy::epc::InProcess;
 use toy::jit::linker::{LinkError, link};
+use toy_shared::Addr;
+use toy_shared::executor::Executor;
 
 /// `movabs rax, bits(value); movq xmm0, rax; ret`
 fn returns(value: f64) -> Vec<u8> {

@@ -1,5 +1,5 @@
 //! An executor that lies: `toy --connect` to a fake executor in this test, which speaks
-//! the protocol (`toy_executor::protocol`) faithfully except for one lie per case.
+//! the protocol (`toy_shared::wire`) faithfully except for one lie per case.
 //! Each lie is a protocol error and exit status 1 in `toy`, never a panic (101).
 
 use std::io::{BufReader, Read, Write};
@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use toy_executor::protocol::{Message, ProtocolError, RunResult, VERSION, read_frame, write_frame};
+use toy_shared::wire::{Message, ProtocolError, RunResult, VERSION, read_message, write_message};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Lie {
@@ -17,6 +17,8 @@ enum Lie {
     UnknownId,
     /// `Resolve` for an id in a stub chunk, but of no function.
     UndefinedId,
+    /// A `Welcome` for another protocol version.
+    WrongVersion,
     /// A `Welcome` for another target.
     WrongTriple,
     /// A `Welcome` with another page size.
@@ -50,7 +52,7 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
     let mut next = BASE + 4096;
     let mut run = 0;
     loop {
-        let (seq, message) = read_frame(&mut reader)?;
+        let (seq, message) = read_message(&mut reader)?;
         let mut reserve = |size: u64, align: u64| {
             let addr = next.next_multiple_of(align.max(16));
             next = addr + size;
@@ -59,7 +61,10 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
         let reply = match message {
             Message::Auth { .. } => continue,
             Message::Hello { .. } => Message::Welcome {
-                version: VERSION,
+                version: match lie {
+                    Lie::WrongVersion => VERSION + 1,
+                    _ => VERSION,
+                },
                 triple: match lie {
                     Lie::WrongTriple => "aarch64-unknown-linux-gnu".into(),
                     _ => "x86_64-pc-linux-gnu".into(),
@@ -81,7 +86,7 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
                 };
                 if lie == Lie::Unrequested {
                     let stray = Message::Address { addr, in_use: 0 };
-                    write_frame(&mut writer, seq + 1000, &stray)?;
+                    write_message(&mut writer, seq + 1000, &stray)?;
                 }
                 Message::Address { addr, in_use: 0 }
             }
@@ -99,12 +104,12 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
                 run = seq;
                 match lie {
                     Lie::UnknownId => {
-                        write_frame(&mut writer, 1 << 31, &Message::Resolve { id: 1 << 20 })?;
+                        write_message(&mut writer, 1 << 31, &Message::Resolve { id: 1 << 20 })?;
                         writer.flush()?;
                         continue;
                     }
                     Lie::UndefinedId => {
-                        write_frame(&mut writer, 1 << 31, &Message::Resolve { id: 63 })?;
+                        write_message(&mut writer, 1 << 31, &Message::Resolve { id: 63 })?;
                         writer.flush()?;
                         continue;
                     }
@@ -112,16 +117,16 @@ fn serve(stream: TcpStream, lie: Lie) -> Result<(), ProtocolError> {
                 }
             }
             Message::Resolved { .. } => {
-                write_frame(&mut writer, run, &Message::Finished(RunResult::Value(0.0)))?;
+                write_message(&mut writer, run, &Message::Finished(RunResult::Value(0.0)))?;
                 writer.flush()?;
                 continue;
             }
             other => Message::Failed(format!("unexpected {}", other.name())),
         };
         if lie == Lie::FinishedUnasked && matches!(reply, Message::Address { .. }) {
-            write_frame(&mut writer, seq, &Message::Finished(RunResult::Value(1.0)))?;
+            write_message(&mut writer, seq, &Message::Finished(RunResult::Value(1.0)))?;
         } else {
-            write_frame(&mut writer, seq, &reply)?;
+            write_message(&mut writer, seq, &reply)?;
         }
         writer.flush()?;
     }
@@ -200,15 +205,30 @@ fn a_resolve_for_a_stub_of_no_function_is_refused() {
 }
 
 #[test]
-fn a_welcome_for_another_target_is_refused() {
-    refused(Lie::WrongTriple, "aarch64-unknown-linux-gnu");
+fn a_welcome_for_another_protocol_version_is_refused_naming_both() {
+    refused(
+        Lie::WrongVersion,
+        &format!("speaks protocol {}, toy speaks {VERSION}", VERSION + 1),
+    );
 }
 
 #[test]
-fn a_welcome_with_another_page_size_is_refused() {
+fn a_welcome_for_another_target_is_refused_naming_both() {
+    refused(
+        Lie::WrongTriple,
+        "runs aarch64-unknown-linux-gnu code, but toy compiles for x86_64-",
+    );
+}
+
+#[test]
+fn a_welcome_with_another_page_size_is_refused_naming_both() {
     refused(
         Lie::WrongPageSize,
-        &format!("page size {}", page_size() * 16),
+        &format!(
+            "page size {} is not this machine's {}",
+            page_size() * 16,
+            page_size()
+        ),
     );
 }
 

@@ -13,7 +13,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::Listener;
-use toy_executor::protocol::{HEADER, MAX_FRAME, Message, VERSION, read_frame, write_frame};
+use toy_shared::wire::framing::{HEADER, MAX_FRAME};
+use toy_shared::wire::{Message, VERSION, read_message, write_message};
 
 /// How long a client that should be served promptly may take: far below the
 /// authentication deadlines the tests set (60 s), far above a loaded machine's start-up.
@@ -48,10 +49,10 @@ impl Executor {
             line_buffered: false,
         };
         let mut bytes = Vec::new();
-        write_frame(&mut bytes, 1, &auth).expect("encodes");
-        write_frame(&mut bytes, 2, &hello).expect("encodes");
+        write_message(&mut bytes, 1, &auth).expect("encodes");
+        write_message(&mut bytes, 2, &hello).expect("encodes");
         stream.write_all(&bytes).expect("write");
-        match read_frame(&mut stream) {
+        match read_message(&mut stream) {
             Ok((2, Message::Welcome { .. })) => stream,
             other => panic!("expected Welcome, got {other:?}"),
         }
@@ -152,7 +153,7 @@ fn wait_closed(stream: &mut TcpStream, within: Duration) -> Option<(Duration, Ve
 fn frames(mut bytes: &[u8]) -> Vec<Message> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
-        out.push(read_frame(&mut bytes).expect("a whole frame").1);
+        out.push(read_message(&mut bytes).expect("a whole frame").1);
     }
     out
 }
@@ -176,7 +177,7 @@ fn a_one_byte_per_second_client_is_cut_off_at_the_deadline() {
     let token = Message::Auth {
         token: executor.token.as_bytes().to_vec(),
     };
-    write_frame(&mut auth, 1, &token).expect("encodes");
+    write_message(&mut auth, 1, &token).expect("encodes");
     let started = Instant::now();
     // The trickle: one byte a second of a real Auth frame, on its own thread.
     let mut writer = slow.try_clone().expect("clone");
@@ -219,10 +220,9 @@ fn many_idle_connections_do_not_keep_a_real_client_out() {
 fn an_oversized_auth_frame_is_refused_at_once() {
     let executor = Executor::start(&["--auth-timeout", "60"]);
     let mut stream = TcpStream::connect(&executor.addr).expect("connects");
-    // An Auth header announcing the largest frame, and nothing after it.
+    // A header announcing the largest frame, and nothing after it.
     let mut header = [0u8; HEADER];
     header[0..4].copy_from_slice(&(MAX_FRAME as u32).to_le_bytes());
-    header[4] = 1;
     stream.write_all(&header).expect("write");
     let (took, reply) = wait_closed(&mut stream, PROMPTLY).expect("never refused");
     assert!(took < PROMPTLY, "{took:?}");
@@ -303,7 +303,7 @@ fn assert_refused_frame(executor: &Executor, what: &str, bytes: &[u8], session: 
             token: executor.token.as_bytes().to_vec(),
         };
         let mut frame = Vec::new();
-        write_frame(&mut frame, 1, &auth).expect("encodes");
+        write_message(&mut frame, 1, &auth).expect("encodes");
         stream.write_all(&frame).expect("write");
         stream
     };
@@ -325,23 +325,30 @@ fn assert_refused_frame(executor: &Executor, what: &str, bytes: &[u8], session: 
 #[test]
 fn malformed_frames_after_authentication_end_that_connection_only() {
     let executor = Executor::start(&[]);
-    let garbage: [(&str, &[u8]); 5] = [
+    let garbage: [(&str, &[u8]); 6] = [
         ("http", b"GET / HTTP/1.1\r\n\r\n"),
         // A header announcing a 4 GiB frame.
         (
             "oversized",
-            &[0xff, 0xff, 0xff, 0xff, 3, 0, 0, 0, 9, 0, 0, 0],
+            &[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 9, 0, 0, 0],
         ),
-        // A Reserve frame whose payload stops inside its first field.
+        // A Reserve frame (tag 4) whose payload stops inside its first varint.
         (
             "truncated payload",
-            &[2, 0, 0, 0, 3, 0, 0, 0, 9, 0, 0, 0, 5, 0],
+            &[2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 4, 0x80],
         ),
-        ("unknown kind", &[0, 0, 0, 0, 250, 0, 0, 0, 9, 0, 0, 0]),
+        (
+            "unknown message",
+            &[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 250],
+        ),
+        (
+            "reserved header bytes",
+            &[0, 0, 0, 0, 3, 0, 0, 0, 9, 0, 0, 0],
+        ),
         // 10 bytes announced, 1 sent, then the end of the stream.
         (
             "stream ends inside a frame",
-            &[10, 0, 0, 0, 3, 0, 0, 0, 9, 0, 0, 0, 5],
+            &[10, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 4],
         ),
     ];
     for (what, bytes) in garbage {
@@ -464,4 +471,31 @@ fn a_new_token_file_is_private_and_works() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGTERM));
     assert!(!path.exists(), "the token file outlived the listener");
+}
+
+#[test]
+fn a_hello_of_another_protocol_version_is_refused_naming_both() {
+    let executor = Executor::start(&[]);
+    let mut stream = TcpStream::connect(&executor.addr).expect("connects");
+    let auth = Message::Auth {
+        token: executor.token.as_bytes().to_vec(),
+    };
+    let hello = Message::Hello {
+        version: VERSION + 1,
+        line_buffered: false,
+    };
+    let mut bytes = Vec::new();
+    write_message(&mut bytes, 1, &auth).expect("encodes");
+    write_message(&mut bytes, 2, &hello).expect("encodes");
+    stream.write_all(&bytes).expect("write");
+    let (_, reply) = wait_closed(&mut stream, PROMPTLY).expect("the executor hangs up");
+    let expected = format!(
+        "toy speaks protocol {}, this executor speaks {VERSION}",
+        VERSION + 1
+    );
+    match frames(&reply).as_slice() {
+        [Message::Failed(why)] => assert!(why.contains(&expected), "{why}"),
+        other => panic!("expected one Failed, got {other:?}"),
+    }
+    executor.assert_serves("after a Hello of another version");
 }

@@ -7,10 +7,14 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::protocol::{HEADER, MAX_TOKEN, Message, parse_header, tokens_match, write_frame};
+use toy_shared::wire::codec::{decode, encode};
+use toy_shared::wire::error::{Malformed, ProtocolError};
+use toy_shared::wire::framing::{HEADER, Header, parse_header, write_frame};
+use toy_shared::wire::messages::{MAX_TOKEN, Message};
 
-/// The largest `Auth` payload: the token and its length.
-const MAX_AUTH: usize = 4 + MAX_TOKEN;
+/// The largest `Auth` payload: the message's tag, the token's length (a varint of at
+/// most 2 bytes for MAX_TOKEN) and the token.
+const MAX_AUTH: usize = 3 + MAX_TOKEN;
 /// How long a refused connection is drained before it is closed.
 const LINGER: Duration = Duration::from_secs(1);
 
@@ -31,7 +35,7 @@ pub(crate) enum Refusal {
     TooLarge(usize),
     /// A malformed frame.
     #[error("authentication failed: {0}")]
-    Broken(String),
+    Broken(ProtocolError),
     /// Authenticated, but every session is taken (the `Auth` frame's sequence number,
     /// the most sessions served at once).
     #[error(
@@ -41,8 +45,8 @@ pub(crate) enum Refusal {
     Busy(u32, usize),
     /// Authenticated, but no session process could be started (the sequence number,
     /// why).
-    #[error("{1}")]
-    NoSession(u32, String),
+    #[error("cannot start an executor process: {1}")]
+    NoSession(u32, io::Error),
 }
 
 impl Refusal {
@@ -69,7 +73,7 @@ pub(crate) fn authenticate(
     };
     let io_refusal = |e: io::Error| match e.kind() {
         io::ErrorKind::TimedOut => Refusal::TimedOut(timeout),
-        io::ErrorKind::UnexpectedEof => Refusal::Broken("the stream ended inside a frame".into()),
+        io::ErrorKind::UnexpectedEof => Refusal::Broken(Malformed::CutPayload.into()),
         _ => Refusal::Closed,
     };
     let mut header = [0u8; HEADER];
@@ -78,17 +82,17 @@ pub(crate) fn authenticate(
         HEADER => {}
         _ => return Err(io_refusal(io::ErrorKind::UnexpectedEof.into())),
     }
-    let (len, kind, seq) = parse_header(&header).map_err(|e| Refusal::Broken(e.to_string()))?;
+    let Header { len, seq } = parse_header(&header).map_err(Refusal::Broken)?;
     // Checked before reading (or allocating) the payload.
     if len > MAX_AUTH {
         return Err(Refusal::TooLarge(len));
     }
     let mut payload = vec![0u8; len];
     reader.read_exact(&mut payload).map_err(io_refusal)?;
-    match Message::decode(kind, &payload) {
+    match decode(&payload) {
         Ok(Message::Auth { token: given }) if tokens_match(&given, token) => Ok(seq),
         Ok(_) => Err(Refusal::Wrong(seq)),
-        Err(e) => Err(Refusal::Broken(e.to_string())),
+        Err(e) => Err(Refusal::Broken(e)),
     }
 }
 
@@ -138,7 +142,8 @@ pub(crate) fn refuse(stream: &TcpStream, refusal: &Refusal) {
     }
     let mut frame = Vec::new();
     let answer = Message::Failed(refusal.to_string());
-    if write_frame(&mut frame, refusal.seq(), &answer).is_err() {
+    let written = encode(&answer).and_then(|p| write_frame(&mut frame, refusal.seq(), &p));
+    if written.is_err() {
         return;
     }
     let mut writer = stream;
@@ -157,5 +162,33 @@ pub(crate) fn refuse(stream: &TcpStream, refusal: &Refusal) {
             Ok(0) | Err(_) => break,
             Ok(n) => total += n,
         }
+    }
+}
+
+/// Compares two tokens in time that depends only on their lengths.
+fn tokens_match(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(tokens_match(b"abc", b"abc"));
+        assert!(!tokens_match(b"abc", b"abd"));
+        assert!(!tokens_match(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn the_largest_auth_frame_fits_max_auth() {
+        let auth = Message::Auth {
+            token: vec![b'x'; MAX_TOKEN],
+        };
+        assert_eq!(encode(&auth).expect("encodes").len(), MAX_AUTH);
     }
 }

@@ -10,17 +10,18 @@
 //! and jumps there, as if the caller had called the code directly.
 //!
 //! A declined resolve, Ctrl-C and stack overflows (a fault on the guard page, caught on
-//! an alternate signal stack) all leave through `toy_escape`, so a failed evaluation
-//! never unwinds JIT'd frames with Rust panics and never kills the process.
+//! an alternate signal stack; the handlers are in [`crate::signals`]) all leave through
+//! `toy_escape`, so a failed evaluation never unwinds JIT'd frames with Rust panics
+//! and never kills the process.
 
 use std::cell::Cell;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use memmap2::{MmapMut, MmapOptions};
 
-use crate::ExecError;
 use crate::INTERRUPTED;
+use crate::signals;
+use toy_shared::{Abort, ExecError};
 
 /// Size of the stack JIT'd code runs on: room for the language's guaranteed
 /// recursion depth (1,000,000 calls) with frames of up to 1 KiB (a function with ten
@@ -33,8 +34,8 @@ const ALT_STACK_SIZE: usize = 64 << 10;
 
 /// Status of a finished `toy_enter`.
 const STATUS_OK: u64 = 0;
-const STATUS_OVERFLOW: u64 = 1;
-const STATUS_INTERRUPTED: u64 = 2;
+pub(crate) const STATUS_OVERFLOW: u64 = 1;
+pub(crate) const STATUS_INTERRUPTED: u64 = 2;
 const STATUS_UNRESOLVED: u64 = 2 << 32;
 
 // ANCHOR: enter
@@ -184,7 +185,7 @@ std::arch::global_asm!(
 unsafe extern "C" {
     // `ctx` points at a `Context`, whose first field is the saved stack pointer.
     fn toy_enter(function: u64, out: *mut f64, ctx: *mut u64, stack_top: u64) -> u64;
-    fn toy_escape(ctx: *mut u64, status: u64) -> !;
+    pub(crate) fn toy_escape(ctx: *mut u64, status: u64) -> !;
     fn toy_resolver();
 }
 
@@ -195,32 +196,18 @@ pub type ResolveFn<'a> = dyn FnMut(u32) -> Option<u64> + 'a;
 /// An evaluation in progress: where `toy_enter` saved the caller's stack pointer (the
 /// assembly reads it at offset 0) and who resolves trampolines.
 #[repr(C)]
-struct Context<'a> {
-    saved_rsp: u64,
+pub(crate) struct Context<'a> {
+    pub(crate) saved_rsp: u64,
     resolve: &'a mut ResolveFn<'a>,
-}
-
-/// Why JIT'd code did not return normally.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Abort {
-    /// The function with this id was called, and its resolve was declined.
-    Unresolved(u32),
-    /// Ctrl-C stopped the code.
-    Interrupted,
-    /// The JIT stack overflowed; `pc` is the instruction that faulted.
-    StackOverflow {
-        /// Address of the faulting instruction.
-        pc: u64,
-    },
 }
 
 thread_local! {
     /// The context of the evaluation running on this thread, if any.
-    static CURRENT: Cell<*mut Context<'static>> = const { Cell::new(std::ptr::null_mut()) };
+    pub(crate) static CURRENT: Cell<*mut Context<'static>> = const { Cell::new(std::ptr::null_mut()) };
     /// The guard page range of this thread's JIT stack.
-    static GUARD: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    pub(crate) static GUARD: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
     /// The instruction that hit the guard page last.
-    static FAULT_PC: Cell<u64> = const { Cell::new(0) };
+    pub(crate) static FAULT_PC: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A stack for JIT'd code, with a guard area below it.
@@ -263,7 +250,7 @@ impl JitStack {
                 std::io::Error::last_os_error().to_string(),
             ));
         }
-        install_fault_handler();
+        signals::install_fault_handler();
         Ok(JitStack { memory, _alt: alt })
     }
 
@@ -307,100 +294,6 @@ impl JitStack {
             }),
             s => Err(Abort::Unresolved((s - STATUS_UNRESOLVED) as u32)),
         })
-    }
-}
-
-/// The range of JIT'd code, for the interrupt handler to recognise.
-static CODE_RANGE: (AtomicU64, AtomicU64) = (AtomicU64::new(0), AtomicU64::new(0));
-
-/// Tells the interrupt handler where JIT'd code lives.
-pub fn set_code_range(start: u64, len: u64) {
-    CODE_RANGE.0.store(start, Ordering::Relaxed);
-    CODE_RANGE.1.store(len, Ordering::Relaxed);
-}
-
-/// Makes Ctrl-C (SIGINT) stop a running evaluation instead of the process: it sets
-/// [`INTERRUPTED`], which the interpreter and the runtime poll, and when JIT'd code
-/// is running on this thread it leaves that code at once.
-///
-/// Call it on the thread that runs programs, after blocking SIGINT in the others
-/// (see [`block_interrupts`]) so that the signal is delivered here.
-pub fn handle_interrupts() -> std::io::Result<()> {
-    interrupt_on(libc::SIGINT)
-}
-
-/// Makes `signal` act like Ctrl-C (the executor process also takes SIGURG, raised
-/// by urgent data on its TCP connection, as an interrupt).
-pub fn interrupt_on(signal: libc::c_int) -> std::io::Result<()> {
-    // SAFETY: a zeroed sigaction is valid; the handler only stores atomics and, when
-    // JIT'd code was interrupted, redirects this thread's saved registers.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_interrupt as *const () as usize;
-        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
-        libc::sigemptyset(&mut action.sa_mask);
-        if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-/// Blocks SIGINT on the calling thread, so that it reaches the program's thread.
-pub fn block_interrupts() {
-    // SAFETY: plain signal-mask manipulation of the calling thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
-}
-
-extern "C" fn on_interrupt(
-    _signal: libc::c_int,
-    _info: *mut libc::siginfo_t,
-    context: *mut libc::c_void,
-) {
-    INTERRUPTED.store(true, Ordering::Relaxed);
-    let ctx = CURRENT.with(Cell::get);
-    if ctx.is_null() {
-        return;
-    }
-    let start = CODE_RANGE.0.load(Ordering::Relaxed);
-    let len = CODE_RANGE.1.load(Ordering::Relaxed);
-    // SAFETY: `context` is this thread's ucontext_t.
-    let pc = unsafe {
-        (*(context as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize]
-    } as u64;
-    // JIT'd code holds no locks and owns nothing, so it may be abandoned at any
-    // instruction; Rust code (the runtime) may not, and polls the flag instead.
-    if pc.wrapping_sub(start) < len {
-        // SAFETY: as above, and `ctx` is this thread's live evaluation context.
-        unsafe { escape_on_return(context, ctx, STATUS_INTERRUPTED) };
-    }
-}
-
-/// Makes the interrupted thread resume in `toy_escape(ctx, status)` when the signal
-/// handler returns; returns the interrupted instruction's address.
-///
-/// # Safety
-/// `context` must be the handler's ucontext_t and `ctx` the live context of the
-/// evaluation running on this thread.
-unsafe fn escape_on_return(
-    context: *mut libc::c_void,
-    ctx: *mut Context<'static>,
-    status: u64,
-) -> u64 {
-    // SAFETY: guaranteed by the caller; only saved registers are changed.
-    unsafe {
-        let gregs = &mut (*(context as *mut libc::ucontext_t)).uc_mcontext.gregs;
-        let pc = gregs[libc::REG_RIP as usize] as u64;
-        gregs[libc::REG_RIP as usize] = toy_escape as *const () as i64;
-        gregs[libc::REG_RDI as usize] = ctx as i64;
-        gregs[libc::REG_RSI as usize] = status as i64;
-        gregs[libc::REG_RSP as usize] = (*ctx).saved_rsp as i64;
-        pc
     }
 }
 
@@ -449,61 +342,4 @@ extern "C" fn toy_resolve(id: u32) -> u64 {
     // SAFETY: no Rust frame with a destructor lies between here and `toy_enter`
     // (the callback has returned; the resolver and JIT'd frames own nothing).
     unsafe { toy_escape(ctx.cast(), status) }
-}
-
-/// The SIGSEGV handler that was installed before ours.
-static PREVIOUS: OnceLock<Option<libc::sigaction>> = OnceLock::new();
-
-fn install_fault_handler() {
-    PREVIOUS.get_or_init(|| {
-        // SAFETY: a zeroed sigaction is valid; we fill in the handler and flags.
-        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-        action.sa_sigaction = on_fault as *const () as usize;
-        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-        // SAFETY: installs a handler for SIGSEGV, keeping the previous one (Rust's
-        // own stack-overflow reporter) to hand other faults back to.
-        unsafe {
-            let mut previous: libc::sigaction = std::mem::zeroed();
-            libc::sigemptyset(&mut action.sa_mask);
-            (libc::sigaction(libc::SIGSEGV, &action, &mut previous) == 0).then_some(previous)
-        }
-    });
-}
-
-extern "C" fn on_fault(
-    _signal: libc::c_int,
-    info: *mut libc::siginfo_t,
-    context: *mut libc::c_void,
-) {
-    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
-    let address = unsafe { (*info).si_addr() } as usize;
-    let (low, high) = GUARD.with(Cell::get);
-    let ctx = CURRENT.with(Cell::get);
-    if !ctx.is_null() && (low..high).contains(&address) {
-        // SAFETY: `context` is this thread's ucontext_t and `ctx` its live context.
-        let pc = unsafe { escape_on_return(context, ctx, STATUS_OVERFLOW) };
-        FAULT_PC.with(|cell| cell.set(pc));
-        return;
-    }
-    // Not ours. A SIGSEGV sent by `kill` (si_code <= 0) must end the process as it
-    // would have without us: default action, raised again (pending until this handler
-    // returns). A real fault goes back to the previous handler (Rust's stack-overflow
-    // reporter) and repeats there.
-    // SAFETY: reading si_code of the valid siginfo; restoring a handler that sigaction
-    // itself returned, or the default.
-    unsafe {
-        if (*info).si_code <= 0 {
-            libc::signal(libc::SIGSEGV, libc::SIG_DFL);
-            libc::raise(libc::SIGSEGV);
-            return;
-        }
-        match PREVIOUS.get().copied().flatten() {
-            Some(previous) => {
-                libc::sigaction(libc::SIGSEGV, &previous, std::ptr::null_mut());
-            }
-            None => {
-                libc::signal(libc::SIGSEGV, libc::SIG_DFL);
-            }
-        }
-    }
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use crate::auth::{Refusal, authenticate, refuse};
+use crate::server::ServeError;
 use crate::token::{self, TokenError};
 
 /// Connections being authenticated at once; a newer one pushes the oldest out. A real
@@ -58,9 +59,17 @@ pub enum ListenError {
     /// Binding failed.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, io::Error),
+    /// `--serve-connection` without a connected socket on stdin.
+    #[error("--serve-connection needs a connected socket on stdin")]
+    NotASocket,
     /// Serving over an accepted connection failed (in a session process).
-    #[error("{0}")]
-    Session(String),
+    #[error("{peer}: {source}")]
+    Session {
+        /// The controller's address.
+        peer: String,
+        /// What went wrong.
+        source: ServeError,
+    },
 }
 
 impl ListenError {
@@ -233,9 +242,10 @@ impl Shared {
                     drop(stream);
                     reap(child, peer);
                 }
-                Err(why) => {
-                    eprintln!("toy-executor: {peer}: {why}");
-                    refuse(&stream, &Refusal::NoSession(seq, why));
+                Err(err) => {
+                    let refusal = Refusal::NoSession(seq, err);
+                    eprintln!("toy-executor: {peer}: {refusal}");
+                    refuse(&stream, &refusal);
                 }
             }
         }
@@ -246,12 +256,9 @@ impl Shared {
 /// Starts a fresh `toy-executor` process to serve an authenticated connection (its
 /// stdin): a crash of its code ends that process only. It is executed anew, not
 /// forked, since this process has threads.
-fn spawn_session(stream: &TcpStream, peer: SocketAddr) -> Result<Child, String> {
-    let socket = OwnedFd::from(stream.try_clone().map_err(|e| e.to_string())?);
-    let log = io::stderr()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|e| e.to_string())?;
+fn spawn_session(stream: &TcpStream, peer: SocketAddr) -> io::Result<Child> {
+    let socket = OwnedFd::from(stream.try_clone()?);
+    let log = io::stderr().as_fd().try_clone_to_owned()?;
     Command::new("/proc/self/exe")
         .arg0("toy-executor")
         .args(["--serve-connection", &peer.to_string()])
@@ -261,7 +268,6 @@ fn spawn_session(stream: &TcpStream, peer: SocketAddr) -> Result<Child, String> 
         // Ctrl-C at the listener's terminal ends the listener, not the sessions.
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot start an executor process: {e}"))
 }
 
 /// Waits for a session process to end; reports a crash.
@@ -283,12 +289,13 @@ pub fn serve_accepted(peer: &str) -> Result<(), ListenError> {
         libc::fstat(0, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFSOCK
     };
     if !is_socket {
-        return Err(ListenError::Session(
-            "--serve-connection needs a connected socket on stdin".into(),
-        ));
+        return Err(ListenError::NotASocket);
     }
     // SAFETY: fd 0 is an open socket (checked above) that nothing else in this
     // process uses; the stream owns it from here on.
     let stream = unsafe { TcpStream::from_raw_fd(0) };
-    crate::server::connection(stream).map_err(|e| ListenError::Session(format!("{peer}: {e}")))
+    crate::command::connection(stream).map_err(|source| ListenError::Session {
+        peer: peer.into(),
+        source,
+    })
 }

@@ -1,13 +1,17 @@
-//! The executor's operations, on this process: what `toy` uses in-process and what
-//! `toy-executor` serves to a remote `toy`.
+//! The executor's operations, on this process: what `toy` uses in-process
+//! ([`InProcess`]) and what `toy-executor` serves to a remote `toy` ([`Local`]).
 
 use std::collections::HashMap;
 
-use crate::entry::{self, Abort, JitStack};
+use toy_shared::executor::{Executor, Loader, Resolve};
+use toy_shared::{Abort, Addr, ExecError, ExternSymbol};
+
+use crate::entry::{self, JitStack};
 use crate::gdb;
 use crate::memory::{self, Region};
+use crate::runtime;
+use crate::signals;
 use crate::stubs::{self, CHUNK_BYTES};
-use crate::{Addr, ExecError, ExternSymbol, runtime};
 
 /// Memory, stubs and look-ups of this process.
 pub struct LocalLoader {
@@ -16,33 +20,57 @@ pub struct LocalLoader {
     debug: HashMap<Addr, gdb::Registration>,
 }
 
-impl LocalLoader {
-    /// Reserves `size` bytes of executable memory aligned to `align`.
-    pub fn reserve(&mut self, size: u64, align: u64) -> Result<Addr, ExecError> {
+impl Loader for LocalLoader {
+    fn reserve(&mut self, size: u64, align: u64) -> Result<Addr, ExecError> {
         self.region.reserve(size, align)
     }
 
-    /// Writes bytes into reserved memory.
-    pub fn write(&mut self, addr: Addr, bytes: &[u8]) -> Result<(), ExecError> {
+    fn write(&mut self, addr: Addr, bytes: &[u8]) -> Result<(), ExecError> {
         self.region.write(addr, bytes)
     }
 
-    /// Makes written memory ready to run: nothing to do here, since the executable
-    /// view already shows what was written and x86 keeps instruction fetch coherent.
-    pub fn finalize(&mut self, _addr: Addr, _size: u64) -> Result<(), ExecError> {
+    /// Nothing to do here: the executable view already shows what was written and
+    /// x86 keeps instruction fetch coherent.
+    fn finalize(&mut self, _addr: Addr, _size: u64) -> Result<(), ExecError> {
         Ok(())
     }
 
-    /// Gives a reserved block back.
-    pub fn release(&mut self, addr: Addr) -> Result<(), ExecError> {
+    fn release(&mut self, addr: Addr) -> Result<(), ExecError> {
         self.region.release(addr)?;
         self.debug.remove(&addr);
         Ok(())
     }
 
-    /// Registers a debug object describing the code in the block at `addr` with
-    /// GDB's JIT interface, until the block is released.
-    pub fn register_debug(&mut self, addr: Addr, object: Vec<u8>) -> Result<(), ExecError> {
+    fn set_slot(&mut self, slot: Addr, target: Addr) -> Result<(), ExecError> {
+        self.region.store_u64(slot, target)
+    }
+
+    fn create_stubs(&mut self, first: u32) -> Result<Addr, ExecError> {
+        let chunk = self.region.reserve(CHUNK_BYTES, 16)?;
+        let bytes = stubs::chunk_bytes(chunk, first, entry::resolver_entry());
+        self.region.write(chunk, &bytes)?;
+        Ok(chunk)
+    }
+
+    fn lookup_externs(&mut self, names: &[&str]) -> Result<Vec<Option<ExternSymbol>>, ExecError> {
+        Ok(names
+            .iter()
+            .map(|name| runtime::lookup(name).map(|f| (f.addr(), Some(f.arity))))
+            .collect())
+    }
+
+    fn lookup_symbols(&mut self, names: &[&str]) -> Result<Vec<Option<Addr>>, ExecError> {
+        Ok(names
+            .iter()
+            .map(|name| runtime::lookup_symbol(name))
+            .collect())
+    }
+
+    fn memory_in_use(&mut self) -> Result<u64, ExecError> {
+        Ok(self.region.used())
+    }
+
+    fn register_debug(&mut self, addr: Addr, object: Vec<u8>) -> Result<(), ExecError> {
         if !self.region.is_block(addr) {
             return Err(ExecError::BadAddress(addr));
         }
@@ -52,42 +80,9 @@ impl LocalLoader {
         self.debug.insert(addr, gdb::register(object));
         Ok(())
     }
+}
 
-    /// Points an 8-byte slot somewhere else, with one atomic store.
-    pub fn set_slot(&mut self, slot: Addr, target: Addr) -> Result<(), ExecError> {
-        self.region.store_u64(slot, target)
-    }
-
-    /// Writes a chunk of stubs for ids `first..first + 64`, each pointing at its
-    /// trampoline; returns the chunk's address.
-    pub fn create_stubs(&mut self, first: u32) -> Result<Addr, ExecError> {
-        let chunk = self.region.reserve(CHUNK_BYTES, 16)?;
-        let bytes = stubs::chunk_bytes(chunk, first, entry::resolver_entry());
-        self.region.write(chunk, &bytes)?;
-        Ok(chunk)
-    }
-
-    /// Resolves `extern` declarations: runtime or C math functions only.
-    pub fn lookup_externs(&mut self, names: &[&str]) -> Vec<Option<ExternSymbol>> {
-        names
-            .iter()
-            .map(|name| runtime::lookup(name).map(|f| (f.addr(), Some(f.arity))))
-            .collect()
-    }
-
-    /// Resolves symbols that LLVM itself introduced (`memset`, `sincos`, ...).
-    pub fn lookup_symbols(&mut self, names: &[&str]) -> Vec<Option<Addr>> {
-        names
-            .iter()
-            .map(|name| runtime::lookup_symbol(name))
-            .collect()
-    }
-
-    /// Bytes of memory currently reserved.
-    pub fn memory_in_use(&self) -> u64 {
-        self.region.used()
-    }
-
+impl LocalLoader {
     /// Address of the first byte of JIT memory.
     pub fn base(&self) -> Addr {
         self.region.base()
@@ -111,7 +106,7 @@ impl Local {
     /// Maps the memory and the stack for JIT'd code on the calling thread.
     pub fn new() -> Result<Self, ExecError> {
         let region = Region::new()?;
-        entry::set_code_range(region.base(), memory::REGION_SIZE);
+        signals::set_code_range(region.base(), memory::REGION_SIZE);
         Ok(Local {
             loader: LocalLoader {
                 region,
@@ -138,6 +133,39 @@ impl Local {
         // `double(*)(void)` for evaluation entry points; trampolines lead to the
         // resolver, which calls `resolve`.
         unsafe { self.stack.run(addr, &mut resolve) }
+    }
+}
+
+/// The executor of the `toy` process itself: JIT'd code runs on the calling thread.
+pub struct InProcess {
+    local: Local,
+}
+
+impl InProcess {
+    /// Maps the memory and the stack for JIT'd code on the calling thread.
+    pub fn new() -> Result<Self, ExecError> {
+        Ok(InProcess {
+            local: Local::new()?,
+        })
+    }
+
+    /// Address of the first byte of JIT memory.
+    pub fn base(&self) -> Addr {
+        self.local.loader.base()
+    }
+}
+
+impl Executor for InProcess {
+    fn loader(&mut self) -> &mut dyn Loader {
+        &mut self.local.loader
+    }
+
+    fn run(
+        &mut self,
+        addr: Addr,
+        resolve: &mut Resolve<'_>,
+    ) -> Result<Result<f64, Abort>, ExecError> {
+        self.local.run(addr, &mut |loader, id| resolve(loader, id))
     }
 }
 

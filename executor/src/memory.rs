@@ -7,7 +7,7 @@ use std::os::fd::FromRawFd;
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
 
-use crate::ExecError;
+use toy_shared::ExecError;
 
 /// Bytes of address space reserved for JIT'd code and data.
 pub const REGION_SIZE: u64 = 1 << 30;

@@ -1,63 +1,82 @@
-//! The executor process: serves [`Local`] to one controller over a byte stream, and
-//! its command line (`toy-executor [--listen ADDR:PORT ...]`; the TCP side is in
-//! [`crate::listener`]).
+//! The executor's side of a session: serves [`Local`] to one controller over a byte
+//! stream (the command line and process set-up are in [`crate::command`]).
 
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::net::TcpStream;
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::process::ExitCode;
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use crate::listener::{self, Config};
+use thiserror::Error;
+use toy_shared::executor::Loader;
+use toy_shared::wire::{
+    Message, Op, ProtocolError, RunResult, VERSION, read_message, write_message,
+};
+use toy_shared::{Abort, ExecError};
+
 use crate::local::{Local, LocalLoader};
-use crate::protocol::{Message, Op, ProtocolError, RunResult, VERSION, read_frame, write_frame};
-use crate::{Abort, ExecError, INTERRUPTED, runtime};
+use crate::{INTERRUPTED, runtime};
+
+/// Why serving a controller ended early.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// A frame from the controller did not decode, or it broke the session's rules.
+    #[error("{0}")]
+    Protocol(#[from] ProtocolError),
+    /// The controller cannot be written to.
+    #[error("cannot write to the controller: {0}")]
+    Write(ProtocolError),
+    /// The executor could not be set up (its memory, its stack).
+    #[error("{0}")]
+    Exec(#[from] ExecError),
+    /// The connection could not be set up.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
 
 /// The writing half of a connection, shared with the runtime's output sink.
 type Shared<W> = Arc<Mutex<BufWriter<W>>>;
 
-fn send<W: Write>(writer: &Shared<W>, seq: u32, message: &Message) -> Result<(), String> {
+fn send<W: Write>(writer: &Shared<W>, seq: u32, message: &Message) -> Result<(), ServeError> {
     let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
-    write_frame(&mut *w, seq, message)
-        .and_then(|()| w.flush())
-        .map_err(|e| format!("cannot write to the controller: {e}"))
+    write_message(&mut *w, seq, message)
+        .and_then(|()| w.flush().map_err(ProtocolError::from))
+        .map_err(ServeError::Write)
 }
 
 /// Answers one request that is not `Run`.
 fn handle(loader: &mut LocalLoader, message: Message) -> Message {
     let reply = match message {
-        Message::Reserve { size, align } => {
-            loader.reserve(size, align).map(|addr| Message::Address {
+        Message::Reserve { size, align } => loader.reserve(size, align).and_then(|addr| {
+            Ok(Message::Address {
                 addr,
-                in_use: loader.memory_in_use(),
+                in_use: loader.memory_in_use()?,
             })
-        }
-        Message::CreateStubs { first } => loader.create_stubs(first).map(|addr| Message::Address {
-            addr,
-            in_use: loader.memory_in_use(),
         }),
-        Message::Batch(ops) => apply(loader, ops).map(|()| Message::Done {
-            in_use: loader.memory_in_use(),
+        Message::CreateStubs { first } => loader.create_stubs(first).and_then(|addr| {
+            Ok(Message::Address {
+                addr,
+                in_use: loader.memory_in_use()?,
+            })
+        }),
+        Message::Batch(ops) => apply(loader, ops).and_then(|()| {
+            Ok(Message::Done {
+                in_use: loader.memory_in_use()?,
+            })
         }),
         Message::LookupExterns(names) => {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let found = loader.lookup_externs(&names);
-            Ok(Message::Externs(
-                found
-                    .into_iter()
-                    .map(|f| f.map(|(addr, arity)| (addr, arity.map(|a| a as u32))))
-                    .collect(),
-            ))
+            loader.lookup_externs(&names).map(|found| {
+                Message::Externs(
+                    found
+                        .into_iter()
+                        .map(|f| f.map(|(addr, arity)| (addr, arity.map(|a| a as u32))))
+                        .collect(),
+                )
+            })
         }
         Message::LookupSymbols(names) => {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            Ok(Message::Symbols(loader.lookup_symbols(&names)))
+            loader.lookup_symbols(&names).map(Message::Symbols)
         }
-        other => Err(ExecError::Protocol(format!(
-            "unexpected request {}",
-            other.name()
-        ))),
+        other => Err(ProtocolError::Unexpected(other.name()).into()),
     };
     reply.unwrap_or_else(|err| Message::Failed(err.to_string()))
 }
@@ -76,17 +95,16 @@ fn apply(loader: &mut LocalLoader, ops: Vec<Op>) -> Result<(), ExecError> {
 }
 
 /// Serves one controller until it hangs up (over TCP, one that has authenticated).
-pub fn serve<R: Read, W: Write + Send + 'static>(reader: R, writer: W) -> Result<(), String> {
+pub fn serve<R: Read, W: Write + Send + 'static>(reader: R, writer: W) -> Result<(), ServeError> {
     let mut reader = BufReader::new(reader);
     let writer: Shared<W> = Arc::new(Mutex::new(BufWriter::new(writer)));
-    let first = match read_frame(&mut reader) {
+    let first = match read_message(&mut reader) {
         Ok(frame) => frame,
         Err(ProtocolError::Closed) => return Ok(()),
         Err(err) => {
             // Tell the controller why, as in a session.
-            let why = err.to_string();
-            let _ = send(&writer, 0, &Message::Failed(why.clone()));
-            return Err(why);
+            let _ = send(&writer, 0, &Message::Failed(err.to_string()));
+            return Err(err.into());
         }
     };
     match first {
@@ -98,11 +116,14 @@ pub fn serve<R: Read, W: Write + Send + 'static>(reader: R, writer: W) -> Result
             },
         ) => {
             if version != VERSION {
-                let why = format!("protocol version {version} is not {VERSION}");
-                send(&writer, seq, &Message::Failed(why.clone()))?;
-                return Err(why);
+                let err = ProtocolError::Version {
+                    ours: VERSION,
+                    theirs: version,
+                };
+                send(&writer, seq, &Message::Failed(err.to_string()))?;
+                return Err(err.into());
             }
-            let mut local = Local::new().map_err(|e| e.to_string())?;
+            let mut local = Local::new()?;
             send(
                 &writer,
                 seq,
@@ -119,9 +140,9 @@ pub fn serve<R: Read, W: Write + Send + 'static>(reader: R, writer: W) -> Result
             session(&mut reader, &writer, &mut local, line_buffered)
         }
         (seq, _) => {
-            let why = "the first request must be Hello";
-            let _ = send(&writer, seq, &Message::Failed(why.into()));
-            Err(why.into())
+            let err = ProtocolError::NotHello;
+            let _ = send(&writer, seq, &Message::Failed(err.to_string()));
+            Err(err.into())
         }
     }
 }
@@ -131,7 +152,7 @@ fn session<R: Read, W: Write + Send + 'static>(
     writer: &Shared<W>,
     local: &mut Local,
     line_buffered: bool,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     let sink = Arc::clone(writer);
     runtime::set_sink(
         Box::new(move |bytes| {
@@ -143,13 +164,12 @@ fn session<R: Read, W: Write + Send + 'static>(
     let mut next_seq = 1u32 << 31;
     let mut poisoned = false;
     loop {
-        let (seq, message) = match read_frame(reader) {
+        let (seq, message) = match read_message(reader) {
             Ok(frame) => frame,
             Err(ProtocolError::Closed) => return Ok(()),
             Err(err) => {
-                let why = err.to_string();
-                let _ = send(writer, 0, &Message::Failed(why.clone()));
-                return Err(why);
+                let _ = send(writer, 0, &Message::Failed(err.to_string()));
+                return Err(err.into());
             }
         };
         let Message::Run { addr } = message else {
@@ -178,7 +198,7 @@ fn session<R: Read, W: Write + Send + 'static>(
                 return None;
             }
             loop {
-                match read_frame(reader) {
+                match read_message(reader) {
                     Ok((seq, Message::Resolved { addr })) if seq == asked => {
                         return (addr != 0).then_some(addr);
                     }
@@ -196,7 +216,7 @@ fn session<R: Read, W: Write + Send + 'static>(
                         }
                     }
                     Err(err) => {
-                        broken = Some(err.to_string());
+                        broken = Some(err.into());
                         return None;
                     }
                 }
@@ -217,198 +237,4 @@ fn session<R: Read, W: Write + Send + 'static>(
         };
         send(writer, seq, &reply)?;
     }
-}
-
-const USAGE: &str = "\
-usage: toy-executor                      serve one controller on stdin/stdout
-       toy-executor --listen ADDR:PORT [--allow-remote] [--token-file FILE]
-                    [--auth-timeout SECS] [--max-sessions N]
-                                         serve controllers over TCP
-
-The executor runs whatever machine code its controller sends: over TCP every
-connection must first present the token, taken from TOY_EXECUTOR_TOKEN (16 to 256
-bytes) or generated at start-up (written to FILE with --token-file, which must not
-exist yet, else printed on stderr). --listen accepts only loopback addresses unless
---allow-remote is given. A connection has --auth-timeout seconds (default 5) to
-present the token; each authenticated controller is served by its own process, at
-most --max-sessions (default 16) at once: past that, a controller is told the
-executor is busy.";
-
-/// Default of `--auth-timeout`, in seconds.
-const AUTH_TIMEOUT: u64 = 5;
-/// Default of `--max-sessions`.
-const MAX_SESSIONS: usize = 16;
-
-/// What the command line asks for.
-enum Mode {
-    Pipes,
-    Listen(Config),
-    /// Internal: serve the authenticated TCP connection (from this peer) on stdin.
-    Accepted(String),
-}
-
-fn parse(args: &[String]) -> Result<Option<Mode>, String> {
-    let mut listen = None;
-    let mut accepted = None;
-    let mut config = Config {
-        addr: String::new(),
-        allow_remote: false,
-        token_file: None,
-        auth_timeout: Duration::from_secs(AUTH_TIMEOUT),
-        max_sessions: MAX_SESSIONS,
-    };
-    let mut i = 0;
-    while i < args.len() {
-        let value = args.get(i + 1);
-        match (args[i].as_str(), value) {
-            ("--listen", Some(v)) => listen = Some(v.clone()),
-            ("--token-file", Some(v)) => config.token_file = Some(v.into()),
-            ("--auth-timeout", Some(v)) => {
-                let secs: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| *s > 0.0 && *s <= 3600.0)
-                    .ok_or(format!("--auth-timeout takes 0 < SECS <= 3600, not `{v}`"))?;
-                config.auth_timeout = Duration::from_secs_f64(secs);
-            }
-            ("--max-sessions", Some(v)) => {
-                config.max_sessions = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(format!("--max-sessions takes a positive count, not `{v}`"))?;
-            }
-            ("--serve-connection", Some(v)) => accepted = Some(v.clone()),
-            ("--allow-remote", _) => {
-                config.allow_remote = true;
-                i += 1;
-                continue;
-            }
-            ("-h" | "--help", _) => return Ok(None),
-            (other, _) => return Err(format!("unexpected argument `{other}`")),
-        }
-        i += 2;
-    }
-    let listen_only = config.allow_remote
-        || config.token_file.is_some()
-        || config.auth_timeout != Duration::from_secs(AUTH_TIMEOUT)
-        || config.max_sessions != MAX_SESSIONS;
-    if listen.is_none() && listen_only {
-        return Err(
-            "--allow-remote, --token-file, --auth-timeout and --max-sessions \
-                    go with --listen"
-                .into(),
-        );
-    }
-    Ok(Some(match (listen, accepted) {
-        (Some(addr), None) => Mode::Listen(Config { addr, ..config }),
-        (None, Some(peer)) => Mode::Accepted(peer),
-        (None, None) => Mode::Pipes,
-        (Some(_), Some(_)) => return Err("--listen and --serve-connection conflict".into()),
-    }))
-}
-
-/// The `toy-executor` command.
-pub fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mode = match parse(&args) {
-        Ok(Some(mode)) => mode,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(why) => {
-            eprintln!("toy-executor: {why}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    // The listener itself runs no code: Ctrl-C ends it. Its sessions take it (and
-    // SIGURG) as an interrupt of the running code.
-    if !matches!(mode, Mode::Listen(_))
-        && let Err(err) = crate::handle_interrupts()
-    {
-        eprintln!("toy-executor: cannot handle interrupts: {err}");
-    }
-    let result = match mode {
-        Mode::Pipes => pipes().map_err(|why| (why, 1)),
-        Mode::Listen(config) => listener::run(&config).map_err(|e| (e.to_string(), e.exit_code())),
-        Mode::Accepted(peer) => {
-            listener::serve_accepted(&peer).map_err(|e| (e.to_string(), e.exit_code()))
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err((why, code)) => {
-            eprintln!("toy-executor: {why}");
-            ExitCode::from(code)
-        }
-    }
-}
-
-/// Serves the controller that spawned us, over stdin and stdout. Stdout is moved to
-/// a fresh descriptor first and fd 1 pointed at stderr, so that nothing else can
-/// write into the protocol stream.
-fn pipes() -> Result<(), String> {
-    // SAFETY: plain descriptor duplication; the new descriptor is owned by `out`.
-    let out = unsafe {
-        let fd = libc::dup(1);
-        if fd < 0 || libc::dup2(2, 1) < 0 {
-            return Err(std::io::Error::last_os_error().to_string());
-        }
-        std::fs::File::from_raw_fd(fd)
-    };
-    exit_on_hangup(0, 0);
-    serve(std::io::stdin(), out)
-}
-
-/// Ends this process as soon as the controller's end of `fd` closes, even while JIT'd
-/// code runs (an endless loop never reads again): an executor must not outlive `toy`.
-fn exit_on_hangup(fd: libc::c_int, events: libc::c_short) {
-    // The watcher must not take the main thread's Ctrl-C and SIGURG: block them while
-    // it is created (it inherits the mask), then unblock them here.
-    // SAFETY: plain signal-mask manipulation of the calling thread.
-    let old = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGURG);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-        old
-    };
-    let spawned = std::thread::Builder::new()
-        .name("hangup".into())
-        .stack_size(64 << 10)
-        .spawn(move || {
-            loop {
-                let mut pfd = libc::pollfd {
-                    fd,
-                    events,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd; HUP and ERR are always reported.
-                let ready = unsafe { libc::poll(&mut pfd, 1, -1) };
-                let gone = libc::POLLHUP | libc::POLLERR | libc::POLLRDHUP;
-                if ready > 0 && pfd.revents & gone != 0 {
-                    // SAFETY: ends the process at once; nothing needs flushing.
-                    unsafe { libc::_exit(0) };
-                }
-            }
-        });
-    // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-    if let Err(err) = spawned {
-        eprintln!("toy-executor: cannot watch the connection: {err}");
-    }
-}
-
-/// Serves one authenticated TCP connection; urgent data on it interrupts running code.
-pub(crate) fn connection(stream: TcpStream) -> Result<(), String> {
-    let _ = stream.set_nodelay(true);
-    // SAFETY: F_SETOWN on our own socket makes SIGURG come to this process.
-    unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_SETOWN, libc::getpid()) };
-    crate::entry::interrupt_on(libc::SIGURG).map_err(|e| e.to_string())?;
-    let writer = stream.try_clone().map_err(|e| e.to_string())?;
-    exit_on_hangup(stream.as_raw_fd(), libc::POLLRDHUP);
-    serve(stream, writer)
 }

@@ -16,7 +16,7 @@
 //! resolver (padded): 2064 bytes, 32.25 per function. The executor writes chunks
 //! ([`chunk_bytes`]); the JIT only computes addresses from a chunk's start.
 
-use crate::Addr;
+use toy_shared::Addr;
 
 /// Bytes per stub and trampoline.
 pub const STUB_BYTES: u64 = 32;

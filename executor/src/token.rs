@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use thiserror::Error;
 
-pub use crate::protocol::MAX_TOKEN;
+use toy_shared::wire::messages::MAX_TOKEN;
 
 /// Shortest token accepted: anything shorter can be guessed.
 pub const MIN_TOKEN: usize = 16;

@@ -2,5 +2,5 @@
 //! LLVM-free `toy-executor` crate; this binary does not link LLVM.
 
 fn main() -> std::process::ExitCode {
-    toy_executor::server::main()
+    toy_executor::command::main()
 }

@@ -17,11 +17,12 @@ use clap::{Parser, ValueEnum};
 use setup::SetupError;
 use toy::codegen::OptLevel;
 use toy::engine::Engine;
-use toy::executor::remote::{Remote, Transport};
-use toy::executor::{Executor, InProcess};
+use toy::epc::InProcess;
+use toy::epc::remote::{Remote, Transport};
 use toy::interp::Interpreter;
 use toy::jit::cache::{self, Cache};
 use toy::jit::{CacheConfig, Jit, JitConfig, Strategy, Tier};
+use toy_shared::executor::Executor;
 
 /// Kaleidoscope, the language of LLVM's tutorials: a REPL and a script runner.
 #[derive(Parser, Debug)]

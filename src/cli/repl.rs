@@ -165,7 +165,7 @@ fn usable_history(path: Option<PathBuf>) -> Option<PathBuf> {
 pub fn run(args: &Args) -> Status {
     // Ctrl-C during an evaluation stops it and returns to the prompt; at the prompt the
     // terminal is in raw mode and rustyline sees Ctrl-C as a key instead.
-    if let Err(err) = toy::executor::handle_interrupts() {
+    if let Err(err) = toy_executor::handle_interrupts() {
         diag::plain(&format!("cannot handle Ctrl-C: {err}"));
     }
     // The highlighter draws the continuation prompt, so it must run even where colours

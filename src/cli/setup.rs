@@ -5,8 +5,8 @@ use thiserror::Error;
 
 use super::input::InputError;
 use toy::codegen::CodegenError;
-use toy::executor::ExecError;
 use toy_executor::token::TokenError;
+use toy_shared::ExecError;
 
 /// A failure to build the engine, compiler or connection the options ask for.
 #[derive(Debug, Error)]

@@ -5,8 +5,8 @@
 
 use foldhash::{HashMap, HashMapExt};
 
-use crate::executor::Loader;
-use toy_executor::{Addr, ExecError};
+use toy_shared::executor::Loader;
+use toy_shared::{Addr, ExecError};
 
 /// Which blocks hold whose code, and which wait for the evaluation to end.
 pub struct Blocks {

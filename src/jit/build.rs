@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use crate::codegen::{COUNTER, CodegenError, DebugSource, Request, TRAMPOLINE, Timings};
 use crate::error::Error;
-use crate::executor::Loader;
 use crate::frontend::ast::{ANON_NAME, Function};
 use crate::frontend::source::Span;
 use crate::frontend::unparse;
@@ -20,8 +19,9 @@ use crate::jit::error::Error as JitError;
 use crate::jit::globals::{Body, Code};
 use crate::jit::linker::{self, LinkError};
 use crate::jit::trace::Origin;
-use toy_executor::Addr;
 use toy_executor::runtime::{CALL_COUNTERS_LEN, CALL_COUNTERS_SYMBOL};
+use toy_shared::Addr;
+use toy_shared::executor::Loader;
 
 impl State {
     /// Where the object of `function` as `symbol` at `tier` lives in the code cache

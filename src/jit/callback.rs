@@ -6,13 +6,14 @@
 use std::sync::Arc;
 
 use crate::error::{Error, ProgramError};
-use crate::executor::{Abort, Executor, Loader};
 use crate::frontend::source::Span;
 use crate::jit::State;
 use crate::jit::error::Error as JitError;
 use crate::jit::globals::{Body, with_span};
-use toy_executor::Addr;
 use toy_executor::stubs::call_thunk;
+use toy_shared::Abort;
+use toy_shared::Addr;
+use toy_shared::executor::{Executor, Loader};
 
 impl State {
     // ANCHOR: resolve

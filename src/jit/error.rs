@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use crate::codegen::CodegenError;
 use crate::jit::linker::LinkError;
-use toy_executor::ExecError;
+use toy_shared::ExecError;
 
 /// A failure of toy's own while compiling, linking or running JIT'd code.
 #[derive(Debug, Error, Clone, PartialEq)]

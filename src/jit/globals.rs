@@ -11,9 +11,9 @@ use crate::error::ProgramError;
 use crate::frontend::ast::{Function, Name, Prototype};
 use crate::frontend::source::Span;
 use crate::jit::stubs::Stubs;
-use toy_executor::{Addr, ExecError, ExternSymbol};
+use toy_shared::{Addr, ExecError, ExternSymbol};
 
-use crate::executor::Loader;
+use toy_shared::executor::Loader;
 
 /// A function's code in executor memory.
 #[derive(Clone, Copy, Debug)]

@@ -14,7 +14,8 @@ use object::{
 };
 use thiserror::Error;
 
-use crate::executor::{Addr, ExecError, Loader};
+use toy_shared::executor::Loader;
+use toy_shared::{Addr, ExecError};
 
 /// Why an object could not be linked.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

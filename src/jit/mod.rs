@@ -38,14 +38,15 @@ use foldhash::HashMap;
 use std::sync::Arc;
 
 use crate::codegen::Timings;
-use crate::executor::{Executor, InProcess};
+use crate::epc::InProcess;
 use crate::frontend::source::{SourceId, SourceLines};
 use background::{Compilers, Workers};
 use blocks::Blocks;
 use cache::Cache;
 use globals::Globals;
 use policy::Policy;
-use toy_executor::{Addr, ExecError};
+use toy_shared::executor::Executor;
+use toy_shared::{Addr, ExecError};
 use trace::Tracer;
 
 pub use background::stop_all as stop_background;

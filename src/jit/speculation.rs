@@ -7,13 +7,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::codegen::Timings;
-use crate::executor::Loader;
 use crate::frontend::ast::Function;
 use crate::jit::State;
 use crate::jit::background::{BATCH, Job, Member, tier_symbol};
 use crate::jit::cache::Key;
 use crate::jit::globals::Body;
 use crate::jit::trace::Origin;
+use toy_shared::executor::Loader;
 
 impl State {
     /// Queues first compiles of everything `id` calls, directly or not, that has no

@@ -3,7 +3,8 @@
 
 use toy_executor::stubs::{CHUNK, CHUNK_BYTES, SLOT_OFFSET, STUB_BYTES, TRAMPOLINE_OFFSET};
 
-use crate::executor::{Addr, ExecError, Loader};
+use toy_shared::executor::Loader;
+use toy_shared::{Addr, ExecError};
 
 /// The stubs of all globals, by id.
 #[derive(Default)]

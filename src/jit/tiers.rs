@@ -6,12 +6,12 @@
 use std::sync::Arc;
 
 use crate::codegen::Timings;
-use crate::executor::Loader;
 use crate::frontend::ast::Function;
 use crate::jit::State;
 use crate::jit::background::{Finished, Job, Member, Workers, tier_symbol};
 use crate::jit::globals::Body;
 use crate::jit::trace::Origin;
+use toy_shared::executor::Loader;
 
 impl State {
     /// The background compile threads, started on first use (none on one core, unless

@@ -9,13 +9,14 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
-use toy_executor::protocol::{Message, Op, ProtocolError, VERSION, read_frame, write_frame};
 use toy_executor::take_interrupt;
+use toy_shared::wire::{Message, Op, ProtocolError, VERSION, read_message, write_message};
+use toy_shared::{Addr, ExecError, ExternSymbol};
 
+use super::Transport;
 use super::check::{Ledger, Lie};
 use super::process::how_it_ended;
 use super::timed::{Interrupter, REPLY_TIMEOUT, Stall, TimedReader, Watch, set_nonblocking};
-use super::{Addr, ExecError, ExternSymbol, Transport};
 
 /// One live connection.
 pub struct Connection {
@@ -40,7 +41,7 @@ pub struct Connection {
 }
 
 fn io_error(err: std::io::Error) -> ExecError {
-    ExecError::Protocol(err.to_string())
+    ExecError::Protocol(err.into())
 }
 
 /// The target triple `toy` compiles for.
@@ -78,7 +79,7 @@ impl Connection {
                         ExecError::Terminated(format!("cannot start {}: {e}", path.display()))
                     })?;
                 let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-                    return Err(ExecError::Protocol("no pipes to the executor".into()));
+                    return Err(io_error(std::io::Error::other("no pipes to the executor")));
                 };
                 let watch = Watch::new(Interrupter::Signal(child.id() as libc::pid_t));
                 let reader = File::from(OwnedFd::from(stdout));
@@ -100,7 +101,7 @@ impl Connection {
         };
         conn.handshake(transport).map_err(|err| match err {
             ExecError::Terminated(how) => ExecError::Terminated(format!("{how} ({whom})")),
-            ExecError::Protocol(why) => ExecError::Protocol(format!("{why} ({whom})")),
+            ExecError::Refused(why) => ExecError::Refused(format!("{why} ({whom})")),
             other => other,
         })?;
         Ok(conn)
@@ -152,7 +153,7 @@ impl Connection {
         self.watch().expect_reply("Hello");
         match self.recv()? {
             (s, Message::Failed(why)) if s == hello || Some(s) == auth => {
-                Err(ExecError::Protocol(why))
+                Err(ExecError::Refused(why))
             }
             (
                 s,
@@ -200,7 +201,7 @@ impl Connection {
         if let Some(how) = &self.dead {
             return Err(ExecError::Terminated(how.clone()));
         }
-        write_frame(&mut self.out, seq, message).map_err(io_error)
+        Ok(write_message(&mut self.out, seq, message)?)
     }
 
     /// Writes the encoded frames, within [`REPLY_TIMEOUT`].
@@ -217,10 +218,10 @@ impl Connection {
         if self.watch().check().is_err() {
             return Err(self.broken());
         }
-        match read_frame(&mut self.reader) {
+        match read_message(&mut self.reader) {
             Ok(frame) => Ok(frame),
-            Err(ProtocolError::Malformed(why)) => Err(self.retire(Lie::Malformed(why))),
             Err(ProtocolError::Closed | ProtocolError::Io(_)) => Err(self.broken()),
+            Err(err) => Err(self.retire(Lie::Malformed(err))),
         }
     }
 
@@ -229,7 +230,7 @@ impl Connection {
     pub fn reply(&mut self, seq: u32, what: &'static str) -> Result<Message, ExecError> {
         self.watch().expect_reply(what);
         match self.recv()? {
-            (s, Message::Failed(why)) if s == seq => Err(ExecError::Protocol(why)),
+            (s, Message::Failed(why)) if s == seq => Err(ExecError::Refused(why)),
             (s, reply) if s == seq => Ok(reply),
             (s, other) => Err(self.retire(Lie::Unrequested {
                 what: other.name(),
@@ -248,7 +249,7 @@ impl Connection {
         if let Some(batch) = batch {
             match self.batch_reply(batch) {
                 Ok(()) => {}
-                Err(err @ ExecError::Protocol(_)) => {
+                Err(err @ ExecError::Refused(_)) => {
                     // The batch failed; the request behind it is answered all the same.
                     self.reply(seq, what)?;
                     return Err(err);

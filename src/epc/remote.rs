@@ -20,13 +20,13 @@ mod timed;
 
 use std::path::PathBuf;
 
-use toy_executor::protocol::{Message, RunResult};
-use toy_executor::runtime;
-
-use super::{Abort, Addr, ExecError, Executor, ExternSymbol, Loader, Resolve};
 pub use check::Lie;
 use connection::Connection;
 pub use timed::{INTERRUPT_GRACE, REPLY_TIMEOUT, Stall};
+use toy_executor::runtime;
+use toy_shared::executor::{Executor, Loader, Resolve};
+use toy_shared::wire::{Message, RunResult};
+use toy_shared::{Abort, Addr, ExecError};
 
 /// How to reach an executor.
 #[derive(Clone, Debug)]
@@ -85,7 +85,7 @@ fn serve_run(
     if let Some(batch) = batch
         && let Err(err) = conn.batch_reply(batch)
     {
-        if let ExecError::Protocol(_) = err {
+        if let ExecError::Refused(_) = err {
             // The executor refuses a Run behind a failed batch: read that answer.
             conn.reply(run, "Run")?;
         }
@@ -125,7 +125,7 @@ fn serve_run(
                     RunResult::Unresolved { id } => Err(Abort::Unresolved(id)),
                 });
             }
-            (s, Message::Failed(why)) if s == run => return Err(ExecError::Protocol(why)),
+            (s, Message::Failed(why)) if s == run => return Err(ExecError::Refused(why)),
             (s, other) => {
                 return Err(conn.retire(Lie::Unrequested {
                     what: other.name(),

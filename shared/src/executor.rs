@@ -1,18 +1,8 @@
-//! The executor: where JIT'd code lives and runs, as the JIT sees it.
-//!
-//! The JIT talks to it only through [`Executor`] and its [`Loader`], whose operations
-//! take and return plain numbers and bytes (addresses in the executor's address space,
-//! never host pointers), so that each can become one message to another process:
-//! [`InProcess`] runs code in this process, [`remote::Remote`] in a `toy-executor`
-//! process. Both sides share the LLVM-free `toy_executor` crate.
+//! The traits the JIT talks to: where code is placed ([`Loader`]) and where it runs
+//! ([`Executor`]). They carry only numbers and bytes, never host pointers, so that
+//! each call can become one message to another process.
 
-pub mod remote;
-
-use toy_executor::local::{Local, LocalLoader};
-pub use toy_executor::{
-    Abort, Addr, ExecError, ExternSymbol, JIT_STACK_SIZE, block_interrupts, handle_interrupts,
-    poll_interrupt,
-};
+use crate::{Abort, Addr, ExecError, ExternSymbol};
 
 // ANCHOR: executor
 /// Everything the JIT does to the executor besides running code: memory, stub slots
@@ -29,7 +19,7 @@ pub trait Loader {
     /// Points an 8-byte slot (of a stub) somewhere else, with one atomic store.
     fn set_slot(&mut self, slot: Addr, target: Addr) -> Result<(), ExecError>;
     /// Creates a chunk of stubs for ids `first..first + 64` (see
-    /// [`toy_executor::stubs`]), each pointing at its trampoline; returns its address.
+    /// `toy_executor::stubs`), each pointing at its trampoline; returns its address.
     fn create_stubs(&mut self, first: u32) -> Result<Addr, ExecError>;
     /// Resolves `extern` declarations: runtime or C math functions only, with their
     /// arity when the runtime knows it.
@@ -75,78 +65,3 @@ pub trait Executor {
     }
 }
 // ANCHOR_END: executor
-
-impl Loader for LocalLoader {
-    fn reserve(&mut self, size: u64, align: u64) -> Result<Addr, ExecError> {
-        LocalLoader::reserve(self, size, align)
-    }
-
-    fn write(&mut self, addr: Addr, bytes: &[u8]) -> Result<(), ExecError> {
-        LocalLoader::write(self, addr, bytes)
-    }
-
-    fn finalize(&mut self, addr: Addr, size: u64) -> Result<(), ExecError> {
-        LocalLoader::finalize(self, addr, size)
-    }
-
-    fn release(&mut self, addr: Addr) -> Result<(), ExecError> {
-        LocalLoader::release(self, addr)
-    }
-
-    fn set_slot(&mut self, slot: Addr, target: Addr) -> Result<(), ExecError> {
-        LocalLoader::set_slot(self, slot, target)
-    }
-
-    fn create_stubs(&mut self, first: u32) -> Result<Addr, ExecError> {
-        LocalLoader::create_stubs(self, first)
-    }
-
-    fn lookup_externs(&mut self, names: &[&str]) -> Result<Vec<Option<ExternSymbol>>, ExecError> {
-        Ok(LocalLoader::lookup_externs(self, names))
-    }
-
-    fn lookup_symbols(&mut self, names: &[&str]) -> Result<Vec<Option<Addr>>, ExecError> {
-        Ok(LocalLoader::lookup_symbols(self, names))
-    }
-
-    fn memory_in_use(&mut self) -> Result<u64, ExecError> {
-        Ok(LocalLoader::memory_in_use(self))
-    }
-
-    fn register_debug(&mut self, addr: Addr, object: Vec<u8>) -> Result<(), ExecError> {
-        LocalLoader::register_debug(self, addr, object)
-    }
-}
-
-/// The executor of this process: JIT'd code runs on the calling thread.
-pub struct InProcess {
-    local: Local,
-}
-
-impl InProcess {
-    /// Maps the memory and the stack for JIT'd code on the calling thread.
-    pub fn new() -> Result<Self, ExecError> {
-        Ok(InProcess {
-            local: Local::new()?,
-        })
-    }
-
-    /// Address of the first byte of JIT memory.
-    pub fn base(&self) -> Addr {
-        self.local.loader.base()
-    }
-}
-
-impl Executor for InProcess {
-    fn loader(&mut self) -> &mut dyn Loader {
-        &mut self.local.loader
-    }
-
-    fn run(
-        &mut self,
-        addr: Addr,
-        resolve: &mut Resolve<'_>,
-    ) -> Result<Result<f64, Abort>, ExecError> {
-        self.local.run(addr, &mut |loader, id| resolve(loader, id))
-    }
-}

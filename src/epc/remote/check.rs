@@ -4,19 +4,19 @@
 use std::collections::BTreeMap;
 
 use thiserror::Error;
-use toy_executor::Addr;
 use toy_executor::memory::REGION_SIZE;
-use toy_executor::protocol::VERSION;
 use toy_executor::stubs::{CHUNK, CHUNK_BYTES};
+use toy_shared::Addr;
+use toy_shared::wire::{ProtocolError, VERSION};
 
 /// A frame from the executor that cannot be true.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum Lie {
     /// A frame that does not decode.
-    #[error("malformed frame: {0}")]
-    Malformed(String),
+    #[error("{0}")]
+    Malformed(ProtocolError),
     /// Another protocol version.
-    #[error("it speaks protocol {found}, not {VERSION}")]
+    #[error("it speaks protocol {found}, toy speaks {VERSION}")]
     Version {
         /// Its version.
         found: u32,

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use toy_executor::protocol::{Message, Op};
+use toy_shared::executor::Loader;
+use toy_shared::wire::{Message, Op};
+use toy_shared::{Addr, ExecError, ExternSymbol};
 
 use super::check::count;
 use super::connection::Connection;
-use super::{Addr, ExecError, ExternSymbol, Loader};
 
 /// Flush the batch once it holds this many bytes.
 const BATCH_BYTES: usize = 1 << 20;
@@ -23,6 +24,9 @@ fn uncached<T>(names: &[&str], cache: &HashMap<String, T>) -> Vec<String> {
 
 impl Connection {
     fn push(&mut self, op: Op) -> Result<(), ExecError> {
+        // Each op counts too, so a batch stays far below the executor's list budget
+        // (`toy_shared::wire::bounded`).
+        self.batch_bytes += size_of::<Op>();
         if let Op::Write { bytes, .. } | Op::Debug { bytes, .. } = &op {
             self.batch_bytes += bytes.len();
         }
