@@ -18,7 +18,7 @@ use crate::jit::cache::Key;
 use crate::jit::error::Error as JitError;
 use crate::jit::globals::{Body, Code};
 use crate::jit::linker::{self, LinkError};
-use crate::jit::trace::Origin;
+use crate::jit::trace::{Origin, Provenance};
 use toy_executor::runtime::{CALL_COUNTERS_LEN, CALL_COUNTERS_SYMBOL};
 use toy_shared::Addr;
 use toy_shared::executor::Loader;
@@ -122,7 +122,16 @@ impl State {
         let symbol = tier_symbol(name, tier);
         let members = [(Arc::clone(function), symbol.clone())];
         let codes = self
-            .link_members(loader, &object, &members, tier, timings, origin)
+            .link_members(
+                loader,
+                &object,
+                &members,
+                Provenance {
+                    tier,
+                    origin,
+                    timings,
+                },
+            )
             .map_err(|source| Error::jit(source, span))?;
         codes[0].ok_or_else(|| {
             let name = name.to_string();
@@ -142,7 +151,7 @@ impl State {
     }
 
     /// Links an object holding `members` (each function with the symbol it is defined
-    /// under) at `tier`: callees to their stubs, a counted member's counter and
+    /// under) at its tier: callees to their stubs, a counted member's counter and
     /// trampoline to its own. Returns each member's code, if the object has it; the
     /// block is released unless some code is kept ([`State::set_code`]).
     pub(super) fn link_members(
@@ -150,10 +159,13 @@ impl State {
         loader: &mut dyn Loader,
         object: &[u8],
         members: &[(Arc<Function>, String)],
-        tier: u8,
-        mut timings: Timings,
-        origin: Origin,
+        made: Provenance,
     ) -> Result<Vec<Option<Code>>, JitError> {
+        let Provenance {
+            tier,
+            origin,
+            mut timings,
+        } = made;
         let Some((first, first_symbol)) = members.first() else {
             return Ok(Vec::new());
         };

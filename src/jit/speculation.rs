@@ -6,13 +6,12 @@ use foldhash::{HashSet, HashSetExt};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::codegen::Timings;
 use crate::frontend::ast::Function;
 use crate::jit::State;
 use crate::jit::background::{BATCH, Job, Member, tier_symbol};
 use crate::jit::cache::Key;
 use crate::jit::globals::Body;
-use crate::jit::trace::Origin;
+use crate::jit::trace::Provenance;
 use toy_shared::executor::Loader;
 
 impl State {
@@ -94,9 +93,8 @@ impl State {
         let key = self.batch_key(&members);
         if let Some(object) = key.and_then(|key| self.cache.as_mut()?.get(&key)) {
             let all: Vec<&Member> = members.iter().collect();
-            let timings = Timings::default();
             if self
-                .install_object(loader, &object, &all, 0, timings, Origin::Cache)
+                .install_object(loader, &object, &all, Provenance::cached(0))
                 .is_some()
             {
                 return;

@@ -10,7 +10,7 @@ use crate::frontend::ast::Function;
 use crate::jit::State;
 use crate::jit::background::{Finished, Job, Member, Workers, tier_symbol};
 use crate::jit::globals::Body;
-use crate::jit::trace::Origin;
+use crate::jit::trace::{Origin, Provenance};
 use toy_shared::executor::Loader;
 
 impl State {
@@ -74,22 +74,25 @@ impl State {
             0 => Origin::Speculation,
             _ => Origin::TierUp,
         };
-        let installed = self.install_object(loader, &object, &current, job.tier, timings, origin);
+        let made = Provenance {
+            tier: job.tier,
+            origin,
+            timings,
+        };
+        let installed = self.install_object(loader, &object, &current, made);
         if job.tier == 1 {
             self.counts.tier_ups += installed.unwrap_or(0);
         }
     }
 
-    /// Links `object` for `members` at `tier` and gives each the code the object has
+    /// Links `object` for `members` at its tier and gives each the code the object has
     /// for it: how many got code, or `None` if the object could not be linked.
     pub(super) fn install_object(
         &mut self,
         loader: &mut dyn Loader,
         object: &[u8],
         members: &[&Member],
-        tier: u8,
-        timings: Timings,
-        origin: Origin,
+        made: Provenance,
     ) -> Option<u64> {
         if members.is_empty() {
             return Some(0);
@@ -97,13 +100,11 @@ impl State {
         let linked: Vec<(Arc<Function>, String)> = members
             .iter()
             .map(|m| {
-                let symbol = tier_symbol(&m.function.proto.name, tier);
+                let symbol = tier_symbol(&m.function.proto.name, made.tier);
                 (Arc::clone(&m.function), symbol)
             })
             .collect();
-        let codes = self
-            .link_members(loader, object, &linked, tier, timings, origin)
-            .ok()?;
+        let codes = self.link_members(loader, object, &linked, made).ok()?;
         let mut installed = 0;
         for (member, code) in members.iter().zip(codes) {
             if let Some(code) = code {
@@ -162,8 +163,7 @@ impl State {
         self.globals.get_mut(id).tier_up = true;
         let member = self.member(id, function, 1);
         if let Some(object) = member.key.and_then(|key| self.cache.as_mut()?.get(&key)) {
-            let timings = Timings::default();
-            self.install_object(loader, &object, &[&member], 1, timings, Origin::Cache);
+            self.install_object(loader, &object, &[&member], Provenance::cached(1));
             return;
         }
         let key = member.key;

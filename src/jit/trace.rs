@@ -22,6 +22,28 @@ pub enum Origin {
     Cache,
 }
 
+/// What an object being linked is: its tier, how it was made, and what making it cost.
+#[derive(Clone, Copy, Debug)]
+pub struct Provenance {
+    /// 0 (baseline) or 1 (optimized).
+    pub tier: u8,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Time spent making it (zero for a cache hit but the link, filled in when linked).
+    pub timings: Timings,
+}
+
+impl Provenance {
+    /// An object read from the code cache at `tier`.
+    pub fn cached(tier: u8) -> Self {
+        Provenance {
+            tier,
+            origin: Origin::Cache,
+            timings: Timings::default(),
+        }
+    }
+}
+
 /// The trace callback and the perf map, each if asked for.
 pub struct Tracer {
     trace: Option<Trace>,
