@@ -3,9 +3,9 @@
 //!
 //! Addresses in the executor's address space ([`Addr`]), the errors of executor
 //! operations ([`ExecError`]), how a run can end early ([`Abort`]), how an executor
-//! ended ([`Termination`]), the traits the JIT
-//! talks to ([`executor::Loader`], [`executor::Executor`]) and the wire protocol
-//! between two processes ([`wire`]). No LLVM, no executable memory: plain data.
+//! ended ([`Termination`]), the traits the JIT talks to ([`executor::Loader`],
+//! [`executor::Executor`]) and the wire protocol between two processes ([`wire`]).
+//! No LLVM, no executable memory: plain data.
 #![warn(missing_docs)]
 
 pub mod executor;

@@ -25,8 +25,9 @@ pub use timed::{INTERRUPT_GRACE, REPLY_TIMEOUT};
 use toy_executor::runtime;
 use toy_shared::executor::{Executor, Loader, Resolve};
 use toy_shared::wire::{Message, RunResult};
-// Where they were defined before they moved to `toy-shared` (inside a `Termination`).
 use toy_shared::{Abort, Addr, ExecError, Termination};
+
+// Still reachable where they were defined before a `Termination` had to carry them.
 pub use toy_shared::{Lie, Stall};
 
 /// How to reach an executor.
