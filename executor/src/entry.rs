@@ -225,19 +225,17 @@ impl JitStack {
             .stack()
             .no_reserve_swap()
             .map_anon()
-            .map_err(|e| ExecError::Memory(e.to_string()))?;
+            .map_err(|e| ExecError::Memory(e.into()))?;
         let base = memory.as_ptr() as usize;
         // SAFETY: the guard area is the lowest part of our own mapping.
         if unsafe { libc::mprotect(base as *mut libc::c_void, GUARD_SIZE, libc::PROT_NONE) } != 0 {
-            return Err(ExecError::Memory(
-                std::io::Error::last_os_error().to_string(),
-            ));
+            return Err(ExecError::Memory(std::io::Error::last_os_error().into()));
         }
         GUARD.with(|g| g.set((base, base + GUARD_SIZE)));
         let alt = MmapOptions::new()
             .len(ALT_STACK_SIZE)
             .map_anon()
-            .map_err(|e| ExecError::Memory(e.to_string()))?;
+            .map_err(|e| ExecError::Memory(e.into()))?;
         let stack = libc::stack_t {
             ss_sp: alt.as_ptr() as *mut libc::c_void,
             ss_flags: 0,
@@ -246,9 +244,7 @@ impl JitStack {
         // SAFETY: `alt` lives as long as this JitStack, which the executor keeps for as
         // long as it runs code on this thread.
         if unsafe { libc::sigaltstack(&stack, std::ptr::null_mut()) } != 0 {
-            return Err(ExecError::Memory(
-                std::io::Error::last_os_error().to_string(),
-            ));
+            return Err(ExecError::Memory(std::io::Error::last_os_error().into()));
         }
         signals::install_fault_handler();
         Ok(JitStack { memory, _alt: alt })

@@ -32,22 +32,20 @@ impl Region {
         // SAFETY: memfd_create with a valid C string; the fd is checked before use.
         let fd = unsafe { libc::memfd_create(c"toy-jit".as_ptr(), libc::MFD_CLOEXEC) };
         if fd < 0 {
-            return Err(ExecError::Memory(
-                std::io::Error::last_os_error().to_string(),
-            ));
+            return Err(ExecError::Memory(std::io::Error::last_os_error().into()));
         }
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
         let file = unsafe { File::from_raw_fd(fd) };
         file.set_len(REGION_SIZE)
-            .map_err(|e| ExecError::Memory(e.to_string()))?;
+            .map_err(|e| ExecError::Memory(e.into()))?;
         let len = REGION_SIZE as usize;
         // SAFETY: the file is private to this process; both views cover all of it and
         // live as long as the region. The file itself may be closed after mapping.
         let writable = unsafe { MmapOptions::new().len(len).map_mut(&file) }
-            .map_err(|e| ExecError::Memory(e.to_string()))?;
+            .map_err(|e| ExecError::Memory(e.into()))?;
         // SAFETY: as above.
         let executable = unsafe { MmapOptions::new().len(len).map_exec(&file) }
-            .map_err(|e| ExecError::Memory(e.to_string()))?;
+            .map_err(|e| ExecError::Memory(e.into()))?;
         let mut free = BTreeMap::new();
         free.insert(0, REGION_SIZE);
         Ok(Region {
@@ -74,9 +72,7 @@ impl Region {
             )
         };
         if result != 0 {
-            return Err(ExecError::Memory(
-                std::io::Error::last_os_error().to_string(),
-            ));
+            return Err(ExecError::Memory(std::io::Error::last_os_error().into()));
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! ([`Executor`]). They carry only numbers and bytes, never host pointers, so that
 //! each call can become one message to another process.
 
-use crate::{Abort, Addr, ExecError, ExternSymbol};
+use crate::{Abort, Addr, ExecError, ExternSymbol, Termination};
 
 // ANCHOR: executor
 /// Everything the JIT does to the executor besides running code: memory, stub slots
@@ -55,7 +55,7 @@ pub trait Executor {
     }
     /// How the executor ended, if it did, or why `toy` ended it (it stopped
     /// answering, or lied): then only [`Executor::restart`] helps.
-    fn terminated(&self) -> Option<String> {
+    fn terminated(&self) -> Option<Termination> {
         None
     }
     /// Replaces a dead executor with a fresh one (empty memory); `false` if this kind

@@ -2,17 +2,20 @@
 //! JIT) and the target (`toy-executor`: memory, stubs, resolver, runtime, server).
 //!
 //! Addresses in the executor's address space ([`Addr`]), the errors of executor
-//! operations ([`ExecError`]), how a run can end early ([`Abort`]), the traits the JIT
-//! talks to ([`executor::Loader`], [`executor::Executor`]) and the wire protocol
-//! between two processes ([`wire`]). No LLVM, no executable memory: plain data.
+//! operations ([`ExecError`]), how a run can end early ([`Abort`]), how an executor
+//! ended ([`Termination`]), the traits the JIT talks to ([`executor::Loader`],
+//! [`executor::Executor`]) and the wire protocol between two processes ([`wire`]).
+//! No LLVM, no executable memory: plain data.
 #![warn(missing_docs)]
 
 pub mod executor;
+pub mod termination;
 pub mod wire;
 
 use thiserror::Error;
 
-use crate::wire::ProtocolError;
+pub use crate::termination::{Lie, Peer, Stall, Termination};
+use crate::wire::{IoError, ProtocolError};
 
 /// An address in the executor's address space.
 pub type Addr = u64;
@@ -39,7 +42,7 @@ pub enum Abort {
 pub enum ExecError {
     /// The memory could not be mapped.
     #[error("cannot map JIT memory: {0}")]
-    Memory(String),
+    Memory(IoError),
     /// No free block is large enough.
     #[error("out of JIT memory (wanted {0} bytes)")]
     OutOfMemory(u64),
@@ -58,7 +61,7 @@ pub enum ExecError {
     /// The other side refused a request (a `Failed` answer): its reason, as sent.
     #[error("executor protocol error: {0}")]
     Refused(String),
-    /// The executor process is gone: how it ended.
+    /// The executor process is gone: how it ended, or why `toy` ended it.
     #[error("executor {0}")]
-    Terminated(String),
+    Terminated(Termination),
 }

@@ -20,13 +20,15 @@ mod timed;
 
 use std::path::PathBuf;
 
-pub use check::Lie;
 use connection::Connection;
-pub use timed::{INTERRUPT_GRACE, REPLY_TIMEOUT, Stall};
+pub use timed::{INTERRUPT_GRACE, REPLY_TIMEOUT};
 use toy_executor::runtime;
 use toy_shared::executor::{Executor, Loader, Resolve};
 use toy_shared::wire::{Message, RunResult};
-use toy_shared::{Abort, Addr, ExecError};
+use toy_shared::{Abort, Addr, ExecError, Termination};
+
+// Still reachable where they were defined before a `Termination` had to carry them.
+pub use toy_shared::{Lie, Stall};
 
 /// How to reach an executor.
 #[derive(Clone, Debug)]
@@ -154,7 +156,7 @@ impl Executor for Remote {
     }
     // ANCHOR_END: run_loop
 
-    fn terminated(&self) -> Option<String> {
+    fn terminated(&self) -> Option<Termination> {
         self.conn.dead.clone()
     }
 

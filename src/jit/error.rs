@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use crate::codegen::CodegenError;
 use crate::jit::linker::LinkError;
-use toy_shared::ExecError;
+use toy_shared::{ExecError, Termination};
 
 /// A failure of toy's own while compiling, linking or running JIT'd code.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -54,8 +54,8 @@ pub enum Error {
     /// The executor process died while running or loading code, and what toy did.
     #[error("executor {how} while evaluating this; {after}")]
     ExecutorDied {
-        /// How it ended, in the words of the executor layer.
-        how: String,
+        /// How it ended, or why toy ended it.
+        how: Termination,
         /// Whether a fresh executor took its place.
         after: Recovery,
     },
@@ -79,7 +79,7 @@ impl Error {
     /// Whether an interrupt ended the evaluation (an executor that ignored Ctrl-C and
     /// was replaced).
     pub fn is_interrupt(&self) -> bool {
-        matches!(self, Error::ExecutorDied { how, .. } if how.contains("interrupt"))
+        matches!(self, Error::ExecutorDied { how, .. } if how.is_interrupt())
     }
 }
 
@@ -106,4 +106,56 @@ pub enum ConfigError {
     /// Tiers and speculation belong to the lazy JIT; the eager JIT compiles once.
     #[error("{0} needs the lazy JIT (the eager JIT compiles every function once, at -O)")]
     NeedsLazy(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use toy_shared::{Lie, Stall};
+
+    fn died(how: Termination) -> Error {
+        Error::ExecutorDied {
+            how,
+            after: Recovery::Restarted,
+        }
+    }
+
+    #[test]
+    fn an_executor_that_ignored_ctrl_c_is_an_interrupt() {
+        let ignored = died(
+            Stall::IgnoredInterrupt {
+                grace: Duration::from_secs(2),
+            }
+            .into(),
+        );
+        assert!(ignored.is_interrupt());
+        assert_eq!(
+            ignored.to_string(),
+            "executor did not respond to the interrupt within 2 s while evaluating this; \
+             started a fresh executor; all definitions are kept"
+        );
+    }
+
+    #[test]
+    fn other_deaths_are_not_interrupts() {
+        let signaled = died(Termination::Signaled {
+            number: 11,
+            name: "SIGSEGV",
+        });
+        assert!(!signaled.is_interrupt());
+        assert_eq!(
+            signaled.to_string(),
+            "executor terminated by signal 11 (SIGSEGV) while evaluating this; \
+             started a fresh executor; all definitions are kept"
+        );
+        assert!(!died(Lie::InUse(1).into()).is_interrupt());
+        // Its text names an interrupt; its variant does not.
+        let path = died(Termination::CannotStart {
+            path: "/interrupt/toy-executor".into(),
+            error: std::io::Error::other("not found").into(),
+        });
+        assert!(path.to_string().contains("interrupt"));
+        assert!(!path.is_interrupt());
+    }
 }

@@ -20,6 +20,12 @@ impl PartialEq for IoError {
 
 impl Eq for IoError {}
 
+impl From<io::Error> for IoError {
+    fn from(err: io::Error) -> Self {
+        IoError(Arc::new(err))
+    }
+}
+
 impl IoError {
     /// The kind of the error.
     pub fn kind(&self) -> io::ErrorKind {
@@ -65,7 +71,7 @@ pub enum ProtocolError {
 
 impl From<io::Error> for ProtocolError {
     fn from(err: io::Error) -> Self {
-        ProtocolError::Io(IoError(Arc::new(err)))
+        ProtocolError::Io(err.into())
     }
 }
 

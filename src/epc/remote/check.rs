@@ -1,113 +1,14 @@
 //! Validation of what the executor says, at the wire: the JIT core never sees an id,
-//! address or count that `toy` did not ask for. A lie retires the executor.
+//! address or count that `toy` did not ask for. A lie ([`Lie`], in `toy-shared` because
+//! the executor's [`Termination`](toy_shared::Termination) carries it) retires the
+//! executor.
 
 use std::collections::BTreeMap;
 
-use thiserror::Error;
 use toy_executor::memory::REGION_SIZE;
 use toy_executor::stubs::{CHUNK, CHUNK_BYTES};
-use toy_shared::Addr;
-use toy_shared::wire::{ProtocolError, VERSION};
-
-/// A frame from the executor that cannot be true.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum Lie {
-    /// A frame that does not decode.
-    #[error("{0}")]
-    Malformed(ProtocolError),
-    /// Another protocol version.
-    #[error("it speaks protocol {found}, toy speaks {VERSION}")]
-    Version {
-        /// Its version.
-        found: u32,
-    },
-    /// Code for another machine.
-    #[error("it runs {found} code, but toy compiles for {expected}")]
-    Triple {
-        /// Its triple.
-        found: String,
-        /// The host's.
-        expected: String,
-    },
-    /// Another page size: toy's layout of memory would not fit it.
-    #[error("its page size {found} is not this machine's {expected}")]
-    PageSize {
-        /// Its page size.
-        found: u64,
-        /// Ours.
-        expected: u64,
-    },
-    /// JIT memory that is not page-aligned or wraps around.
-    #[error("its JIT memory at {0:#x} is not a page-aligned region")]
-    Base(Addr),
-    /// A `Resolve` for an id no stub was created for.
-    #[error("it asked for function id {id}, but toy created stubs for ids below {count} only")]
-    UnknownId {
-        /// The id.
-        id: u32,
-        /// Ids with stubs.
-        count: u64,
-    },
-    /// A block outside the executor's JIT memory.
-    #[error("it placed {size} bytes at {addr:#x}, outside its JIT memory")]
-    Outside {
-        /// The block.
-        addr: Addr,
-        /// Its size.
-        size: u64,
-    },
-    /// A block not aligned as asked.
-    #[error("it placed a block at {addr:#x}, which is not {align}-byte aligned")]
-    Misaligned {
-        /// The block.
-        addr: Addr,
-        /// The alignment asked for.
-        align: u64,
-    },
-    /// A block overlapping one still reserved.
-    #[error("it placed a block at {addr:#x} that overlaps the live block at {other:#x}")]
-    Overlap {
-        /// The block.
-        addr: Addr,
-        /// The block it overlaps.
-        other: Addr,
-    },
-    /// A list of answers of the wrong length.
-    #[error("it sent {found} answers to {asked} look-ups")]
-    Count {
-        /// Answers.
-        found: usize,
-        /// Names asked for.
-        asked: usize,
-    },
-    /// More memory in use than exists.
-    #[error("it claims {0} bytes of JIT memory in use")]
-    InUse(u64),
-    /// A run that went on after `toy` declined to resolve a function.
-    #[error("it went on after toy declined function id {id} ({what})")]
-    IgnoredDecline {
-        /// The function.
-        id: u32,
-        /// How the run ended instead.
-        what: String,
-    },
-    /// A reply of the wrong kind.
-    #[error("it answered {to} with {what}")]
-    WrongReply {
-        /// The request.
-        to: &'static str,
-        /// The reply's name.
-        what: &'static str,
-    },
-    /// A frame that answers nothing `toy` asked.
-    #[error("it sent {what} (sequence number {seq}), an answer to a request never made")]
-    Unrequested {
-        /// The message's name.
-        what: &'static str,
-        /// Its sequence number.
-        seq: u32,
-    },
-}
+use toy_shared::wire::VERSION;
+use toy_shared::{Addr, Lie};
 
 /// What `toy` asked of one executor: its memory, the blocks it reserved there and the
 /// ids it created stubs for.

@@ -11,12 +11,12 @@ use std::process::{Child, Command, Stdio};
 
 use toy_executor::take_interrupt;
 use toy_shared::wire::{Message, Op, ProtocolError, VERSION, read_message, write_message};
-use toy_shared::{Addr, ExecError, ExternSymbol};
+use toy_shared::{Addr, ExecError, ExternSymbol, Lie, Peer, Stall, Termination};
 
 use super::Transport;
-use super::check::{Ledger, Lie};
+use super::check::Ledger;
 use super::process::how_it_ended;
-use super::timed::{Interrupter, REPLY_TIMEOUT, Stall, TimedReader, Watch, set_nonblocking};
+use super::timed::{Interrupter, REPLY_TIMEOUT, TimedReader, Watch, set_nonblocking};
 
 /// One live connection.
 pub struct Connection {
@@ -35,7 +35,7 @@ pub struct Connection {
     /// What `toy` asked of this executor, to check its answers against.
     pub(super) ledger: Ledger,
     /// How the executor ended, once it has (or was retired).
-    pub(super) dead: Option<String>,
+    pub(super) dead: Option<Termination>,
     /// The executor's process id (from its `Welcome`).
     pub(super) pid: u32,
 }
@@ -65,7 +65,7 @@ fn connect(addr: &str) -> std::io::Result<TcpStream> {
 impl Connection {
     /// Starts (or connects to) an executor and shakes hands, within deadlines.
     pub fn open(transport: &Transport) -> Result<Self, ExecError> {
-        let (mut conn, whom) = match transport {
+        let (mut conn, peer) = match transport {
             Transport::Spawn(path) => {
                 // Its own process group: Ctrl-C at the terminal reaches only `toy`,
                 // which forwards it while code runs.
@@ -76,7 +76,10 @@ impl Connection {
                     .process_group(0)
                     .spawn()
                     .map_err(|e| {
-                        ExecError::Terminated(format!("cannot start {}: {e}", path.display()))
+                        ExecError::Terminated(Termination::CannotStart {
+                            path: path.clone(),
+                            error: e.into(),
+                        })
                     })?;
                 let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
                     return Err(io_error(std::io::Error::other("no pipes to the executor")));
@@ -85,23 +88,31 @@ impl Connection {
                 let reader = File::from(OwnedFd::from(stdout));
                 let writer = File::from(OwnedFd::from(stdin));
                 let conn = Connection::with(reader, writer, watch, Some(child), None)?;
-                (conn, path.display().to_string())
+                (conn, Peer::Spawned(path.clone()))
             }
             Transport::Tcp { addr, .. } => {
-                let stream = connect(addr)
-                    .map_err(|e| ExecError::Terminated(format!("unreachable at {addr}: {e}")))?;
+                let stream = connect(addr).map_err(|e| {
+                    ExecError::Terminated(Termination::Unreachable {
+                        addr: addr.clone(),
+                        error: e.into(),
+                    })
+                })?;
                 let _ = stream.set_nodelay(true);
                 stream.set_nonblocking(true).map_err(io_error)?;
                 let watch = Watch::new(Interrupter::Urgent(stream.as_raw_fd()));
                 let reader = File::from(OwnedFd::from(stream.try_clone().map_err(io_error)?));
                 let writer = File::from(OwnedFd::from(stream.try_clone().map_err(io_error)?));
                 let conn = Connection::with(reader, writer, watch, None, Some(stream))?;
-                (conn, format!("at {addr}"))
+                (conn, Peer::Tcp(addr.clone()))
             }
         };
         conn.handshake(transport).map_err(|err| match err {
-            ExecError::Terminated(how) => ExecError::Terminated(format!("{how} ({whom})")),
-            ExecError::Refused(why) => ExecError::Refused(format!("{why} ({whom})")),
+            ExecError::Terminated(how) => ExecError::Terminated(Termination::Handshake {
+                how: Box::new(how),
+                peer,
+            }),
+            // The executor's reason is its own text; only the peer is added.
+            ExecError::Refused(why) => ExecError::Refused(format!("{why} ({peer})")),
             other => other,
         })?;
         Ok(conn)
@@ -305,14 +316,14 @@ impl Connection {
 
     /// Ends an executor that lied: nothing it says after can be trusted.
     pub fn retire(&mut self, lie: Lie) -> ExecError {
-        self.end(format!("broke the protocol: {lie}"))
+        self.end(Termination::BrokeProtocol(lie))
     }
 
     /// Kills the executor (or drops the connection) and records why.
-    fn end(&mut self, why: String) -> ExecError {
+    fn end(&mut self, why: Termination) -> ExecError {
         self.kill();
-        self.dead.get_or_insert(why);
-        ExecError::Terminated(self.dead.clone().unwrap_or_default())
+        // The first reason stands: what came after it is its consequence.
+        ExecError::Terminated(self.dead.get_or_insert(why).clone())
     }
 
     fn kill(&mut self) {
@@ -334,16 +345,15 @@ impl Connection {
                     // not get it too.
                     take_interrupt();
                 }
-                self.end(stall.to_string())
+                self.end(Termination::Stalled(stall))
             }
             None => {
-                if self.dead.is_none() {
-                    self.dead = Some(match &mut self.child {
-                        Some(child) => how_it_ended(child),
-                        None => "connection lost".into(),
-                    });
-                }
-                ExecError::Terminated(self.dead.clone().unwrap_or_default())
+                let how = match (self.dead.take(), &mut self.child) {
+                    (Some(how), _) => how,
+                    (None, Some(child)) => how_it_ended(child),
+                    (None, None) => Termination::ConnectionLost,
+                };
+                ExecError::Terminated(self.dead.insert(how).clone())
             }
         }
     }

@@ -1,8 +1,10 @@
-//! How an executor process ended, in words.
+//! How an executor process ended, from its exit status.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Child;
 use std::time::Duration;
+
+use toy_shared::Termination;
 
 fn signal_name(signal: i32) -> &'static str {
     match signal {
@@ -20,7 +22,7 @@ fn signal_name(signal: i32) -> &'static str {
 }
 
 /// How `child`, whose pipe just closed, ended (reaping it, killed if it lingers).
-pub fn how_it_ended(child: &mut Child) -> String {
+pub fn how_it_ended(child: &mut Child) -> Termination {
     // The pipe closed; the process may take a moment to be reapable.
     let mut status = None;
     for _ in 0..100 {
@@ -39,13 +41,16 @@ pub fn how_it_ended(child: &mut Child) -> String {
             let _ = child.kill();
             match child.wait() {
                 Ok(s) => s,
-                Err(e) => return format!("lost ({e})"),
+                Err(e) => return Termination::Lost(e.into()),
             }
         }
     };
     match (status.signal(), status.code()) {
-        (Some(sig), _) => format!("terminated by signal {sig} ({})", signal_name(sig)),
-        (None, Some(code)) => format!("exited with status {code}"),
-        _ => "ended".into(),
+        (Some(number), _) => Termination::Signaled {
+            number,
+            name: signal_name(number),
+        },
+        (None, Some(code)) => Termination::Exited(code),
+        _ => Termination::Ended,
     }
 }

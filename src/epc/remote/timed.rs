@@ -14,8 +14,8 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use thiserror::Error;
 use toy_executor::INTERRUPTED;
+use toy_shared::Stall;
 
 /// How long the executor may take to answer a request that runs no user code
 /// (the handshake included), or to take bytes we write.
@@ -24,31 +24,6 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 /// How often a waiting controller checks for Ctrl-C, in milliseconds.
 const POLL_MS: u64 = 20;
-
-/// Why `toy` gave up waiting for the executor.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum Stall {
-    /// A request that runs no user code got no answer in time.
-    #[error("did not answer {what} within {} s", .after.as_secs())]
-    NoAnswer {
-        /// The request.
-        what: &'static str,
-        /// How long `toy` waited.
-        after: Duration,
-    },
-    /// The executor stopped reading what `toy` sends.
-    #[error("did not read its input within {} s", .after.as_secs())]
-    NotReading {
-        /// How long `toy` waited.
-        after: Duration,
-    },
-    /// Ctrl-C was forwarded and the executor did not stop in time.
-    #[error("did not respond to the interrupt within {} s", .grace.as_secs())]
-    IgnoredInterrupt {
-        /// How long `toy` waited.
-        grace: Duration,
-    },
-}
 
 /// How Ctrl-C reaches the executor.
 #[derive(Clone, Copy, Debug)]
