@@ -14,7 +14,7 @@ use toy::codegen::{OptLevel, Timings};
 use toy::engine::Engine;
 use toy::frontend::ast::Item;
 use toy::interp::Interpreter;
-use toy::jit::{Jit, JitConfig, Strategy};
+use toy::jit::{Jit, JitConfig, Strategy, Tier};
 use toy::session::{Outcome, Session};
 
 /// Counts live heap bytes, to report what a definition costs in memory.
@@ -420,7 +420,13 @@ fn first_calls(quick: bool) {
 /// A hot loop calling a JIT'd function through its stub, and calling its code directly.
 fn stub_overhead(quick: bool) {
     let calls: u32 = if quick { 20_000_000 } else { 200_000_000 };
-    let mut jit = jit(Strategy::Lazy, OptLevel::Tutorial);
+    // Tier 1 only: tier-0 code counts its calls and, every `POLL_CALLS`, enters the
+    // resolver to ask for a tier-up, which this bare run loop declines.
+    let config = JitConfig {
+        tier: Tier::One,
+        ..JitConfig::new(Strategy::Lazy, OptLevel::Tutorial)
+    };
+    let mut jit = Jit::in_process(config).expect("JIT");
     for item in items("def id(x) x; id(1);") {
         feed(&mut jit, item);
     }
