@@ -52,6 +52,8 @@ pub struct Stats {
     pub interpreted: u64,
     /// Hot functions recompiled at tier 1 and swapped in.
     pub tier_ups: u64,
+    /// Compiled functions dropped because a body they had inlined changed.
+    pub invalidations: u64,
     /// Bytes of machine code and data of compiled functions.
     pub code_bytes: u64,
     /// Bytes of stubs and trampolines.

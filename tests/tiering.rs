@@ -212,11 +212,24 @@ fn functions_past_the_call_counters_start_at_tier_1_even_when_speculated() {
     assert_eq!(status, 0, "{stderr}");
     let expected = 2.0 + (last + before) as f64;
     assert_eq!(out, format!("Evaluated to {expected:.6}\n"));
-    for name in [format!("f{last} "), format!("f{before} ")] {
-        let line = stderr
+    // Each is compiled at tier 1, or (`top` starts at tier 1 too) inlined into `top`.
+    let inlined = stderr
+        .lines()
+        .find(|l| l.starts_with("[jit] top at tier 1 may inline "))
+        .unwrap_or_default();
+    for name in [format!("f{last}"), format!("f{before}")] {
+        let compiled: Vec<&str> = stderr
             .lines()
-            .find(|l| l.starts_with(&format!("[jit] compiled {name}")))
-            .unwrap_or_else(|| panic!("{name}was not compiled: {stderr}"));
-        assert!(line.contains("at tier 1"), "{line}");
+            .filter(|l| l.starts_with(&format!("[jit] compiled {name} ")))
+            .collect();
+        assert!(
+            compiled.iter().all(|line| line.contains("at tier 1")),
+            "{compiled:?}"
+        );
+        let listed = inlined.split([' ', ',']).any(|word| word == name);
+        assert!(
+            !compiled.is_empty() || listed,
+            "{name} has no code: {stderr}"
+        );
     }
 }

@@ -45,6 +45,10 @@ pub fn stats(session: &mut Session) -> String {
         ),
         format!("hot functions recompiled at tier 1: {}", stats.tier_ups),
         format!(
+            "compiled functions dropped because a body they inlined changed: {}",
+            stats.invalidations
+        ),
+        format!(
             "JIT memory: {} bytes in use ({} of function code, {} of stubs)",
             stats.memory_in_use, stats.code_bytes, stats.stub_bytes
         ),

@@ -18,7 +18,7 @@ mod target;
 use std::time::{Duration, Instant};
 
 use inkwell::context::Context;
-use inkwell::module::Module;
+use inkwell::module::{Linkage, Module};
 use inkwell::targets::{FileType, TargetTriple};
 
 pub use counting::{COUNTER, POLL_CALLS, TRAMPOLINE};
@@ -111,6 +111,7 @@ impl Compiler {
         let Request {
             module: name,
             functions,
+            inlinable,
             output,
             debug: source,
             timings,
@@ -126,6 +127,15 @@ impl Compiler {
             generator.debug = debug.as_ref();
             generator.counting = self.counting;
             generator.function(function, symbol)?;
+        }
+        for callee in &inlinable {
+            let name = &*callee.proto.name;
+            Generator::new(&context, &module).function(callee, name)?;
+            // Private to the module: the optimizer may inline it everywhere and drop
+            // it, and the linker never sees it as a definition of the callee's name.
+            if let Some(copy) = module.get_function(name) {
+                copy.set_linkage(Linkage::Internal);
+            }
         }
         if let Some(debug) = &debug {
             debug.finalize();

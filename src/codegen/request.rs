@@ -13,6 +13,7 @@ use crate::frontend::ast::Function;
 pub struct Request<'a> {
     pub(super) module: &'a str,
     pub(super) functions: Vec<(&'a Function, &'a str)>,
+    pub(super) inlinable: Vec<&'a Function>,
     pub(super) output: Output,
     pub(super) debug: Option<&'a DebugSource<'a>>,
     pub(super) timings: Option<&'a mut Timings>,
@@ -41,10 +42,20 @@ impl<'a> Request<'a> {
         Request {
             module,
             functions,
+            inlinable: Vec::new(),
             output: Output::Object,
             debug: None,
             timings: None,
         }
+    }
+
+    /// Adds the bodies of `callees`, each under its own name, as module-private
+    /// functions: calls to them from this request go to those copies, which the
+    /// optimizer may inline (the caller's code then depends on those bodies: the JIT
+    /// records that and recompiles it when one of them is redefined).
+    pub fn inlining(mut self, callees: &[&'a Function]) -> Self {
+        self.inlinable.extend_from_slice(callees);
+        self
     }
 
     /// Produces `output` instead of an object.
@@ -63,5 +74,50 @@ impl<'a> Request<'a> {
     pub fn timed(mut self, timings: &'a mut Timings) -> Self {
         self.timings = Some(timings);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Request;
+    use crate::codegen::{Compiler, OptLevel, Output};
+    use crate::frontend::ast::{Function, Item};
+    use crate::session::Session;
+
+    fn functions(text: &str) -> Vec<Function> {
+        let items = Session::resolve_program(text).expect("a valid program");
+        items
+            .into_iter()
+            .filter_map(|item| match item {
+                Item::Def(f) => Some((*f).clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ir(compiler: &Compiler, main: &Function, callees: &[&Function]) -> String {
+        let request = Request::function(main, None)
+            .inlining(callees)
+            .output(Output::Ir);
+        String::from_utf8(compiler.emit(request).expect("compiles")).expect("UTF-8")
+    }
+
+    #[test]
+    fn callee_bodies_given_for_inlining_are_inlined_and_stay_private() {
+        let fs = functions(
+            "def binary| 5 (a b) if a then 1 else b; def g(x) x * 2 | 0; def f(x) g(x) + 1;",
+        );
+        let (op, g, f) = (&fs[0], &fs[1], &fs[2]);
+        let compiler = Compiler::host(OptLevel::O2).expect("compiler");
+        let inlined = ir(&compiler, f, &[g, op]);
+        assert!(!inlined.contains("call double @g"), "{inlined}");
+        assert!(!inlined.contains("binary|"), "{inlined}");
+        assert!(
+            !inlined.contains("define double @g"),
+            "no public copy: {inlined}"
+        );
+        // Without the bodies, the calls stay calls through the callee's symbol.
+        let plain = ir(&compiler, f, &[]);
+        assert!(plain.contains("call double @g"), "{plain}");
     }
 }

@@ -16,6 +16,7 @@ use crate::codegen::{CodegenError, Compiler, OptLevel, Request, Timings};
 use crate::frontend::ast::{ANON_NAME, Function};
 
 use crate::jit::cache::Key;
+use crate::jit::inlining::Inlining;
 
 /// Functions compiled ahead per module.
 pub const BATCH: usize = 32;
@@ -30,6 +31,8 @@ pub struct Member {
     pub function: Arc<Function>,
     /// Where its object goes in the code cache, if on.
     pub key: Option<Key>,
+    /// The bodies it may inline (tier 1), and what its code then depends on.
+    pub inlining: Inlining,
 }
 
 /// A compile to do: one module of one or more functions (first compiles are batched:
@@ -122,7 +125,12 @@ impl Compilers {
             .collect::<Vec<_>>();
         let functions: Vec<(&Function, &str)> =
             functions.iter().map(|(f, s)| (*f, s.as_str())).collect();
-        compiler.emit(Request::named(&functions).timed(timings))
+        let bodies: Vec<&Function> = job
+            .members
+            .iter()
+            .flat_map(|m| m.inlining.bodies.iter().map(|b| &**b))
+            .collect();
+        compiler.emit(Request::named(&functions).inlining(&bodies).timed(timings))
     }
 
     /// The tier-0 compiler for top-level expressions (never counting).

@@ -17,6 +17,7 @@ use crate::jit::background::tier_symbol;
 use crate::jit::cache::Key;
 use crate::jit::error::Error as JitError;
 use crate::jit::globals::{Body, Code};
+use crate::jit::inlining::Inlining;
 use crate::jit::linker::{self, LinkError};
 use crate::jit::trace::{Origin, Provenance};
 use toy_executor::runtime::{CALL_COUNTERS_LEN, CALL_COUNTERS_SYMBOL};
@@ -24,9 +25,16 @@ use toy_shared::Addr;
 use toy_shared::executor::Loader;
 
 impl State {
-    /// Where the object of `function` as `symbol` at `tier` lives in the code cache
-    /// (none without a cache; debug objects hold source positions: never cached).
-    pub(super) fn key(&mut self, function: &Function, symbol: &str, tier: u8) -> Option<Key> {
+    /// Where the object of `function` as `symbol` at `tier`, with `inlining`'s bodies
+    /// copied in, lives in the code cache (none without a cache; debug objects hold
+    /// source positions: never cached).
+    pub(super) fn key(
+        &mut self,
+        function: &Function,
+        symbol: &str,
+        tier: u8,
+        inlining: &Inlining,
+    ) -> Option<Key> {
         if self.debug.is_some() {
             return None;
         }
@@ -39,21 +47,30 @@ impl State {
             .iter()
             .map(|(name, arity)| format!("{name}/{arity}"))
             .collect();
+        // The bodies it may have inlined are part of what the object is made of.
+        let bodies: Vec<String> = inlining
+            .bodies
+            .iter()
+            .map(|body| unparse::function(body))
+            .collect();
         let cache = self.cache.as_mut()?;
         Some(cache.key(&[
             symbol.as_bytes(),
             unparse::function(function).as_bytes(),
             calls.join("\n").as_bytes(),
             tier.as_bytes(),
+            bodies.join("\n").as_bytes(),
         ]))
     }
 
-    /// Compiles `function` as `symbol` at `tier` on this thread.
+    /// Compiles `function` as `symbol` at `tier` on this thread (copying `inlining`'s
+    /// bodies in at tier 1).
     fn compile_here(
         &mut self,
         function: &Function,
         symbol: &str,
         tier: u8,
+        inlining: &Inlining,
         timings: &mut Timings,
     ) -> Result<Vec<u8>, CodegenError> {
         if tier == 0 {
@@ -73,28 +90,39 @@ impl State {
             directory: lines.directory.clone(),
             position: &position,
         });
-        let request = Request::function(function, Some(symbol));
+        let bodies: Vec<&Function> = inlining.bodies.iter().map(|b| &**b).collect();
+        let request = Request::function(function, Some(symbol)).inlining(&bodies);
         self.compilers
             .for_tier(1)?
             .emit(request.debug(source.as_ref()).timed(timings))
     }
 
     /// Compiles (or loads from the cache) and links `function` as `name`, first at
-    /// `tier` — or, when tiering, at tier 1 straight away if the cache has that.
+    /// `tier` — or, when tiering, at tier 1 straight away if the cache has that. Also
+    /// returns what the code inlined (nothing below tier 1), for the caller to record
+    /// once it installs the code.
     pub(super) fn build(
         &mut self,
         loader: &mut dyn Loader,
         function: &Arc<Function>,
         name: &str,
         tier: u8,
-    ) -> Result<Code, Error> {
+    ) -> Result<(Code, Inlining), Error> {
         let span = function.proto.span;
         let mut timings = Timings::default();
         let mut cached = None;
         let mut key = None;
+        // A top-level expression inlines nothing (see `State::inlining`); the eager
+        // JIT builds a function before defining it, so its global may not exist yet.
+        let inlining = match name {
+            ANON_NAME => Inlining::default(),
+            _ => self.inlining(self.globals.id(name), function),
+        };
+        let none = Inlining::default();
+        let at = |tier: u8| if tier == 0 { &none } else { &inlining };
         for tier in self.policy.cached_tiers(tier).rev() {
             let symbol = tier_symbol(name, tier);
-            let Some(k) = self.key(function, &symbol, tier) else {
+            let Some(k) = self.key(function, &symbol, tier, at(tier)) else {
                 break;
             };
             if let Some(object) = self.cache.as_mut().and_then(|cache| cache.get(&k)) {
@@ -108,7 +136,7 @@ impl State {
             None => {
                 let symbol = tier_symbol(name, tier);
                 let object = self
-                    .compile_here(function, &symbol, tier, &mut timings)
+                    .compile_here(function, &symbol, tier, at(tier), &mut timings)
                     .map_err(|source| {
                         let name = name.to_string();
                         Error::jit(JitError::Compile { name, source }, span)
@@ -126,6 +154,7 @@ impl State {
                 loader,
                 &object,
                 &members,
+                &at(tier).bodies,
                 Provenance {
                     tier,
                     origin,
@@ -133,10 +162,15 @@ impl State {
                 },
             )
             .map_err(|source| Error::jit(source, span))?;
-        codes[0].ok_or_else(|| {
+        let code = codes[0].ok_or_else(|| {
             let name = name.to_string();
             Error::jit(JitError::MissingSymbol { name, symbol }, span)
-        })
+        })?;
+        let inlined = match code.tier {
+            0 => Inlining::default(),
+            _ => inlining,
+        };
+        Ok((code, inlined))
     }
 
     /// The executor's call counters, looked up once.
@@ -159,6 +193,7 @@ impl State {
         loader: &mut dyn Loader,
         object: &[u8],
         members: &[(Arc<Function>, String)],
+        inlined: &[Arc<Function>],
         made: Provenance,
     ) -> Result<Vec<Option<Code>>, JitError> {
         let Provenance {
@@ -182,6 +217,15 @@ impl State {
         // LLVM introduced (memset, sincos, ...) and resolves in the executor.
         let mut stub_of = HashMap::new();
         let counting = tier == 0 && first_symbol != ANON_NAME && self.policy.counting();
+        // The copies of inlined bodies call what they call through stubs too.
+        for body in inlined {
+            for (callee, _) in body.callees() {
+                if let Entry::Vacant(entry) = stub_of.entry(callee.to_string()) {
+                    let stub = self.globals.stub(loader, entry.key());
+                    entry.insert(stub.map_err(|e| failed(e.into()))?);
+                }
+            }
+        }
         for (function, symbol) in members {
             for (callee, _) in function.callees() {
                 if let Entry::Vacant(entry) = stub_of.entry(callee.to_string()) {

@@ -64,12 +64,14 @@ impl State {
                             true => 1,
                             false => self.policy.first_tier(),
                         };
-                        let code = self.build(loader, &function, &function.proto.name, tier)?;
+                        let name = &function.proto.name;
+                        let (code, inlined) = self.build(loader, &function, name, tier)?;
                         self.blocks.adopt(code.block);
                         if let Body::Defined { code: slot, .. } = &mut self.globals.get_mut(id).body
                         {
                             *slot = Some(code);
                         }
+                        self.record_embeds(id, &inlined);
                         code
                     }
                 };

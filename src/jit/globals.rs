@@ -65,6 +65,12 @@ pub struct Global {
     pub queued: Option<Arc<AtomicBool>>,
     /// Whether a tier-1 recompile was requested for the current generation.
     pub tier_up: bool,
+    /// The globals whose change makes this global's current code stale (it inlined
+    /// their bodies, or bodies that call them).
+    pub embeds: Vec<u32>,
+    /// Globals whose code may embed this one (checked against their `embeds` when
+    /// this one changes).
+    pub dependents: HashSet<u32>,
 }
 
 /// Every global, by id, and the stubs of their ids.
@@ -117,6 +123,8 @@ impl Globals {
             generation: 0,
             queued: None,
             tier_up: false,
+            embeds: Vec::new(),
+            dependents: HashSet::new(),
         });
         self.index.insert(name, id);
         Ok(id)
@@ -212,6 +220,7 @@ impl Globals {
         global.generation += 1;
         global.queued = None;
         global.tier_up = false;
+        global.embeds.clear();
         std::mem::replace(&mut global.body, body)
     }
 
@@ -224,6 +233,8 @@ impl Globals {
             global.generation += 1;
             global.queued = None;
             global.tier_up = false;
+            global.embeds.clear();
+            global.dependents.clear();
             match &mut global.body {
                 Body::Defined { code, .. } => *code = None,
                 Body::Extern { proto, .. } => externs.push((id, Arc::clone(proto))),

@@ -47,10 +47,11 @@ impl Jit {
         let name = function.proto.name.clone();
         let state = &mut self.state;
         let loader = self.executor.loader();
-        let code = match state.policy.strategy() {
+        let built = match state.policy.strategy() {
             Strategy::Eager => Some(state.build(loader, &function, &name, 1)?),
             Strategy::Lazy => None,
         };
+        let code = built.as_ref().map(|(code, _)| *code);
         if let Some(code) = code {
             state.blocks.adopt(code.block);
         }
@@ -67,10 +68,14 @@ impl Jit {
         {
             state.blocks.drop_user(loader, old.block).map_err(fail)?;
         }
+        if let Some((_, inlined)) = &built {
+            state.record_embeds(id, inlined);
+        }
         state
             .globals
             .record_callers(loader, id, &function)
             .and_then(|()| state.globals.changed(loader, id))
+            .and_then(|()| state.invalidate_dependents(loader, id))
             .map_err(fail)
     }
 
@@ -92,7 +97,11 @@ impl Jit {
         {
             state.blocks.drop_user(loader, old.block).map_err(fail)?;
         }
-        state.globals.changed(loader, id).map_err(fail)
+        state
+            .globals
+            .changed(loader, id)
+            .and_then(|()| state.invalidate_dependents(loader, id))
+            .map_err(fail)
     }
 
     fn evaluate_now(&mut self, expr: Arc<Function>) -> Result<f64, Error> {
@@ -135,7 +144,7 @@ impl Jit {
             true => 1,
             false => state.policy.first_tier(),
         };
-        let code = state.build(executor.loader(), &expr, ANON_NAME, tier)?;
+        let (code, _) = state.build(executor.loader(), &expr, ANON_NAME, tier)?;
         let result = state.run(&mut **executor, code.entry, span);
         // A top-level expression's memory goes as soon as it has run, with the code
         // tier-ups replaced meanwhile.
@@ -188,6 +197,7 @@ impl Engine for Jit {
             expressions: phases(&counts.expressions),
             interpreted: counts.interpreted,
             tier_ups: counts.tier_ups,
+            invalidations: counts.invalidations,
             code_bytes: 0,
             stub_bytes: state.globals.stubs.memory(),
             memory_in_use: 0,

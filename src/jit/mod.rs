@@ -26,6 +26,7 @@ mod callback;
 pub mod config;
 pub mod error;
 mod globals;
+mod inlining;
 mod items;
 pub mod linker;
 mod policy;
@@ -96,6 +97,8 @@ struct Counts {
     interpreted: u64,
     /// Functions recompiled at tier 1 and swapped in.
     tier_ups: u64,
+    /// Codes dropped because a body they inlined changed.
+    invalidations: u64,
 }
 
 impl Jit {

@@ -56,6 +56,13 @@ impl Policy {
         }
     }
 
+    /// Whether tier-1 code inlines its callees' current bodies: when the tier-1
+    /// pipeline has an inliner (`-O1` and up, as tiered mode's default `-O2`), and not
+    /// under `-g` (a debugger should see every frame).
+    pub fn inlines(&self) -> bool {
+        matches!(self.tier1_opt(), OptLevel::O1 | OptLevel::O2 | OptLevel::O3) && !self.debug
+    }
+
     /// Whether tier-0 code counts its calls, so that hot functions tier up.
     pub fn counting(&self) -> bool {
         self.first_tier() == 0 && self.tier == Tier::Auto

@@ -11,6 +11,7 @@ use crate::jit::State;
 use crate::jit::background::{BATCH, Job, Member, tier_symbol};
 use crate::jit::cache::Key;
 use crate::jit::globals::Body;
+use crate::jit::inlining::Inlining;
 use crate::jit::trace::Provenance;
 use toy_shared::executor::Loader;
 
@@ -109,16 +110,22 @@ impl State {
         }
     }
 
-    /// A job member compiling `function` (global `id`) at `tier`.
+    /// A job member compiling `function` (global `id`) at `tier` (inlining its
+    /// callees' current bodies at tier 1).
     pub(super) fn member(&mut self, id: u32, function: Arc<Function>, tier: u8) -> Member {
         let symbol = tier_symbol(&function.proto.name, tier);
-        let key = self.key(&function, &symbol, tier);
+        let inlining = match tier {
+            0 => Inlining::default(),
+            _ => self.inlining(Some(id), &function),
+        };
+        let key = self.key(&function, &symbol, tier, &inlining);
         let generation = self.globals.get(id).generation;
         Member {
             id,
             generation,
             function,
             key,
+            inlining,
         }
     }
 }

@@ -53,6 +53,10 @@ impl State {
         } = done;
         let mut current = Vec::new();
         for member in &job.members {
+            // Stale if the global, or a body its code would inline, changed since.
+            if !self.still_current(&member.inlining.embeds) {
+                continue;
+            }
             let global = self.globals.get_mut(member.id);
             if global.generation != member.generation {
                 continue;
@@ -97,6 +101,10 @@ impl State {
         if members.is_empty() {
             return Some(0);
         }
+        let bodies: Vec<Arc<Function>> = members
+            .iter()
+            .flat_map(|m| m.inlining.bodies.iter().cloned())
+            .collect();
         let linked: Vec<(Arc<Function>, String)> = members
             .iter()
             .map(|m| {
@@ -104,11 +112,14 @@ impl State {
                 (Arc::clone(&m.function), symbol)
             })
             .collect();
-        let codes = self.link_members(loader, object, &linked, made).ok()?;
+        let codes = self
+            .link_members(loader, object, &linked, &bodies, made)
+            .ok()?;
         let mut installed = 0;
         for (member, code) in members.iter().zip(codes) {
             if let Some(code) = code {
                 self.set_code(loader, member.id, code);
+                self.record_embeds(member.id, &member.inlining);
                 installed += 1;
             }
         }

@@ -72,6 +72,13 @@ impl Tracer {
         self.pid = pid;
     }
 
+    /// Hands `line` to the trace, if on.
+    pub fn line(&mut self, line: &str) {
+        if let Some(trace) = &mut self.trace {
+            trace(line);
+        }
+    }
+
     /// Reports new code for `name`.
     pub fn code(
         &mut self,
