@@ -1,6 +1,8 @@
+// ANCHOR: head
 //! Top-level items, split the naive way: at every `;` of the text.
 
 use crate::source::line_col;
+// ANCHOR_END: head
 
 // ANCHOR: item
 /// One top-level item: where it starts and what it says.
@@ -34,6 +36,7 @@ pub fn split(source: &str) -> Vec<Item> {
 }
 // ANCHOR_END: split
 
+// ANCHOR: tests
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,3 +81,4 @@ mod tests {
     }
     // ANCHOR_END: flaw
 }
+// ANCHOR_END: tests

@@ -76,6 +76,7 @@ fn run(text: &str) -> ExitCode {
 }
 // ANCHOR_END: run
 
+// ANCHOR: tests
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,3 +93,4 @@ mod tests {
         assert!(args(&["--frobnicate"]).is_err());
     }
 }
+// ANCHOR_END: tests

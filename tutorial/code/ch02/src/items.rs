@@ -1,7 +1,9 @@
+// ANCHOR: head
 //! Top-level items: the tokens between two `;` tokens.
 
 use crate::lexer::{Spanned, Token};
 use crate::source::line_col;
+// ANCHOR_END: head
 
 // ANCHOR: item
 /// One top-level item: where it starts and what it says.
@@ -39,6 +41,7 @@ pub fn split(source: &str, tokens: &[Spanned<'_>]) -> Vec<Item> {
 }
 // ANCHOR_END: split
 
+// ANCHOR: tests
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,3 +91,4 @@ mod tests {
     }
     // ANCHOR_END: flaw
 }
+// ANCHOR_END: tests

@@ -104,8 +104,8 @@ fn report_errors(text: &str, tokens: &[lexer::Spanned<'_>]) -> ExitCode {
     status
 }
 // ANCHOR_END: report_errors
-// ANCHOR_END: run
 
+// ANCHOR: tests
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,3 +130,4 @@ mod tests {
         assert_eq!(options.file.as_deref(), Some("a.ks"));
     }
 }
+// ANCHOR_END: tests

@@ -1,7 +1,6 @@
 //! Positions in the program text: byte offsets, as the program sees them, and
 //! line:column, as a person reads them.
 
-// ANCHOR: line_col
 /// The 1-based line and column (counted in characters) of byte `offset` of `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset];
@@ -11,7 +10,6 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let col = before[line_start..].chars().count() + 1;
     (line, col)
 }
-// ANCHOR_END: line_col
 
 #[cfg(test)]
 mod tests {
