@@ -190,3 +190,81 @@ fn each_chapter_shows_all_that_its_checkpoint_changes() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Runs `tutorial/tools/forward.sh FROM` in a copy of the book's layout at `root`.
+fn forward(root: &Path, from: &str) -> std::process::Output {
+    std::process::Command::new(root.join("tutorial/tools/forward.sh"))
+        .arg(from)
+        .output()
+        .expect("forward.sh runs")
+}
+
+fn git(root: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .current_dir(root)
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn forward_carries_a_fix_to_later_checkpoints_and_stops_at_a_conflict() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let tools = root.join("tutorial/tools");
+    std::fs::create_dir_all(&tools).expect("mkdir");
+    std::fs::copy(
+        book::root().join("tutorial/tools/forward.sh"),
+        tools.join("forward.sh"),
+    )
+    .expect("copy forward.sh");
+    // Three checkpoints: ch02 adds a function, ch03 also renames the first one.
+    let base = "fn a() {}\n\nfn b() {}\n\nfn c() {}\n\n// end\n";
+    let ch02 = base.replace("// end", "fn d() {}\n\n// end");
+    let versions = [
+        ("ch01", base.to_string()),
+        ("ch02", ch02.clone()),
+        ("ch03", ch02.replace("fn a", "fn a2")),
+    ];
+    for (name, text) in &versions {
+        let src = root.join("tutorial/code").join(name).join("src");
+        std::fs::create_dir_all(&src).expect("mkdir");
+        std::fs::write(src.join("lib.rs"), text).expect("write");
+    }
+    git(root, &["init", "-q"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "book"]);
+    let lib = |name: &str| {
+        std::fs::read_to_string(root.join("tutorial/code").join(name).join("src/lib.rs"))
+            .expect("read")
+    };
+
+    // A fix far from what later chapters changed reaches all of them.
+    let ch01 = root.join("tutorial/code/ch01/src/lib.rs");
+    std::fs::write(&ch01, base.replace("fn c() {}", "fn c() -> u8 { 0 }")).expect("write");
+    let output = forward(root, "1");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        lib("ch02").contains("fn c() -> u8 { 0 }"),
+        "{}",
+        lib("ch02")
+    );
+    assert!(
+        lib("ch03").contains("fn c() -> u8 { 0 }"),
+        "{}",
+        lib("ch03")
+    );
+    git(root, &["commit", "-qam", "fix c"]);
+
+    // A fix of a line that ch03 rewrote applies to ch02 and stops at ch03, untouched.
+    std::fs::write(&ch01, lib("ch01").replace("fn a()", "pub fn a()")).expect("write");
+    let before = lib("ch03");
+    let output = forward(root, "01");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("does not apply to ch03"), "{stderr}");
+    assert!(lib("ch02").contains("pub fn a()"), "{}", lib("ch02"));
+    assert_eq!(lib("ch03"), before);
+}

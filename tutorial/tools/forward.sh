@@ -25,6 +25,7 @@ if [[ -z $diff ]]; then
     exit 1
 fi
 
+applied=0
 for dir in "$code"/ch[0-9][0-9]; do
     name=$(basename "$dir")
     [[ $name > $from ]] || continue
@@ -36,4 +37,6 @@ for dir in "$code"/ch[0-9][0-9]; do
     fi
     patch --silent --forward --no-backup-if-mismatch -p1 -d "$dir" <<<"$diff"
     echo "applied to $name"
+    applied=$((applied + 1))
 done
+[[ $applied -gt 0 ]] || echo "no checkpoint after $from: nothing to do"

@@ -24,4 +24,10 @@ mod tests {
         assert_eq!(line_col(text, 7), (4, 1));
         assert_eq!(line_col(text, text.len()), (4, 2));
     }
+
+    #[test]
+    fn a_windows_line_end_is_one_line_end() {
+        // `\r\n`: the `\r` is the last character of its line, the `\n` ends it.
+        assert_eq!(line_col("a\r\nb", 3), (2, 1));
+    }
 }
