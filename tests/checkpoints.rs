@@ -1,5 +1,6 @@
 //! The book's checkpoints (`tutorial/code/chNN`, one crate per chapter) are checked
-//! like the book: every one builds and passes its own tests, the workspace lists every
+//! like the book: every one builds and passes its own tests (and so does every
+//! reference solution of an exercise, `tutorial/exercises/chNN/NAME`), the workspace lists every
 //! one, and chapter N shows, through its `{{#include}}`s, every line that checkpoint N
 //! adds or changes over checkpoint N-1 (chapter 1: every line of its checkpoint) — so a
 //! reader who types what the chapters show gets exactly checkpoint N.
@@ -24,18 +25,62 @@ fn checkpoints_build_and_pass_their_own_tests() {
 }
 
 #[test]
-fn the_workspace_lists_every_checkpoint_under_its_name() {
-    let manifest = std::fs::read_to_string(book::code_dir().join("Cargo.toml")).expect("read");
-    let members = manifest
+fn exercise_solutions_build_and_pass_their_own_tests() {
+    let output = book::cargo_on(&book::exercises_dir(), &["test", "--quiet"]);
+    assert!(
+        output.status.success(),
+        "the exercises' reference solutions fail:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The `members` list of a workspace's `Cargo.toml`.
+fn members(workspace: &Path) -> Vec<String> {
+    let manifest = std::fs::read_to_string(workspace.join("Cargo.toml")).expect("read");
+    let list = manifest
         .split_once("members = [")
         .and_then(|(_, rest)| rest.split_once(']'))
         .expect("a members list")
         .0;
-    let members: Vec<&str> = members
-        .split(',')
-        .map(|m| m.trim().trim_matches('"'))
+    list.split(',')
+        .map(|m| m.trim().trim_matches('"').to_string())
         .filter(|m| !m.is_empty())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_solution_is_a_member_and_named_by_its_chapter() {
+    let dir = book::exercises_dir();
+    let mut found = Vec::new();
+    for chapter in book::checkpoints() {
+        let Ok(entries) = std::fs::read_dir(dir.join(&chapter)) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            let toml = std::fs::read_to_string(dir.join(&chapter).join(&name).join("Cargo.toml"))
+                .expect("a crate");
+            assert!(
+                toml.contains(&format!("\nname = \"toy-{chapter}-{name}\"\n")),
+                "exercises/{chapter}/{name} must be the package toy-{chapter}-{name}"
+            );
+            found.push(format!("{chapter}/{name}"));
+        }
+    }
+    found.sort();
+    let mut listed = members(&dir);
+    listed.sort();
+    assert_eq!(listed, found, "tutorial/exercises/Cargo.toml's members");
+}
+
+#[test]
+fn the_workspace_lists_every_checkpoint_under_its_name() {
+    let members = members(&book::code_dir());
     let checkpoints = book::checkpoints();
     assert!(checkpoints.len() >= 2, "{checkpoints:?}");
     assert_eq!(members, checkpoints, "tutorial/code/Cargo.toml's members");

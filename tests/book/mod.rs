@@ -120,12 +120,23 @@ pub fn checkpoint_target() -> PathBuf {
 
 /// Runs cargo on the checkpoints' workspace (`--locked`: the lock file is committed).
 pub fn cargo_on_checkpoints(args: &[&str]) -> std::process::Output {
+    cargo_on(&code_dir(), args)
+}
+
+/// `tutorial/exercises`, the workspace of the exercises' reference solutions.
+pub fn exercises_dir() -> PathBuf {
+    root().join("tutorial/exercises")
+}
+
+/// Runs cargo on the workspace in `dir`, building into the checkpoints' target
+/// directory (the exercises share the checkpoints' dependencies).
+pub fn cargo_on(dir: &Path, args: &[&str]) -> std::process::Output {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     Command::new(cargo)
         .args(args)
         .arg("--locked")
         .arg("--manifest-path")
-        .arg(code_dir().join("Cargo.toml"))
+        .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(checkpoint_target())
         .output()
