@@ -1,29 +1,20 @@
 //! The tutorial (tutorial/src) is checked like code: every `{{#include}}` resolves to an
 //! existing file and anchor, every chapter ends with a session, and every session —
 //! a ```console block of `$ ` commands followed by their exact output — runs against
-//! the built `toy` and prints exactly what the book says.
+//! the built `toy` and prints exactly what the book says. A block whose first line is
+//! `# checkpoint: chNN` runs against that chapter's checkpoint instead, `toy-chNN`.
 
-mod common;
+mod book;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn chapters() -> Vec<PathBuf> {
-    let dir = common::root("tutorial/src");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tutorial/src exists")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("SUMMARY.md"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "the tutorial has chapters");
-    files
-}
+use book::chapters;
 
 #[test]
 fn summary_lists_every_chapter() {
     let summary =
-        std::fs::read_to_string(common::root("tutorial/src/SUMMARY.md")).expect("SUMMARY");
+        std::fs::read_to_string(book::root().join("tutorial/src/SUMMARY.md")).expect("SUMMARY");
     for chapter in chapters() {
         let name = chapter
             .file_name()
@@ -41,23 +32,26 @@ fn summary_lists_every_chapter() {
 fn every_include_resolves() {
     let mut count = 0;
     for chapter in chapters() {
-        let text = std::fs::read_to_string(&chapter).expect("chapter");
-        for (i, piece) in text.split("{{#include ").enumerate().skip(1) {
-            let spec = piece.split("}}").next().expect("closing braces").trim();
-            let (path, anchor) = match spec.rsplit_once(':') {
-                Some((path, anchor)) if !anchor.contains('/') => (path, Some(anchor)),
-                _ => (spec, None),
-            };
-            let file = chapter.parent().expect("dir").join(path);
-            let what = format!("{} include #{i} ({spec})", chapter.display());
-            let source = std::fs::read_to_string(&file)
-                .unwrap_or_else(|e| panic!("{what}: cannot read {}: {e}", file.display()));
-            if let Some(anchor) = anchor {
+        for (i, include) in book::includes(&chapter).into_iter().enumerate() {
+            let what = format!(
+                "{} include #{} ({})",
+                chapter.display(),
+                i + 1,
+                include.spec
+            );
+            let source = std::fs::read_to_string(&include.file)
+                .unwrap_or_else(|e| panic!("{what}: cannot read {}: {e}", include.file.display()));
+            // mdBook shows a whole file's anchor markers as they are.
+            assert!(
+                include.anchor.is_some() || !source.lines().any(book::is_anchor_line),
+                "{what}: a file included whole must have no ANCHOR markers"
+            );
+            if let Some(anchor) = &include.anchor {
                 assert!(
                     source.contains(&format!("ANCHOR: {anchor}\n"))
                         && source.contains(&format!("ANCHOR_END: {anchor}\n")),
                     "{what}: no anchor `{anchor}` in {}",
-                    file.display()
+                    include.file.display()
                 );
             }
             count += 1;
@@ -69,11 +63,14 @@ fn every_include_resolves() {
 /// One command of a session and the output the book promises.
 struct Step {
     chapter: PathBuf,
+    /// The checkpoint the session runs against (`ch02`), or `None` for `toy`.
+    checkpoint: Option<String>,
     command: String,
     expected: String,
 }
 
-/// The sessions: ```console blocks; `$ ` starts a command, a here-document (`<<'EOF'`)
+/// The sessions: ```console blocks; a first line `# checkpoint: chNN` names the
+/// checkpoint they run against, `$ ` starts a command, a here-document (`<<'EOF'`)
 /// continues it up to its terminator, and the lines after it are its output.
 fn sessions(chapter: &Path) -> Vec<Step> {
     let text = std::fs::read_to_string(chapter).expect("chapter");
@@ -84,9 +81,17 @@ fn sessions(chapter: &Path) -> Vec<Step> {
             continue;
         }
         let mut current: Option<Step> = None;
+        let mut checkpoint = None;
+        let mut first = true;
         while let Some(line) = lines.next() {
             if line.starts_with("```") {
                 break;
+            }
+            if std::mem::take(&mut first)
+                && let Some(name) = line.strip_prefix("# checkpoint: ")
+            {
+                checkpoint = Some(name.trim().to_string());
+                continue;
             }
             if let Some(command) = line.strip_prefix("$ ") {
                 steps.extend(current.take());
@@ -103,6 +108,7 @@ fn sessions(chapter: &Path) -> Vec<Step> {
                 }
                 current = Some(Step {
                     chapter: chapter.to_path_buf(),
+                    checkpoint: checkpoint.clone(),
                     command,
                     expected: String::new(),
                 });
@@ -122,11 +128,8 @@ fn every_chapter_ends_with_a_session_that_runs_as_written() {
         .parent()
         .expect("bin dir")
         .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let system_path = std::env::var("PATH").unwrap_or_default();
+    let toy_path = format!("{}:{system_path}", bin.display());
     let mut count = 0;
     for chapter in chapters() {
         let steps = sessions(&chapter);
@@ -136,10 +139,18 @@ fn every_chapter_ends_with_a_session_that_runs_as_written() {
             chapter.display()
         );
         for step in steps {
+            // A checkpoint's session sees that checkpoint's binary and not `toy`.
+            let path = match &step.checkpoint {
+                Some(name) => {
+                    let dir = book::checkpoint_path_dir(name);
+                    format!("{}:{system_path}", dir.display())
+                }
+                None => toy_path.clone(),
+            };
             let output = Command::new("sh")
                 .arg("-c")
                 .arg(&step.command)
-                .current_dir(common::root("."))
+                .current_dir(book::root())
                 .env("PATH", &path)
                 .env("NO_COLOR", "1")
                 .env("XDG_STATE_HOME", std::env::temp_dir())

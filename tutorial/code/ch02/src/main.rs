@@ -1,0 +1,133 @@
+// ANCHOR: head
+//! The book's command: reads a Kaleidoscope program and prints its top-level items
+//! or, with `--emit=tokens`, its tokens.
+
+mod items;
+mod lexer;
+mod source;
+
+use std::io::Read;
+use std::process::ExitCode;
+// ANCHOR_END: head
+
+// ANCHOR: options
+/// What the command line asks for.
+#[derive(Debug, Default)]
+struct Options {
+    /// The program's file; standard input when `None`.
+    file: Option<String>,
+    /// `--emit=tokens`: print the tokens instead of the items.
+    emit_tokens: bool,
+}
+
+/// Reads the command line (without the program's name); `Err` is a usage error.
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options::default();
+    for arg in args {
+        match arg.as_str() {
+            "--emit=tokens" => options.emit_tokens = true,
+            _ if arg.starts_with('-') => return Err(format!("unknown option `{arg}`")),
+            _ if options.file.is_some() => return Err("more than one file".into()),
+            _ => options.file = Some(arg),
+        }
+    }
+    Ok(options)
+}
+// ANCHOR_END: options
+
+// ANCHOR: read
+/// The program text: the file's, or standard input's when there is no file.
+fn read_program(file: Option<&str>) -> std::io::Result<String> {
+    match file {
+        Some(path) => std::fs::read_to_string(path),
+        None => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            Ok(text)
+        }
+    }
+}
+// ANCHOR_END: read
+
+// ANCHOR: main
+fn main() -> ExitCode {
+    let bin = env!("CARGO_BIN_NAME");
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{bin}: {message}\nusage: {bin} [--emit=tokens] [FILE]");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match read_program(options.file.as_deref()) {
+        Ok(text) => text,
+        Err(err) => {
+            let name = options.file.as_deref().unwrap_or("standard input");
+            eprintln!("{bin}: cannot read {name}: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    run(&text, &options)
+}
+// ANCHOR_END: main
+
+// ANCHOR: run
+/// Prints the program's tokens (`LINE:COL<tab>KIND<tab>TEXT`) or its top-level items
+/// (`LINE:COL<tab>TEXT`), one a line, then reports the text that is no token.
+fn run(text: &str, options: &Options) -> ExitCode {
+    let tokens = lexer::lex(text);
+    if options.emit_tokens {
+        for (token, span) in &tokens {
+            let (line, col) = source::line_col(text, span.start);
+            println!("{line}:{col}\t{}\t{}", token.kind(), &text[span.clone()]);
+        }
+    } else {
+        for item in items::split(text, &tokens) {
+            println!("{}:{}\t{}", item.line, item.col, item.text);
+        }
+    }
+    report_errors(text, &tokens)
+}
+// ANCHOR_END: run
+
+// ANCHOR: report_errors
+/// Reports each error token on stderr; the exit status says whether there was one.
+fn report_errors(text: &str, tokens: &[lexer::Spanned<'_>]) -> ExitCode {
+    let mut status = ExitCode::SUCCESS;
+    for (token, span) in tokens {
+        if let lexer::Token::Error(err) = token {
+            let (line, col) = source::line_col(text, span.start);
+            eprintln!("{line}:{col}: error: {err}");
+            status = ExitCode::FAILURE;
+        }
+    }
+    status
+}
+// ANCHOR_END: report_errors
+
+// ANCHOR: tests
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Options, String> {
+        parse_args(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn one_file_or_none() {
+        assert_eq!(args(&[]).unwrap().file, None);
+        assert_eq!(args(&["a.ks"]).unwrap().file.as_deref(), Some("a.ks"));
+        assert!(args(&["a.ks", "b.ks"]).is_err());
+        assert!(args(&["--frobnicate"]).is_err());
+    }
+
+    #[test]
+    fn emit_tokens_is_a_flag() {
+        assert!(!args(&["a.ks"]).unwrap().emit_tokens);
+        let options = args(&["--emit=tokens", "a.ks"]).unwrap();
+        assert!(options.emit_tokens);
+        assert_eq!(options.file.as_deref(), Some("a.ks"));
+    }
+}
+// ANCHOR_END: tests
