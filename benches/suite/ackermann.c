@@ -23,7 +23,7 @@ static double sweep(double n) {
 
 int main(int argc, char **argv) {
   double n = argc > 1 ? atof(argv[1]) : 720;
-  printf("%f\n", ack(3, 6));
+  printf("%f\n", ack(3, 5));
   printf("%f\n", sweep(n));
   return 0;
 }
