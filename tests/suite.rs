@@ -31,7 +31,11 @@ fn sized(name: &str, size: &str) -> String {
     let at: Vec<usize> = (0..lines.len())
         .filter(|&i| lines[i].starts_with("def size() ") && lines[i].ends_with(';'))
         .collect();
-    assert_eq!(at.len(), 1, "{name}.ks needs exactly one `def size() N;` line");
+    assert_eq!(
+        at.len(),
+        1,
+        "{name}.ks needs exactly one `def size() N;` line"
+    );
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
         if i == at[0] {
@@ -59,7 +63,10 @@ fn agreed_output(name: &str, size: &str) -> String {
     assert!(!oracle.is_empty(), "{name} printed nothing");
     for args in [&[][..], &["--tier=1"][..]] {
         let jit = run_toy(args, file.path());
-        assert_eq!(jit, oracle, "{name} at size {size}: toy {args:?} vs the interpreter");
+        assert_eq!(
+            jit, oracle,
+            "{name} at size {size}: toy {args:?} vs the interpreter"
+        );
     }
     oracle
 }
@@ -71,7 +78,10 @@ fn every_program_is_listed_and_has_a_c_twin() {
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     let listed: Vec<&str> = PROGRAMS.iter().map(|(name, _)| *name).collect();
-    assert_eq!(on_disk, listed, "PROGRAMS must list benches/suite/*.ks, sorted");
+    assert_eq!(
+        on_disk, listed,
+        "PROGRAMS must list benches/suite/*.ks, sorted"
+    );
     for name in listed {
         assert!(
             root(&format!("benches/suite/{name}.c")).is_file(),
