@@ -1,5 +1,5 @@
 /* Twin of ackermann.ks: Ackermann's function through small helpers. sweep size from
-   argv[1] (default 720). */
+   argv[1] (default 800). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -22,7 +22,7 @@ static double sweep(double n) {
 }
 
 int main(int argc, char **argv) {
-  double n = argc > 1 ? atof(argv[1]) : 720;
+  double n = argc > 1 ? atof(argv[1]) : 800;
   printf("%f\n", ack(3, 5));
   printf("%f\n", sweep(n));
   return 0;

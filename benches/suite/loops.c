@@ -1,10 +1,10 @@
 /* Twin of loops.ks: a random walk driven by the logistic map. Steps from argv[1]
-   (default 160000000). */
+   (default 180000000). */
 #include <stdio.h>
 #include <stdlib.h>
 
 int main(int argc, char **argv) {
-  double n = argc > 1 ? atof(argv[1]) : 160000000;
+  double n = argc > 1 ? atof(argv[1]) : 180000000;
   double x = 0.1234, pos = 0, top = 0, bottom = 0, returns = 0;
   for (double i = 1; i <= n; i++) {
     x = 4 * x * (1 - x);

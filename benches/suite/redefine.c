@@ -1,5 +1,5 @@
 /* Twin of redefine.ks: both phases, the first weight then the second. Steps from
-   argv[1] (default 160000000). */
+   argv[1] (default 180000000). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -13,7 +13,7 @@ static double total(double (*weight)(double), double n) {
 }
 
 int main(int argc, char **argv) {
-  double n = argc > 1 ? atof(argv[1]) : 160000000;
+  double n = argc > 1 ? atof(argv[1]) : 180000000;
   printf("%f\n", total(weight1, n));
   printf("%f\n", total(weight2, n));
   return 0;
