@@ -3,7 +3,10 @@
 //! Each workload runs the release `toy` binary on a generated program and reports the
 //! median wall time of several runs, next to the configuration it is compared with
 //! in the same run. `TOY_BENCH_QUICK=1` runs each once. The code cache is off except
-//! where a workload is about it (its own directory, cleared first).
+//! where a workload is about it (its own directory, cleared first). A second table
+//! times the suite of `benches/suite/` against its C twins (see `suite/mod.rs`).
+
+mod suite;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -229,6 +232,8 @@ fn main() {
         exprs_interp,
         &format!("default / this = {:.1}", ratio(exprs_default, exprs_interp)),
     );
+
+    suite::run(dir);
 }
 
 /// fib(35) in C, as the Kaleidoscope program computes it.
