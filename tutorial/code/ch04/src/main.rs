@@ -63,10 +63,12 @@ fn main() -> ExitCode {
     let bin = env!("CARGO_BIN_NAME");
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(options) => options,
+        // ANCHOR: usage
         Err(message) => {
             eprintln!("{bin}: {message}\nusage: {bin} [--emit=tokens|--emit=ast] [FILE]");
             return ExitCode::from(2);
         }
+        // ANCHOR_END: usage
     };
     let text = match read_program(options.file.as_deref()) {
         Ok(text) => text,
@@ -169,14 +171,6 @@ mod tests {
         assert!(args(&["--frobnicate"]).is_err());
     }
 
-    // ANCHOR: test_emit_ast
-    #[test]
-    fn emit_ast_is_a_flag() {
-        assert!(!args(&["a.ks"]).unwrap().emit_ast);
-        assert!(args(&["--emit=ast", "a.ks"]).unwrap().emit_ast);
-    }
-    // ANCHOR_END: test_emit_ast
-
     #[test]
     fn emit_tokens_is_a_flag() {
         assert!(!args(&["a.ks"]).unwrap().emit_tokens);
@@ -184,5 +178,13 @@ mod tests {
         assert!(options.emit_tokens);
         assert_eq!(options.file.as_deref(), Some("a.ks"));
     }
+
+    // ANCHOR: test_emit_ast
+    #[test]
+    fn emit_ast_is_a_flag() {
+        assert!(!args(&["a.ks"]).unwrap().emit_ast);
+        assert!(args(&["--emit=ast", "a.ks"]).unwrap().emit_ast);
+    }
+    // ANCHOR_END: test_emit_ast
 }
 // ANCHOR_END: tests
