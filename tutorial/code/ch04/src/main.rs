@@ -61,15 +61,15 @@ fn read_program(file: Option<&str>) -> std::io::Result<String> {
 // ANCHOR: main
 fn main() -> ExitCode {
     let bin = env!("CARGO_BIN_NAME");
+    // ANCHOR: usage
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(options) => options,
-        // ANCHOR: usage
         Err(message) => {
             eprintln!("{bin}: {message}\nusage: {bin} [--emit=tokens|--emit=ast] [FILE]");
             return ExitCode::from(2);
         }
-        // ANCHOR_END: usage
     };
+    // ANCHOR_END: usage
     let text = match read_program(options.file.as_deref()) {
         Ok(text) => text,
         Err(err) => {
