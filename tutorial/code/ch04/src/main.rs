@@ -1,0 +1,190 @@
+// ANCHOR: head
+//! The book's command: reads a Kaleidoscope program and runs it item by item, or
+//! prints its items as syntax trees (`--emit=ast`) or its tokens (`--emit=tokens`).
+
+mod ast;
+mod interp;
+mod lexer;
+mod parser;
+mod source;
+
+use std::io::Read;
+use std::process::ExitCode;
+// ANCHOR_END: head
+
+// ANCHOR: options
+/// What the command line asks for.
+#[derive(Debug, Default)]
+struct Options {
+    /// The program's file; standard input when `None`.
+    file: Option<String>,
+    /// `--emit=tokens`: print the tokens instead of the items.
+    emit_tokens: bool,
+    // ANCHOR: emit_ast
+    /// `--emit=ast`: print the items' trees instead of running them.
+    emit_ast: bool,
+    // ANCHOR_END: emit_ast
+}
+
+/// Reads the command line (without the program's name); `Err` is a usage error.
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options::default();
+    for arg in args {
+        match arg.as_str() {
+            "--emit=tokens" => options.emit_tokens = true,
+            // ANCHOR: emit_ast_arm
+            "--emit=ast" => options.emit_ast = true,
+            // ANCHOR_END: emit_ast_arm
+            _ if arg.starts_with('-') => return Err(format!("unknown option `{arg}`")),
+            _ if options.file.is_some() => return Err("more than one file".into()),
+            _ => options.file = Some(arg),
+        }
+    }
+    Ok(options)
+}
+// ANCHOR_END: options
+
+// ANCHOR: read
+/// The program text: the file's, or standard input's when there is no file.
+fn read_program(file: Option<&str>) -> std::io::Result<String> {
+    match file {
+        Some(path) => std::fs::read_to_string(path),
+        None => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            Ok(text)
+        }
+    }
+}
+// ANCHOR_END: read
+
+// ANCHOR: main
+fn main() -> ExitCode {
+    let bin = env!("CARGO_BIN_NAME");
+    // ANCHOR: usage
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{bin}: {message}\nusage: {bin} [--emit=tokens|--emit=ast] [FILE]");
+            return ExitCode::from(2);
+        }
+    };
+    // ANCHOR_END: usage
+    let text = match read_program(options.file.as_deref()) {
+        Ok(text) => text,
+        Err(err) => {
+            let name = options.file.as_deref().unwrap_or("standard input");
+            eprintln!("{bin}: cannot read {name}: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    run(&text, &options)
+}
+// ANCHOR_END: main
+
+// ANCHOR: run
+/// Prints the program's tokens (`LINE:COL<tab>KIND<tab>TEXT`), or its items' syntax
+/// trees (one S-expression a line), or runs its items in order; reports what is
+/// wrong on stderr and goes on with the next item.
+fn run(text: &str, options: &Options) -> ExitCode {
+    let tokens = lexer::lex(text);
+    if options.emit_tokens {
+        for (token, span) in &tokens {
+            let (line, col) = source::line_col(text, span.start);
+            println!("{line}:{col}\t{}\t{}", token.kind(), &text[span.clone()]);
+        }
+        return report_errors(text, &tokens);
+    }
+    // `printd` and `putchard` write through the same buffer as `println!`, so the
+    // program's output and the echoed values come out in order.
+    let mut interpreter = interp::Interpreter::new(std::io::stdout());
+    let mut status = ExitCode::SUCCESS;
+    for result in parser::parse(text, &tokens) {
+        let outcome = match result {
+            Ok(item) if options.emit_ast => {
+                println!("{item}");
+                Ok(())
+            }
+            Ok(item) => {
+                execute(&mut interpreter, item).map_err(|(err, span)| (err.to_string(), span))
+            }
+            Err((err, span)) => Err((err.to_string(), span)),
+        };
+        if let Err((message, span)) = outcome {
+            let (line, col) = source::line_col(text, span.start);
+            eprintln!("{line}:{col}: error: {message}");
+            status = ExitCode::FAILURE;
+        }
+    }
+    status
+}
+// ANCHOR_END: run
+
+// ANCHOR: execute
+/// Runs one item: a definition or an extern is recorded, an expression is evaluated
+/// and its value printed as `toy --echo` prints it.
+fn execute(
+    interpreter: &mut interp::Interpreter<std::io::Stdout>,
+    item: ast::Item,
+) -> Result<(), interp::Located> {
+    match item {
+        ast::Item::Def(proto, body) => interpreter.define(proto, body),
+        ast::Item::Extern(proto) => interpreter.declare(&proto),
+        ast::Item::Expr(expr) => {
+            let value = interpreter.evaluate(&expr)?;
+            println!("Evaluated to {}", interp::format_f(value));
+            Ok(())
+        }
+    }
+}
+// ANCHOR_END: execute
+
+// ANCHOR: report_errors
+/// Reports each error token on stderr; the exit status says whether there was one.
+fn report_errors(text: &str, tokens: &[lexer::Spanned<'_>]) -> ExitCode {
+    let mut status = ExitCode::SUCCESS;
+    for (token, span) in tokens {
+        if let lexer::Token::Error(err) = token {
+            let (line, col) = source::line_col(text, span.start);
+            eprintln!("{line}:{col}: error: {err}");
+            status = ExitCode::FAILURE;
+        }
+    }
+    status
+}
+// ANCHOR_END: report_errors
+
+// ANCHOR: tests
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Options, String> {
+        parse_args(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn one_file_or_none() {
+        assert_eq!(args(&[]).unwrap().file, None);
+        assert_eq!(args(&["a.ks"]).unwrap().file.as_deref(), Some("a.ks"));
+        assert!(args(&["a.ks", "b.ks"]).is_err());
+        assert!(args(&["--frobnicate"]).is_err());
+    }
+
+    #[test]
+    fn emit_tokens_is_a_flag() {
+        assert!(!args(&["a.ks"]).unwrap().emit_tokens);
+        let options = args(&["--emit=tokens", "a.ks"]).unwrap();
+        assert!(options.emit_tokens);
+        assert_eq!(options.file.as_deref(), Some("a.ks"));
+    }
+
+    // ANCHOR: test_emit_ast
+    #[test]
+    fn emit_ast_is_a_flag() {
+        assert!(!args(&["a.ks"]).unwrap().emit_ast);
+        assert!(args(&["--emit=ast", "a.ks"]).unwrap().emit_ast);
+    }
+    // ANCHOR_END: test_emit_ast
+}
+// ANCHOR_END: tests
