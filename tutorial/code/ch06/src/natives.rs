@@ -1,9 +1,11 @@
+// ANCHOR: head
 //! The host's functions that JIT'd code may call: `extern "C"`, so that compiled
 //! code can call them with the platform's C calling convention.
 
 use std::io::Write;
 
 use crate::interp::format_f;
+// ANCHOR_END: head
 
 // ANCHOR: output
 /// `putchard(c)`: writes the byte `c` to standard output, returns 0.

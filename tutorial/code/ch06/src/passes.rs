@@ -1,9 +1,11 @@
+// ANCHOR: head
 //! The optimization passes of LLVM's tutorial, run on each function of a module.
 
 use inkwell::OptimizationLevel;
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{CodeModel, RelocMode, Target, TargetMachine};
+// ANCHOR_END: head
 
 // ANCHOR: pipeline
 /// The tutorial's function passes, in `opt -passes=` syntax, run in this order:
