@@ -138,7 +138,6 @@ impl<'ctx> Jit<'ctx> {
         let module = self.generator.item(item)?;
         self.optimize(&module)?;
         match item {
-            // ANCHOR: map
             Item::Extern(proto) => {
                 let (_, address) = self.native(&proto.name, proto.params.len(), &proto.span)?;
                 let function = module.get_function(&proto.name).expect("declared");
@@ -146,8 +145,6 @@ impl<'ctx> Jit<'ctx> {
                 self.engine.add_global_mapping(&function, address);
                 Ok(None)
             }
-            // ANCHOR_END: map
-            // ANCHOR: def
             Item::Def(proto, _) => {
                 // No machine code yet: MCJIT compiles the module when a symbol of
                 // it is first looked up, by us or by its linker.
@@ -155,8 +152,6 @@ impl<'ctx> Jit<'ctx> {
                 self.defined.insert(proto.name.clone());
                 Ok(None)
             }
-            // ANCHOR_END: def
-            // ANCHOR: expr
             Item::Expr(_) => {
                 // A name of its own: MCJIT's linker remembers every symbol it has
                 // seen, so a second `__anon_expr` would find the first one's code.
@@ -179,7 +174,6 @@ impl<'ctx> Jit<'ctx> {
                     .map_err(|err| JitError::Engine(err.to_string()))?;
                 Ok(Some(value))
             }
-            // ANCHOR_END: expr
         }
     }
 
@@ -275,8 +269,14 @@ mod tests {
                 let (found, wanted) = (bits(&values), bits(&expected));
                 let nan = |v: &u64| f64::from_bits(*v).is_nan();
                 let same = found.len() == wanted.len()
-                    && found.iter().zip(&wanted).all(|(a, b)| a == b || (nan(a) && nan(b)));
-                assert!(same, "{program} (optimized: {optimize}): {values:?} vs {expected:?}");
+                    && found
+                        .iter()
+                        .zip(&wanted)
+                        .all(|(a, b)| a == b || (nan(a) && nan(b)));
+                assert!(
+                    same,
+                    "{program} (optimized: {optimize}): {values:?} vs {expected:?}"
+                );
             }
         }
     }
@@ -304,9 +304,15 @@ mod tests {
     #[test]
     fn externs_must_be_natives() {
         assert_eq!(
-            jit("extern foo(x); extern sin(a b); extern sin(x); sin(0)", true),
+            jit(
+                "extern foo(x); extern sin(a b); extern sin(x); sin(0)",
+                true
+            ),
             [
-                Err("no external function `foo`: the JIT maps only the interpreter's natives".into()),
+                Err(
+                    "no external function `foo`: the JIT maps only the interpreter's natives"
+                        .into()
+                ),
                 Err("extern `sin` declares 2 parameter(s), but `sin` takes 1".into()),
                 Ok(None),
                 Ok(Some(0.0)),
@@ -318,11 +324,7 @@ mod tests {
     fn a_failed_item_leaves_no_trace() {
         assert_eq!(
             jit("def f(x) y; def f(x) x + 1; f(1)", true),
-            [
-                Err("unknown variable `y`".into()),
-                Ok(None),
-                Ok(Some(2.0)),
-            ]
+            [Err("unknown variable `y`".into()), Ok(None), Ok(Some(2.0)),]
         );
     }
 }

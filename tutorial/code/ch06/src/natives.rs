@@ -29,7 +29,14 @@ macro_rules! unary {
         $(extern "C" fn $name(x: f64) -> f64 { x.$method() })*
     };
 }
-unary!(sin = sin, cos = cos, tan = tan, atan = atan, exp = exp, log = ln);
+unary!(
+    sin = sin,
+    cos = cos,
+    tan = tan,
+    atan = atan,
+    exp = exp,
+    log = ln
+);
 unary!(sqrt = sqrt, fabs = abs, floor = floor);
 
 extern "C" fn pow(x: f64, y: f64) -> f64 {

@@ -74,10 +74,19 @@ mod tests {
     fn equal_subexpressions_are_computed_once() {
         let text = "def test(x) (1+2+x)*(x+(1+2))";
         let before = ir(text, false);
-        assert!(before.contains("%add = fadd double 3.000000e+00, %x"), "{before}");
-        assert!(before.contains("%add1 = fadd double %x, 3.000000e+00"), "{before}");
+        assert!(
+            before.contains("%add = fadd double 3.000000e+00, %x"),
+            "{before}"
+        );
+        assert!(
+            before.contains("%add1 = fadd double %x, 3.000000e+00"),
+            "{before}"
+        );
         let after = ir(text, true);
-        assert!(after.contains("%add = fadd double %x, 3.000000e+00"), "{after}");
+        assert!(
+            after.contains("%add = fadd double %x, 3.000000e+00"),
+            "{after}"
+        );
         assert!(after.contains("%mul = fmul double %add, %add\n"), "{after}");
         assert!(!after.contains("%add1"), "{after}");
     }
