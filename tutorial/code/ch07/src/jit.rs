@@ -91,7 +91,8 @@ pub struct Jit<'ctx> {
 impl<'ctx> Jit<'ctx> {
     /// A JIT for the host's CPU whose modules live in `context`.
     pub fn new(context: &'ctx Context, optimize: bool) -> Result<Self, JitError> {
-        // MCJIT emits code for the machine it runs on: LLVM must know that target.
+        // The host as LLVM sees it: the engine and the passes both need it (inkwell
+        // would register it when making the engine; the passes should not rely on that).
         Target::initialize_native(&InitializationConfig::default()).map_err(JitError::Engine)?;
         // The engine is made from a module; an empty one, since items come later.
         let engine = context
