@@ -180,6 +180,14 @@ impl<W: Write> Interpreter<W> {
         Ok(())
     }
 
+    // ANCHOR: into_output
+    /// The writer the program's output went to (the JIT's tests compare it).
+    #[cfg(test)]
+    pub fn into_output(self) -> W {
+        self.out
+    }
+    // ANCHOR_END: into_output
+
     /// A top-level expression's value. It has no parameters.
     pub fn evaluate(&mut self, expr: &Expr) -> Result<f64, Located> {
         check_variables(expr, &[])?;

@@ -216,21 +216,31 @@ mod tests {
     use super::*;
     use crate::interp::Interpreter;
     use crate::lexer::lex;
+    use crate::natives;
     use crate::parser::parse;
 
-    /// Each item's outcome as the JIT gives it: a value, nothing, or an error.
-    fn jit(text: &str, optimize: bool) -> Vec<Result<Option<f64>, String>> {
+    /// Each item's outcome as the JIT gives it (a value, nothing, or an error), and
+    /// what the natives wrote.
+    fn jit_output(text: &str, optimize: bool) -> (Vec<Result<Option<f64>, String>>, Vec<u8>) {
         let context = Context::create();
         let mut jit = Jit::new(&context, optimize).expect("LLVM's JIT works here");
         let items = parse(text, &lex(text)).into_iter();
         let items = items.map(|item| item.expect("the tests' programs parse"));
-        items
-            .map(|item| jit.item(&item).map_err(|err| err.to_string()))
-            .collect()
+        natives::capture(|| {
+            items
+                .map(|item| jit.item(&item).map_err(|err| err.to_string()))
+                .collect()
+        })
     }
 
-    /// The expressions' values as the interpreter, the oracle, computes them.
-    fn oracle(text: &str) -> Vec<f64> {
+    /// Each item's outcome as the JIT gives it.
+    fn jit(text: &str, optimize: bool) -> Vec<Result<Option<f64>, String>> {
+        jit_output(text, optimize).0
+    }
+
+    /// The expressions' values as the interpreter, the oracle, computes them, and
+    /// what the program wrote.
+    fn oracle(text: &str) -> (Vec<f64>, Vec<u8>) {
         let mut interpreter = Interpreter::new(Vec::new());
         let mut values = Vec::new();
         for item in parse(text, &lex(text)) {
@@ -240,7 +250,7 @@ mod tests {
                 Item::Expr(expr) => values.push(interpreter.evaluate(&expr).unwrap()),
             }
         }
-        values
+        (values, interpreter.into_output())
     }
 
     /// Programs whose every item compiles; their expressions cover the operators,
@@ -254,14 +264,16 @@ mod tests {
         "extern log(x); extern exp(x); extern floor(x); extern fabs(x); floor(exp(log(7.5)) + fabs(0-2))",
         "extern sqrt(x); def nan() sqrt(0-1); nan() < 1; 1 < nan(); nan()",
         "def f(x y z) x * (y - z) + x * y - x * z; f(1.5, 2.25, 0-3)",
+        "extern printd(x); extern putchard(c); printd(1.25 * 3 - 0.5); putchard(79) + putchard(75)",
     ];
 
     #[test]
     fn agrees_with_the_interpreter() {
         for program in PROGRAMS {
-            let expected = oracle(program);
+            let (expected, expected_output) = oracle(program);
             for optimize in [false, true] {
-                let values: Vec<f64> = jit(program, optimize)
+                let (outcomes, output) = jit_output(program, optimize);
+                let values: Vec<f64> = outcomes
                     .into_iter()
                     .filter_map(|outcome| outcome.expect("every item compiles"))
                     .collect();
@@ -277,6 +289,11 @@ mod tests {
                 assert!(
                     same,
                     "{program} (optimized: {optimize}): {values:?} vs {expected:?}"
+                );
+                assert_eq!(
+                    String::from_utf8_lossy(&output),
+                    String::from_utf8_lossy(&expected_output),
+                    "{program} (optimized: {optimize}): the output"
                 );
             }
         }

@@ -2,22 +2,49 @@
 //! The host's functions that JIT'd code may call: `extern "C"`, so that compiled
 //! code can call them with the platform's C calling convention.
 
+use std::cell::RefCell;
 use std::io::Write;
 
 use crate::interp::format_f;
 // ANCHOR_END: head
 
+// ANCHOR: capture
+thread_local! {
+    /// Where the natives write: standard output, unless a test captures it (the
+    /// JIT'd code runs on the thread that calls it, so a thread's capture sees it).
+    static CAPTURE: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// Writes `bytes` where the natives write. A failed write is dropped: a panic must
+/// not unwind into JIT'd frames.
+fn write(bytes: &[u8]) {
+    CAPTURE.with_borrow_mut(|capture| match capture {
+        Some(buffer) => buffer.extend_from_slice(bytes),
+        None => {
+            let _ = std::io::stdout().write_all(bytes);
+        }
+    });
+}
+
+/// Runs `f` with the natives' output captured; returns `f`'s result and the output.
+#[cfg(test)]
+pub fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<u8>) {
+    CAPTURE.set(Some(Vec::new()));
+    let result = f();
+    (result, CAPTURE.take().unwrap_or_default())
+}
+// ANCHOR_END: capture
+
 // ANCHOR: output
 /// `putchard(c)`: writes the byte `c` to standard output, returns 0.
 extern "C" fn putchard(c: f64) -> f64 {
-    // A panic must not unwind into JIT'd frames, so a failed write is dropped.
-    let _ = std::io::stdout().write_all(&[c as i32 as u8]);
+    write(&[c as i32 as u8]);
     0.0
 }
 
 /// `printd(x)`: writes `x` as C's `%f` and a newline, returns 0.
 extern "C" fn printd(x: f64) -> f64 {
-    let _ = writeln!(std::io::stdout(), "{}", format_f(x));
+    write(format!("{}\n", format_f(x)).as_bytes());
     0.0
 }
 // ANCHOR_END: output
