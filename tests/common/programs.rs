@@ -327,6 +327,78 @@ pub fn tutorial_source(prog: &Prog) -> String {
 }
 
 fn print(prog: &Prog, tutorial: bool) -> String {
+    let mut d = definitions(prog, tutorial);
+    d.tops(prog);
+    if !prog.redefs.is_empty() && !tutorial {
+        for (which, body) in &prog.redefs {
+            let i = usize::from(*which) % prog.funcs.len();
+            d.define(i, body, false);
+        }
+        d.tops(prog);
+    }
+    d.out
+}
+
+/// A program printed up to the end of its first definitions, and what is in scope
+/// there (the hot mode in [`hot`] goes on from it).
+struct Defined {
+    p: Printer,
+    out: String,
+    /// Functions `fI` with their current arities.
+    names: Vec<(String, u8)>,
+    binary: Vec<char>,
+    unary: Vec<char>,
+}
+
+impl Defined {
+    /// What an expression at top level sees.
+    fn top_scope(&self) -> Scope {
+        Scope {
+            vars: Vec::new(),
+            callees: self.names.clone(),
+            binary: self.binary.clone(),
+            unary: self.unary.clone(),
+            loops: 0,
+        }
+    }
+
+    /// Prints `def fI(...) body` with `fI`'s current arity.
+    fn define(&mut self, i: usize, body: &E, tutorial: bool) {
+        let arity = self.names[i].1;
+        let scope = Scope {
+            vars: PARAMS[..usize::from(arity)]
+                .iter()
+                .map(|p| (p.to_string(), true))
+                .collect(),
+            // Only functions defined after this one (before it, for the tutorial, which
+            // has no forward references): calls form a DAG.
+            callees: match tutorial {
+                false => self.names[i + 1..].to_vec(),
+                true => self.names[..i].to_vec(),
+            },
+            ..self.top_scope()
+        };
+        let params = PARAMS[..usize::from(arity)].join(" ");
+        self.out.push_str(&format!("def f{i}({params}) "));
+        self.p.expr(body, &scope, &mut self.out);
+        self.out.push_str(";\n");
+    }
+
+    /// Prints the top-level expressions (and the recursive function's call).
+    fn tops(&mut self, prog: &Prog) {
+        let scope = self.top_scope();
+        for top in &prog.tops {
+            self.p.expr(top, &scope, &mut self.out);
+            self.out.push_str(";\n");
+        }
+        if prog.rec.is_some() {
+            self.out.push_str(&format!("rec({}, 1);\n", prog.rec_depth));
+        }
+    }
+}
+
+/// The externs, operators, functions and recursive function of `prog`.
+fn definitions(prog: &Prog, tutorial: bool) -> Defined {
     let math: Vec<(&str, u8)> = MATH
         .iter()
         .filter(|(_, _, same)| *same || !tutorial)
@@ -388,69 +460,28 @@ fn print(prog: &Prog, tutorial: bool) -> String {
         .enumerate()
         .map(|(i, f)| (format!("f{i}"), f.arity))
         .collect();
-    let body_scope = |i: usize, arity: u8| Scope {
-        vars: PARAMS[..usize::from(arity)]
-            .iter()
-            .map(|p| (p.to_string(), true))
-            .collect(),
-        // Only functions defined after this one (before it, for the tutorial, which
-        // has no forward references): calls form a DAG.
-        callees: match tutorial {
-            false => names[i + 1..].to_vec(),
-            true => names[..i].to_vec(),
-        },
-        binary: binary.clone(),
-        unary: unary.clone(),
-        loops: 0,
-    };
-    let define = |p: &mut Printer, i: usize, body: &E, out: &mut String| {
-        let arity = prog.funcs[i].arity;
-        let params = PARAMS[..usize::from(arity)].join(" ");
-        out.push_str(&format!("def f{i}({params}) "));
-        p.expr(body, &body_scope(i, arity), out);
-        out.push_str(";\n");
+    let mut d = Defined {
+        p,
+        out,
+        names,
+        binary,
+        unary,
     };
     for (i, f) in prog.funcs.iter().enumerate() {
-        define(&mut p, i, &f.body, &mut out);
+        d.define(i, &f.body, tutorial);
     }
     if let Some(step) = &prog.rec {
         // Recursion with a depth that every call site passes as a constant.
-        out.push_str("def rec(depth x) if depth < 1 then x else rec(depth - 1, ");
+        d.out
+            .push_str("def rec(depth x) if depth < 1 then x else rec(depth - 1, ");
         let scope = Scope {
             vars: vec![("x".into(), true)],
-            callees: names.clone(),
-            binary: binary.clone(),
-            unary: unary.clone(),
-            loops: 0,
+            ..d.top_scope()
         };
-        p.expr(step, &scope, &mut out);
-        out.push_str(");\n");
+        d.p.expr(step, &scope, &mut d.out);
+        d.out.push_str(");\n");
     }
-    let top_scope = Scope {
-        vars: Vec::new(),
-        callees: names.clone(),
-        binary: binary.clone(),
-        unary: unary.clone(),
-        loops: 0,
-    };
-    let tops = |p: &mut Printer, out: &mut String| {
-        for top in &prog.tops {
-            p.expr(top, &top_scope, out);
-            out.push_str(";\n");
-        }
-        if prog.rec.is_some() {
-            out.push_str(&format!("rec({}, 1);\n", prog.rec_depth));
-        }
-    };
-    tops(&mut p, &mut out);
-    if !prog.redefs.is_empty() && !tutorial {
-        for (which, body) in &prog.redefs {
-            let i = usize::from(*which) % prog.funcs.len();
-            define(&mut p, i, body, &mut out);
-        }
-        tops(&mut p, &mut out);
-    }
-    out
+    d
 }
 
 /// The expression without calls (operator bodies must not call anything).
