@@ -20,6 +20,8 @@
 
 use proptest::prelude::*;
 
+pub mod hot;
+
 /// Binary operators the generator may define (with random precedences).
 const BINARY: [char; 6] = ['%', '&', '|', '^', '@', '$'];
 /// Unary operators it may define.
