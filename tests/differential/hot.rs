@@ -59,15 +59,45 @@ fn check(program: &str) -> Result<(), TestCaseError> {
     if results.iter().all(|r| *r == results[0]) {
         return Ok(());
     }
+    // Outputs run to thousands of characters: say where each first departs from the
+    // interpreter's (rerun the program for the rest).
+    let (_, oracle, _) = &results[0];
     let mut report = format!("engines disagree on:\n{program}\n");
     for (c, (status, stdout, errors)) in configs.iter().zip(&results) {
+        let lines = stdout.lines().count();
+        let first = stdout
+            .lines()
+            .map(Some)
+            .chain([None])
+            .zip(oracle.lines().map(Some).chain([None]))
+            .position(|(a, b)| a != b);
+        let stdout = match first {
+            None => "the interpreter's".to_string(),
+            Some(at) => format!(
+                "from line {}: {:?}, the interpreter's {:?}",
+                at + 1,
+                clip(stdout.lines().nth(at)),
+                clip(oracle.lines().nth(at))
+            ),
+        };
         report.push_str(&format!(
-            "--- {} (status {status}):\n{stdout}{}\n",
+            "--- {}: status {status}, {lines} lines, stdout {stdout}\n{}",
             c.join(" "),
-            errors.join("\n")
+            errors.iter().map(|e| format!("{e}\n")).collect::<String>()
         ));
     }
     Err(TestCaseError::fail(report))
+}
+
+/// A line of output, at most 60 characters of it.
+fn clip(line: Option<&str>) -> String {
+    match line {
+        None => "(end)".to_string(),
+        Some(l) if l.chars().count() > 60 => {
+            format!("{}...", l.chars().take(60).collect::<String>())
+        }
+        Some(l) => l.to_string(),
+    }
 }
 
 #[test]
