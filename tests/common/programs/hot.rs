@@ -10,7 +10,8 @@
 
 use proptest::prelude::*;
 
-use super::{BINARY, Defined, E, Prog, Scope, UNARY, definitions, expr, prog, strip_calls};
+use super::source::{Defined, definitions};
+use super::{BINARY, E, Prog, Scope, UNARY, expr, prog, strip_calls};
 
 /// A change between two hot phases. Indices pick among what exists, by modulo.
 #[derive(Clone, Debug)]
