@@ -17,6 +17,9 @@
 //! [`tutorial_source`] stays within what LLVM's C++ chapter 7 runs the same way (no
 //! forward references, no redefinitions, no `fmax`/`fmin`, which its optimizer
 //! rewrites ignoring the sign of zero), for comparing against it.
+//!
+//! [`hot`] goes on from a program's definitions with hot phases and redefinitions
+//! between them, for testing inlining (see `tests/differential/hot.rs`).
 
 use proptest::prelude::*;
 
