@@ -26,8 +26,6 @@ use proptest::prelude::*;
 pub mod hot;
 mod source;
 
-pub use source::{source, tutorial_source};
-
 /// Binary operators the generator may define (with random precedences).
 const BINARY: [char; 6] = ['%', '&', '|', '^', '@', '$'];
 /// Unary operators it may define.
@@ -323,6 +321,16 @@ impl Printer {
 }
 
 const PARAMS: [&str; 10] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+
+/// The program's source text, using everything toy accepts.
+pub fn source(prog: &Prog) -> String {
+    source::print(prog, false)
+}
+
+/// The program's source text within what LLVM's C++ chapter 7 runs as toy does.
+pub fn tutorial_source(prog: &Prog) -> String {
+    source::print(prog, true)
+}
 
 /// The expression without calls (operator bodies must not call anything).
 fn strip_calls(e: &E) -> E {

@@ -3,17 +3,9 @@
 
 use super::{BINARY, E, MATH, PARAMS, Printer, Prog, Scope, UNARY, strip_calls};
 
-/// The program's source text, using everything toy accepts.
-pub fn source(prog: &Prog) -> String {
-    print(prog, false)
-}
-
-/// The program's source text within what LLVM's C++ chapter 7 runs as toy does.
-pub fn tutorial_source(prog: &Prog) -> String {
-    print(prog, true)
-}
-
-fn print(prog: &Prog, tutorial: bool) -> String {
+/// The program's source text: definitions, top-level expressions, then (unless
+/// `tutorial`) the redefinitions and the top-level expressions again.
+pub(super) fn print(prog: &Prog, tutorial: bool) -> String {
     let mut d = definitions(prog, tutorial);
     d.tops(prog);
     if !prog.redefs.is_empty() && !tutorial {
@@ -27,7 +19,7 @@ fn print(prog: &Prog, tutorial: bool) -> String {
 }
 
 /// A program printed up to the end of its first definitions, and what is in scope
-/// there (the hot mode in [`hot`] goes on from it).
+/// there (the hot mode in [`super::hot`] goes on from it).
 pub(super) struct Defined {
     pub(super) p: Printer,
     pub(super) out: String,
