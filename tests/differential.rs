@@ -9,6 +9,8 @@
 mod common;
 #[path = "differential/edges.rs"]
 mod edges;
+#[path = "differential/hot.rs"]
+mod hot;
 
 use std::time::Duration;
 

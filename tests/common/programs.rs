@@ -17,8 +17,14 @@
 //! [`tutorial_source`] stays within what LLVM's C++ chapter 7 runs the same way (no
 //! forward references, no redefinitions, no `fmax`/`fmin`, which its optimizer
 //! rewrites ignoring the sign of zero), for comparing against it.
+//!
+//! [`hot`] goes on from a program's definitions with hot phases and redefinitions
+//! between them, for testing inlining (see `tests/differential/hot.rs`).
 
 use proptest::prelude::*;
+
+pub mod hot;
+mod source;
 
 /// Binary operators the generator may define (with random precedences).
 const BINARY: [char; 6] = ['%', '&', '|', '^', '@', '$'];
@@ -318,139 +324,12 @@ const PARAMS: [&str; 10] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
 
 /// The program's source text, using everything toy accepts.
 pub fn source(prog: &Prog) -> String {
-    print(prog, false)
+    source::print(prog, false)
 }
 
 /// The program's source text within what LLVM's C++ chapter 7 runs as toy does.
 pub fn tutorial_source(prog: &Prog) -> String {
-    print(prog, true)
-}
-
-fn print(prog: &Prog, tutorial: bool) -> String {
-    let math: Vec<(&str, u8)> = MATH
-        .iter()
-        .filter(|(_, _, same)| *same || !tutorial)
-        .map(|(name, arity, _)| (*name, *arity))
-        .collect();
-    let mut out = String::from("extern printd(x);\nextern putchard(c);\n");
-    for (name, arity) in &math {
-        let params = ["x", "x y"][usize::from(*arity) - 1];
-        out.push_str(&format!("extern {name}({params});\n"));
-    }
-    let mut p = Printer { next_var: 0, math };
-    let builtin = vec!['+', '-', '*', '<'];
-    let empty = Scope {
-        vars: Vec::new(),
-        callees: Vec::new(),
-        binary: builtin.clone(),
-        unary: Vec::new(),
-        loops: 0,
-    };
-    // Operators: bodies over their operands, built-in operators only.
-    let mut binary = builtin.clone();
-    for (which, prec, body) in &prog.binary {
-        let op = BINARY[usize::from(*which) % BINARY.len()];
-        if tutorial && binary.contains(&op) {
-            // The C++ tutorial cannot redefine a function (an operator included).
-            continue;
-        }
-        let scope = Scope {
-            vars: vec![("a".into(), true), ("b".into(), true)],
-            ..empty.clone()
-        };
-        out.push_str(&format!("def binary{op} {prec} (a b) "));
-        p.expr(&strip_calls(body), &scope, &mut out);
-        out.push_str(";\n");
-        if !binary.contains(&op) {
-            binary.push(op);
-        }
-    }
-    let mut unary = Vec::new();
-    for (which, body) in &prog.unary {
-        let op = UNARY[usize::from(*which) % UNARY.len()];
-        if tutorial && unary.contains(&op) {
-            continue;
-        }
-        let scope = Scope {
-            vars: vec![("v".into(), true)],
-            ..empty.clone()
-        };
-        out.push_str(&format!("def unary{op}(v) "));
-        p.expr(&strip_calls(body), &scope, &mut out);
-        out.push_str(";\n");
-        if !unary.contains(&op) {
-            unary.push(op);
-        }
-    }
-    let names: Vec<(String, u8)> = prog
-        .funcs
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (format!("f{i}"), f.arity))
-        .collect();
-    let body_scope = |i: usize, arity: u8| Scope {
-        vars: PARAMS[..usize::from(arity)]
-            .iter()
-            .map(|p| (p.to_string(), true))
-            .collect(),
-        // Only functions defined after this one (before it, for the tutorial, which
-        // has no forward references): calls form a DAG.
-        callees: match tutorial {
-            false => names[i + 1..].to_vec(),
-            true => names[..i].to_vec(),
-        },
-        binary: binary.clone(),
-        unary: unary.clone(),
-        loops: 0,
-    };
-    let define = |p: &mut Printer, i: usize, body: &E, out: &mut String| {
-        let arity = prog.funcs[i].arity;
-        let params = PARAMS[..usize::from(arity)].join(" ");
-        out.push_str(&format!("def f{i}({params}) "));
-        p.expr(body, &body_scope(i, arity), out);
-        out.push_str(";\n");
-    };
-    for (i, f) in prog.funcs.iter().enumerate() {
-        define(&mut p, i, &f.body, &mut out);
-    }
-    if let Some(step) = &prog.rec {
-        // Recursion with a depth that every call site passes as a constant.
-        out.push_str("def rec(depth x) if depth < 1 then x else rec(depth - 1, ");
-        let scope = Scope {
-            vars: vec![("x".into(), true)],
-            callees: names.clone(),
-            binary: binary.clone(),
-            unary: unary.clone(),
-            loops: 0,
-        };
-        p.expr(step, &scope, &mut out);
-        out.push_str(");\n");
-    }
-    let top_scope = Scope {
-        vars: Vec::new(),
-        callees: names.clone(),
-        binary: binary.clone(),
-        unary: unary.clone(),
-        loops: 0,
-    };
-    let tops = |p: &mut Printer, out: &mut String| {
-        for top in &prog.tops {
-            p.expr(top, &top_scope, out);
-            out.push_str(";\n");
-        }
-        if prog.rec.is_some() {
-            out.push_str(&format!("rec({}, 1);\n", prog.rec_depth));
-        }
-    };
-    tops(&mut p, &mut out);
-    if !prog.redefs.is_empty() && !tutorial {
-        for (which, body) in &prog.redefs {
-            let i = usize::from(*which) % prog.funcs.len();
-            define(&mut p, i, body, &mut out);
-        }
-        tops(&mut p, &mut out);
-    }
-    out
+    source::print(prog, true)
 }
 
 /// The expression without calls (operator bodies must not call anything).
