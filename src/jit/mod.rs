@@ -13,8 +13,10 @@
 //! One concept per module: [`config`] (what the JIT is told), `policy` (which tier
 //! when), `globals` (names, ids, bodies, stubs), `blocks` (code memory and when it may
 //! go), `build` (compile or load, then link, on this thread), `callback` (the compile
-//! callback and running code), `tiers` and `speculation` (work for the background
-//! threads of `background`, and installing what they finish), `trace` (trace lines,
+//! callback and running code), `inlining` (the callees' bodies tier 1 copies in, and
+//! dropping code that copied a body that changed), `tiers` and `speculation` (work for
+//! the background threads of `background`, and installing what they finish), `trace`
+//! (trace lines,
 //! perf map), [`cache`] (objects on disk), [`linker`] (objects into executor memory),
 //! `items` (the [`Engine`](crate::engine::Engine) operations), [`error`].
 
