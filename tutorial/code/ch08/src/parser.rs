@@ -267,6 +267,7 @@ pub fn parse(text: &str, tokens: &[Spanned<'_>]) -> Vec<Result<Item, Located>> {
 // ANCHOR_END: parse
 
 // ANCHOR: parse_item
+// ANCHOR: parse_item_head
 /// Parses one item's tokens. `after` is the token that ended the item (a `;`, `def`
 /// or `extern`), or `None` at the end of the text, which is `text_len` bytes long.
 /// `ops` are the binary operators known before the item; a definition of one that
@@ -277,6 +278,7 @@ fn parse_item(
     text_len: usize,
     ops: &mut Operators,
 ) -> Result<Item, Located> {
+    // ANCHOR_END: parse_item_head
     // Text that is no token is the first thing wrong with an item that has some.
     for (token, span) in tokens {
         if let Token::Error(err) = token {
@@ -301,8 +303,8 @@ fn parse_item(
     if result.is_ok() {
         *ops = item_ops;
     }
-    // ANCHOR_END: item_ops
     result.map_err(|errors| {
+        // ANCHOR_END: item_ops
         let error = errors
             .into_iter()
             .next()

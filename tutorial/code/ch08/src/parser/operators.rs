@@ -44,7 +44,13 @@ impl Operators {
     /// These operators, and the one the tokens of a `def binary` item define.
     pub(super) fn with_definition(&self, tokens: &[Spanned<'_>]) -> Operators {
         let mut ops = self.clone();
-        if let [(Token::Def, _), (Token::Binary, _), (Token::Op(op), _), rest @ ..] = tokens {
+        if let [
+            (Token::Def, _),
+            (Token::Binary, _),
+            (Token::Op(op), _),
+            rest @ ..,
+        ] = tokens
+        {
             let prec = match rest.first() {
                 // A bad precedence makes the item fail, and then the table is dropped.
                 Some((Token::Number(n), _)) => *n as u32,
@@ -119,7 +125,9 @@ mod tests {
     #[test]
     fn a_definition_extends_the_table_for_the_items_after_it() {
         assert_eq!(
-            parsed("a | b; def binary| 5 (a b) a; 1 + 2 | 3 * 4; def binary% 60 (a b) a; 1 + 2 % 3"),
+            parsed(
+                "a | b; def binary| 5 (a b) a; 1 + 2 | 3 * 4; def binary% 60 (a b) a; 1 + 2 % 3"
+            ),
             [
                 "error at `|`: unknown binary operator `|`",
                 "(def (binary| a b) a)",
