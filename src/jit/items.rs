@@ -13,8 +13,29 @@ use crate::frontend::source::{SourceId, SourceLines, Span};
 use crate::interp::Interpreter;
 use crate::jit::error::{Error as JitError, Recovery};
 use crate::jit::globals::{Body, extern_target};
-use crate::jit::{Jit, Strategy};
+use crate::jit::{Jit, State, Strategy};
 use toy_executor::stubs::THUNK_MAX_ARGS;
+use toy_shared::ExecError;
+use toy_shared::executor::Loader;
+
+impl State {
+    /// Gives global `id` a new body, releasing its old code at once: items arrive only
+    /// between evaluations, so that code cannot be running.
+    fn replace_body(
+        &mut self,
+        loader: &mut dyn Loader,
+        id: u32,
+        body: Body,
+    ) -> Result<(), ExecError> {
+        if let Body::Defined {
+            code: Some(old), ..
+        } = self.globals.replace(id, body)
+        {
+            self.blocks.drop_user(loader, old.block)?;
+        }
+        Ok(())
+    }
+}
 
 impl Jit {
     /// An error of an engine operation, or, if the executor died meanwhile, the report
@@ -61,13 +82,7 @@ impl Jit {
             function: Arc::clone(&function),
             code,
         };
-        // Items arrive only between evaluations: the old code cannot be running.
-        if let Body::Defined {
-            code: Some(old), ..
-        } = state.globals.replace(id, body)
-        {
-            state.blocks.drop_user(loader, old.block).map_err(fail)?;
-        }
+        state.replace_body(loader, id, body).map_err(fail)?;
         if let Some((_, inlined)) = &built {
             state.record_embeds(id, inlined);
         }
@@ -91,12 +106,8 @@ impl Jit {
             .flatten();
         let target = extern_target(&proto, found);
         let id = state.globals.intern(loader, &proto.name).map_err(fail)?;
-        if let Body::Defined {
-            code: Some(old), ..
-        } = state.globals.replace(id, Body::Extern { proto, target })
-        {
-            state.blocks.drop_user(loader, old.block).map_err(fail)?;
-        }
+        let body = Body::Extern { proto, target };
+        state.replace_body(loader, id, body).map_err(fail)?;
         state
             .globals
             .changed(loader, id)
