@@ -176,7 +176,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             })
     }
 
-    fn truth(
+    pub(super) fn truth(
         &self,
         value: FloatValue<'ctx>,
         name: &str,
@@ -187,7 +187,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
             .build_float_compare(FloatPredicate::ONE, value, zero, name)?)
     }
 
-    fn expr(&mut self, expr: &Expr) -> Result<FloatValue<'ctx>, CodegenError> {
+    pub(super) fn expr(&mut self, expr: &Expr) -> Result<FloatValue<'ctx>, CodegenError> {
         self.locate(expr.span);
         let f64 = self.context.f64_type();
         let function = self.function.ok_or(CodegenError::NoInsertPoint {
@@ -233,6 +233,9 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
                     values.push(self.expr(arg)?);
                 }
                 self.call(callee, &values)?
+            }
+            ExprKind::If { cond, then, else_ } if self.boolean(then, else_).is_some() => {
+                self.boolean_if(cond, then, else_)?
             }
             // ANCHOR: if
             ExprKind::If { cond, then, else_ } => {
@@ -327,6 +330,11 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         })?;
         // Each kind emits its own IR: an explicit match, not the visitor (frontend/visit.rs).
         match &expr.kind {
+            ExprKind::If { cond, then, else_ } if self.boolean(then, else_).is_some() => {
+                let value = self.boolean_if(cond, then, else_)?;
+                self.builder.build_return(Some(&value))?;
+                Ok(())
+            }
             ExprKind::If { cond, then, else_ } => {
                 let f = self.current_function()?;
                 let cond = self.expr(cond)?;

@@ -8,6 +8,7 @@
 //! (what to compile), `generator.rs` (AST → IR), `counting.rs` (tier-0 call
 //! counters), `debug.rs` (DWARF), `error.rs` ([`CodegenError`]).
 
+mod boolean;
 mod counting;
 mod debug;
 mod error;
