@@ -68,11 +68,11 @@ mod tests {
         let items = Session::resolve_program(text).expect("a valid program");
         let f = items
             .iter()
-            .filter_map(|item| match item {
+            .rev()
+            .find_map(|item| match item {
                 Item::Def(f) => Some(f.as_ref()),
                 _ => None,
             })
-            .last()
             .expect("a def");
         let compiler = Compiler::host(opt).expect("compiler");
         let ir = compiler.emit(Request::function(f, None).output(Output::Ir));
