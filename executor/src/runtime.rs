@@ -27,14 +27,33 @@ const BLOCK: usize = 8192;
 /// Writes program output.
 pub fn write(bytes: &[u8]) {
     let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
-    let out = guard.get_or_insert_with(|| Out {
-        buf: Vec::with_capacity(BLOCK),
-        line_buffered: std::io::stdout().is_terminal(),
-        sink: None,
-    });
+    let out = guard.get_or_insert_with(Out::stdout);
     out.buf.extend_from_slice(bytes);
     if out.buf.len() >= BLOCK || (out.line_buffered && bytes.contains(&b'\n')) {
         flush_out(out);
+    }
+}
+
+/// Writes one byte of program output: `putchard`'s path, which a picture drawn in
+/// characters takes millions of times, so it does no more than C's `putchar` (one
+/// lock, one store, one comparison; no copy loop, no scan).
+fn write_byte(byte: u8) {
+    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let out = guard.get_or_insert_with(Out::stdout);
+    out.buf.push(byte);
+    if out.buf.len() >= BLOCK || (byte == b'\n' && out.line_buffered) {
+        flush_out(out);
+    }
+}
+
+impl Out {
+    /// Standard output, line-buffered on a terminal as C's stdio is.
+    fn stdout() -> Out {
+        Out {
+            buf: Vec::with_capacity(BLOCK),
+            line_buffered: std::io::stdout().is_terminal(),
+            sink: None,
+        }
     }
 }
 
@@ -139,7 +158,7 @@ pub fn format_f(x: f64) -> String {
 pub extern "C" fn putchard(c: f64) -> f64 {
     crate::entry::poll_interrupt();
     // C's `(char)c` for in-range values; out-of-range values saturate, then wrap.
-    write(&[(c as i32) as u8]);
+    write_byte((c as i32) as u8);
     0.0
 }
 
