@@ -322,17 +322,6 @@ mod tests {
         }
     }
 
-    // ANCHOR: stack_test
-    #[test]
-    fn a_var_in_a_loop_takes_no_stack_per_iteration() {
-        // Unoptimized, so no pass can tidy up: a slot made in the loop block would
-        // take 8 more bytes of stack at each of the million runs of the body, far
-        // more than a test thread's 2 MiB.
-        let program = "def f(n) for i = 0, i < n in var t = i in t; f(1000000)";
-        assert_eq!(jit(program, false), [Ok(None), Ok(Some(0.0))]);
-    }
-    // ANCHOR_END: stack_test
-
     #[test]
     fn each_expression_runs_its_own_code() {
         assert_eq!(
@@ -379,5 +368,16 @@ mod tests {
             [Err("unknown variable `y`".into()), Ok(None), Ok(Some(2.0)),]
         );
     }
+
+    // ANCHOR: stack_test
+    #[test]
+    fn a_var_in_a_loop_takes_no_stack_per_iteration() {
+        // Unoptimized, so no pass can tidy up: a slot made in the loop block would
+        // take 8 more bytes of stack at each of the million runs of the body, far
+        // more than a test thread's 2 MiB.
+        let program = "def f(n) for i = 0, i < n in var t = i in t; f(1000000)";
+        assert_eq!(jit(program, false), [Ok(None), Ok(Some(0.0))]);
+    }
+    // ANCHOR_END: stack_test
 }
 // ANCHOR_END: tests
