@@ -324,23 +324,6 @@ mod tests {
     }
 
     #[test]
-    fn chained_assignment_stores_in_every_variable() {
-        let program = "def f(x) var a, b in (a = b = x + 1) + a * 10 + b * 100; f(1)";
-        assert_eq!(jit(program, true), [Ok(None), Ok(Some(222.0))]);
-    }
-
-    // ANCHOR: stack_test
-    #[test]
-    fn a_var_in_a_loop_takes_no_stack_per_iteration() {
-        // Unoptimized, so no pass can tidy up: a slot made in the loop block would
-        // take 8 more bytes of stack at each of the million runs of the body, far
-        // more than a test thread's 2 MiB.
-        let program = "def f(n) for i = 0, i < n in var t = i in t; f(1000000)";
-        assert_eq!(jit(program, false), [Ok(None), Ok(Some(0.0))]);
-    }
-    // ANCHOR_END: stack_test
-
-    #[test]
     fn each_expression_runs_its_own_code() {
         assert_eq!(
             jit("1 + 1; 2 + 2; 3 + 3", true),
@@ -386,5 +369,22 @@ mod tests {
             [Err("unknown variable `y`".into()), Ok(None), Ok(Some(2.0)),]
         );
     }
+
+    #[test]
+    fn chained_assignment_stores_in_every_variable() {
+        let program = "def f(x) var a, b in (a = b = x + 1) + a * 10 + b * 100; f(1)";
+        assert_eq!(jit(program, true), [Ok(None), Ok(Some(222.0))]);
+    }
+
+    // ANCHOR: stack_test
+    #[test]
+    fn a_var_in_a_loop_takes_no_stack_per_iteration() {
+        // Unoptimized, so no pass can tidy up: a slot made in the loop block would
+        // take 8 more bytes of stack at each of the million runs of the body, far
+        // more than a test thread's 2 MiB.
+        let program = "def f(n) for i = 0, i < n in var t = i in t; f(1000000)";
+        assert_eq!(jit(program, false), [Ok(None), Ok(Some(0.0))]);
+    }
+    // ANCHOR_END: stack_test
 }
 // ANCHOR_END: tests

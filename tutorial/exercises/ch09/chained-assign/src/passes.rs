@@ -91,7 +91,9 @@ mod tests {
             "{after}"
         );
         assert!(after.contains("%mul = fmul double %add, %add\n"), "{after}");
-        assert!(!after.contains("%add1"), "{after}");
+        // ANCHOR: after_no_second_add
+        assert!(!after.contains("%add4"), "{after}");
+        // ANCHOR_END: after_no_second_add
     }
 }
 // ANCHOR_END: tests

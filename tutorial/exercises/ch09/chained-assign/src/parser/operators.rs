@@ -71,11 +71,11 @@ impl Operators {
 // ANCHOR_END: with_definition
 
 // ANCHOR: shape
+// ANCHOR: shape_head
 /// Shapes the chain `first op operand op operand ...` into a tree by the precedences
 /// of `ops`, all operators left-associative (the shunting-yard algorithm, with
 /// explicit stacks). `Err` is what is wrong (an operator that has no precedence, an
 /// assignment to something that is not a variable), and where the operator is.
-// ANCHOR: shape_head
 pub(super) fn shape(
     ops: &Operators,
     first: Expr,
