@@ -287,6 +287,7 @@ mod tests {
         "extern printd(x); def binary : 1 (x y) y; def f() for i = 0, i < 5 in printd(i) : (i = i * 2); f()",
         "def binary : 1 (x y) y; def tri(n) var s in (for i = 1, i < n in s = s + i) : s; tri(100)",
         "def binary : 1 (x y) y; def f(n) var i = 0 in (for j = 0, (i = i + 1) < n in 0) : i; f(7); f(0)",
+        "def binary : 1 (x y) y; def g(n) var k in (for j = 0, (j = j + 1) < n in k = k + 1) : k; g(10)",
         // ANCHOR_END: programs_mutation
     ];
 
