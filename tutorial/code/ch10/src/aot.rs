@@ -61,6 +61,9 @@ pub enum AotError {
         /// The prototype.
         span: Span,
     },
+    /// An executable of a program without top-level expressions: nothing to run.
+    #[error("the program has no top-level expression to run (`--emit=obj` makes a library)")]
+    NoMain,
     /// LLVM failed: no target machine, a pipeline or a module it rejected.
     #[error("LLVM failed: {0}")]
     Llvm(String),
@@ -279,6 +282,9 @@ impl<'ctx> Program<'ctx> {
     /// Links the executable `output`: the object and the runtime, compiled and
     /// linked with libm by the C compiler `cc`, in a temporary directory.
     pub fn link(&self, output: &Path, cc: &OsStr) -> Result<(), AotError> {
+        if self.expressions.is_empty() {
+            return Err(AotError::NoMain);
+        }
         let object = self.object()?;
         let dir = TempDir::new()?;
         let object_path = dir.write("program.o", &object)?;
@@ -400,7 +406,7 @@ mod tests {
     }
 
     /// `text` as a program, or the first error of one of its items.
-    fn program<'ctx>(context: &'ctx Context, text: &str, optimize: bool) -> Program<'ctx> {
+    fn compile<'ctx>(context: &'ctx Context, text: &str, optimize: bool) -> Program<'ctx> {
         let mut program = Program::new(context, optimize).expect("LLVM works here");
         for item in parse(text, &lex(text)) {
             program.item(&item.expect("parses")).expect("compiles");
@@ -413,7 +419,7 @@ mod tests {
         let context = Context::create();
         let dir = TempDir::new().unwrap();
         let exe = dir.0.join("program");
-        program(&context, text, optimize)
+        compile(&context, text, optimize)
             .link(&exe, OsStr::new("cc"))
             .unwrap_or_else(|err| panic!("{text}: {err}"));
         let out = Command::new(&exe).output().expect("the executable runs");
@@ -452,11 +458,11 @@ mod tests {
     #[test]
     fn main_calls_the_expressions_in_order_and_only_if_there_are_some() {
         let context = Context::create();
-        let library = program(&context, "def f(x) x + 1", true);
+        let library = compile(&context, "def f(x) x + 1", true);
         library.object().unwrap();
         assert!(library.module.get_function("main").is_none());
         let text = "def f(x) x + 1; f(1); f(2)";
-        let with_main = program(&context, text, false);
+        let with_main = compile(&context, text, false);
         with_main.object().unwrap();
         let ir = with_main.module.print_to_string().to_string();
         assert!(
@@ -475,7 +481,7 @@ mod tests {
     #[test]
     fn the_object_file_is_elf() {
         let context = Context::create();
-        let object = program(&context, "def f(x) x + 1", true).object().unwrap();
+        let object = compile(&context, "def f(x) x + 1", true).object().unwrap();
         assert_eq!(&object[..4], b"\x7fELF");
     }
 
@@ -501,23 +507,24 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_failing_c_compiler_is_an_error() {
+    fn what_cannot_be_linked_is_an_error() {
         let context = Context::create();
         let dir = TempDir::new().unwrap();
         let exe = dir.0.join("program");
-        let program = program(&context, "1", true);
-        let err = program
-            .link(&exe, OsStr::new("toy-no-such-cc"))
-            .unwrap_err();
-        assert!(matches!(err, AotError::NoCompiler { .. }), "{err}");
-        let err = program.link(&exe, OsStr::new("false")).unwrap_err();
-        assert!(matches!(err, AotError::Link { .. }), "{err}");
+        let cc = OsStr::new("cc");
+        let err = compile(&context, "def f(x) x", true).link(&exe, cc);
+        assert!(matches!(err, Err(AotError::NoMain)), "{err:?}");
+        let program = compile(&context, "1", true);
+        let err = program.link(&exe, OsStr::new("toy-no-such-cc"));
+        assert!(matches!(err, Err(AotError::NoCompiler { .. })), "{err:?}");
+        let err = program.link(&exe, OsStr::new("false"));
+        assert!(matches!(err, Err(AotError::Link { .. })), "{err:?}");
         // A program's own `printd` clashes with the runtime's.
-        let clash = super::tests::program(&context, "def printd(x) x; printd(1)", true);
-        let err = clash.link(&exe, OsStr::new("cc")).unwrap_err();
+        let err = compile(&context, "def printd(x) x; printd(1)", true).link(&exe, cc);
+        let message = err.unwrap_err().to_string();
         assert!(
-            err.to_string().contains("multiple definition of `printd'"),
-            "{err}"
+            message.contains("multiple definition of `printd'"),
+            "{message}"
         );
     }
 
