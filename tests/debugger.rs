@@ -111,6 +111,39 @@ fn gdb_follows_redefinitions_and_eager_compilation() {
     }
 }
 
+#[test]
+fn code_gdb_had_a_breakpoint_in_is_never_overwritten() {
+    // `g` first, so that the second expression lands in the first `f`'s released
+    // block: GDB's breakpoint there once wrote its saved byte into that expression's
+    // constant, and `f(1)` ran as `f(0)`.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("reuse.ks"),
+        "def g(x) x;\ng(1);\ndef f(x)\n x + 1;\nf(1);\ndef f(x)\n x * 100;\nf(1);\n",
+    )
+    .expect("write");
+    for engine in ["--engine=lazy", "--engine=eager"] {
+        let out = gdb(
+            dir.path(),
+            &["-g", engine, "--echo"],
+            "reuse.ks",
+            &[
+                "set breakpoint pending on",
+                "break f",
+                "run",
+                "continue",
+                "continue",
+            ],
+        );
+        assert!(
+            out.contains("hit Breakpoint 1, f (x=1) at reuse.ks:7"),
+            "{engine}: {out}"
+        );
+        assert!(out.contains("Evaluated to 100.000000"), "{engine}: {out}");
+        assert!(out.contains("exited normally"), "{engine}: {out}");
+    }
+}
+
 /// Waits for `toy`'s executor process, a child of `toy`.
 fn child_of(pid: u32) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -36,9 +36,14 @@ impl Loader for LocalLoader {
     }
 
     fn release(&mut self, addr: Addr) -> Result<(), ExecError> {
-        self.region.release(addr)?;
-        self.debug.remove(&addr);
-        Ok(())
+        // A block GDB was told about is unregistered but never reused: GDB may still
+        // hold a breakpoint in it and write the byte it saved back later, into whatever
+        // code came next (seen: the next expression's constant corrupted). Only `-g`
+        // registers code, and a debugging session can afford the memory.
+        if self.debug.remove(&addr).is_some() {
+            return Ok(());
+        }
+        self.region.release(addr)
     }
 
     fn set_slot(&mut self, slot: Addr, target: Addr) -> Result<(), ExecError> {
