@@ -271,6 +271,7 @@ mod tests {
     use std::process::Command;
 
     use inkwell::context::Context;
+    use inkwell::memory_buffer::MemoryBuffer;
 
     use super::*;
     use crate::aot::Program;
@@ -351,6 +352,28 @@ var n = 10 in printd(fib(n));
         }
     }
 
+    /// `ir` read back by LLVM's IR parser, and printed again.
+    fn read_back(ir: &str) -> String {
+        let context = Context::create();
+        let buffer = MemoryBuffer::create_from_memory_range_copy(ir.as_bytes(), "fib.ll");
+        let module = context
+            .create_module_from_ir(buffer)
+            .expect("LLVM's IR parses");
+        module.print_to_string().to_string()
+    }
+
+    #[test]
+    fn without_its_version_a_reader_drops_the_debug_information() {
+        let ir = ir(FIB, Some("fib.ks"));
+        assert!(read_back(&ir).contains("!dbg"));
+        // The module flags' list goes; the flags themselves stay, unused.
+        let flags = ir
+            .lines()
+            .find(|line| line.starts_with("!llvm.module.flags"));
+        let without = ir.replace(flags.unwrap(), "");
+        assert!(!read_back(&without).contains("!dbg"), "{without}");
+    }
+
     /// A directory of this test's own, removed when dropped.
     struct Scratch(PathBuf);
 
@@ -422,26 +445,15 @@ var n = 10 in printd(fib(n));
         }
     }
 
-    const LOCALS: &str = "extern printd(x);
-def binary : 1 (x y) y;
-def f(x)
-  var y = x * 2 in
-  printd(y) :
-  printd(x) :
-  x + 1;
-f(20);
-";
-
     #[test]
     fn gdb_reads_variables_from_their_slots_and_optimization_loses_them() {
         let commands = ["break printd", "run", "continue", "up", "info locals"];
-        let out = gdb(LOCALS, false, &commands);
-        assert!(
-            out.contains("#1  f (x=20) at fib.ks:6\n6\t  printd(x) :\ny = 40"),
-            "{out}"
-        );
-        let out = gdb(LOCALS, true, &commands);
-        assert!(out.contains("#1  f (x=20) at fib.ks:6"), "{out}");
+        let text = include_str!("../examples/locals.ks");
+        let out = gdb(text, false, &commands);
+        let expected = "#1  f (x=20) at fib.ks:8\n8\t  printd(x) :\ny = 40";
+        assert!(out.contains(expected), "{out}");
+        let out = gdb(text, true, &commands);
+        assert!(out.contains("#1  f (x=20) at fib.ks:8"), "{out}");
         assert!(out.contains("y = <optimized out>"), "{out}");
     }
 }
