@@ -167,13 +167,15 @@ pub fn link(bytes: &[u8], resolve: &dyn Fn(&str) -> Option<usize>) -> Result<Lin
                     continue;
                 }
                 // S + A - P, and through the far stub if S is too far away.
-                elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => match (relative(name, s, a, p), import)
-                {
-                    (Err(LinkError::OutOfRange { .. }), Some(i)) => {
-                        relative(name, base + stubs + STUB * i, a, p)?
+                elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => {
+                    match (relative(name, s, a, p), import) {
+                        // Too far for a call: call the import's stub, which is near.
+                        (Err(LinkError::OutOfRange { .. }), Some(i)) => {
+                            relative(name, base + stubs + STUB * i, a, p)?
+                        }
+                        (value, _) => value?,
                     }
-                    (value, _) => value?,
-                },
+                }
                 // G + GOT + A - P: the displacement of the symbol's GOT slot.
                 elf::R_X86_64_GOTPCREL | elf::R_X86_64_GOTPCRELX | elf::R_X86_64_REX_GOTPCRELX => {
                     let Some(i) = import else {
@@ -403,20 +405,21 @@ relocation .text + 0xa: R_X86_64_PC32 .LCPI0_0 -4
         // Why the stub is needed: our memory and the test binary are far apart.
         assert!(f.abs_diff(far) > 1 << 31, "{f:#x} and {far:#x} are near");
         // SAFETY: the linked block is readable, and holds the layout of the chapter's
-        // diagram: .text at 0, .rodata.cst8 at 16, the GOT slot at 24, the stub at 32.
-        let (displacement, slot, stub) = unsafe {
-            let displacement = std::ptr::read_unaligned((f + 2) as *const i32);
-            let slot = std::ptr::read_unaligned((f + 24) as *const usize);
-            (
-                displacement,
-                slot,
-                std::ptr::read((f + 32) as *const [u8; 2]),
-            )
+        // diagram: .text at 0, .rodata.cst8 at 0x10, the GOT slot at 0x18 and the
+        // stub at 0x20, 8 bytes each.
+        let (text, slot, stub) = unsafe {
+            let text = std::ptr::read(f as *const [u8; 16]);
+            let slot = std::ptr::read_unaligned((f + 0x18) as *const usize);
+            (text, slot, std::ptr::read((f + 0x20) as *const [u8; 8]))
         };
-        // The call goes to the stub (the displacement counts from the call's end),
-        // the stub jumps through the slot, and the slot holds `triple`'s address.
-        assert_eq!(f as i64 + 6 + displacement as i64, f as i64 + 32);
-        assert_eq!(stub, [0xff, 0x25]);
+        // The call (e8) goes to the stub: 0x1a bytes after its end, at 0x6. The
+        // constant's displacement (after f2 0f 59 05) is 2: from 0xe to 0x10.
+        let linked_text = "50 e8 1a 00 00 00 f2 0f 59 05 02 00 00 00 58 c3";
+        let hex: Vec<String> = text.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex.join(" "), linked_text);
+        // The stub jumps through the slot (-14 from its end, at 0x26), which holds
+        // `triple`'s address.
+        assert_eq!(stub, [0xff, 0x25, 0xf2, 0xff, 0xff, 0xff, 0xcc, 0xcc]);
         assert_eq!(slot, far);
         assert_eq!(call(&linked, "f", 2.0), 15.0);
     }
