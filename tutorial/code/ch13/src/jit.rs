@@ -472,6 +472,33 @@ mod tests {
         );
     }
 
+    #[test]
+    fn externs_must_be_natives() {
+        assert_eq!(
+            jit(
+                "extern foo(x); extern sin(a b); extern sin(x); sin(0)",
+                true
+            ),
+            [
+                Err(
+                    "no external function `foo`: the JIT maps only the interpreter's natives"
+                        .into()
+                ),
+                Err("extern `sin` declares 2 parameter(s), but `sin` takes 1".into()),
+                Ok(None),
+                Ok(Some(0.0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_item_leaves_no_trace() {
+        assert_eq!(
+            jit("def f(x) y; def f(x) x + 1; f(1)", true),
+            [Err("unknown variable `y`".into()), Ok(None), Ok(Some(2.0)),]
+        );
+    }
+
     // ANCHOR: test_lazy
     /// The outcomes, and what the natives and the trace wrote, as one string.
     fn traced(text: &str) -> (Vec<Result<Option<f64>, String>>, String) {
@@ -592,32 +619,5 @@ mod tests {
         assert_eq!(jit(text, false)[3], Ok(Some(10000.5)));
     }
     // ANCHOR_END: test_registers
-
-    #[test]
-    fn externs_must_be_natives() {
-        assert_eq!(
-            jit(
-                "extern foo(x); extern sin(a b); extern sin(x); sin(0)",
-                true
-            ),
-            [
-                Err(
-                    "no external function `foo`: the JIT maps only the interpreter's natives"
-                        .into()
-                ),
-                Err("extern `sin` declares 2 parameter(s), but `sin` takes 1".into()),
-                Ok(None),
-                Ok(Some(0.0)),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_failed_item_leaves_no_trace() {
-        assert_eq!(
-            jit("def f(x) y; def f(x) x + 1; f(1)", true),
-            [Err("unknown variable `y`".into()), Ok(None), Ok(Some(2.0)),]
-        );
-    }
 }
 // ANCHOR_END: tests

@@ -82,9 +82,11 @@ impl Stubs {
     // ANCHOR: methods
     /// A stub for one more function: its id, or `None` when there is no room.
     pub fn add(&mut self) -> Option<usize> {
-        let id = self.len;
-        self.len += usize::from(id < CAPACITY);
-        (id < CAPACITY).then_some(id)
+        if self.len == CAPACITY {
+            return None;
+        }
+        self.len += 1;
+        Some(self.len - 1)
     }
 
     /// The address of function `id`'s stub: what its callers call.
@@ -115,8 +117,8 @@ impl Stubs {
         // SAFETY: as in `set`: 8 aligned bytes of our writable part.
         unsafe { (slot as *const usize).read() }
     }
-    // ANCHOR_END: target
 }
+// ANCHOR_END: target
 
 // ANCHOR: tests
 #[cfg(test)]
