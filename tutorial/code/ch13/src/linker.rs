@@ -249,7 +249,7 @@ fn relative(symbol: &str, s: usize, a: i64, p: usize) -> Result<i32, LinkError> 
 }
 // ANCHOR_END: helpers
 
-// ANCHOR: tests
+// ANCHOR: test_tools
 #[cfg(test)]
 mod tests {
     use std::fmt::Write as _;
@@ -371,6 +371,8 @@ mod tests {
         out
     }
 
+    // ANCHOR_END: test_tools
+
     // ANCHOR: test_dump
     /// One item that calls a function of the host and uses a constant.
     const SMALL: &str = "extern triple(x); def f(x) triple(x) * 2.5";
@@ -487,6 +489,5 @@ relocation .text + 0xa: R_X86_64_PC32 .LCPI0_0 -4
         let err = link(&object, &|_| None).err().unwrap();
         assert_eq!(err.to_string(), "unresolved symbol `triple`");
     }
-    // ANCHOR_END: test_unresolved
 }
-// ANCHOR_END: tests
+// ANCHOR_END: test_unresolved
