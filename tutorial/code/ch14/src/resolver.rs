@@ -89,7 +89,6 @@ pub fn with_jit<T>(jit: &mut Jit<'_>, run: impl FnOnce() -> T) -> T {
 // ANCHOR_END: current
 
 // ANCHOR: resolve
-// ANCHOR: resolve_doc
 /// Called by `toy_resolver` with a function's id: compiles it and returns its code's
 /// address. An error cannot go back to the caller, JIT'd code that expects a value:
 /// it is left with the JIT, and 0 tells the resolver to escape. Too little stack
@@ -98,7 +97,6 @@ extern "C" fn resolve(id: u64) -> usize {
     // SAFETY: nothing is owned yet, here or in the frames above (the resolver's
     // and JIT'd code's).
     unsafe { escape::ensure_room() };
-    // ANCHOR_END: resolve_doc
     let jit = CURRENT.get() as *mut Jit<'_>;
     if jit.is_null() {
         fatal("a stub was called with no JIT running");
@@ -110,13 +108,12 @@ extern "C" fn resolve(id: u64) -> usize {
     let jit = unsafe { &mut *jit };
     match jit.resolve(id as usize) {
         Ok(address) => address,
-        // ANCHOR: resolve_failed
         // `err` moves into the JIT: when this returns, nothing of the resolve is
         // left on the stack but the resolver's saved registers.
         Err(err) => {
             jit.fail(err);
             0
-        } // ANCHOR_END: resolve_failed
+        }
     }
 }
 
