@@ -80,8 +80,7 @@ fn multi_line_definitions_evaluation_and_errors() {
         .expect("error");
     p.exp_string("<repl>:").expect("location");
     enter(&mut p, "2 * 21");
-    p.exp_string("Evaluated to 42.0")
-        .expect("the REPL goes on");
+    p.exp_string("Evaluated to 42.0").expect("the REPL goes on");
     quit(p);
 }
 
@@ -179,15 +178,13 @@ fn tab_completes_functions_and_keywords() {
     p.send("fibo\t").expect("send");
     p.flush().expect("flush");
     enter(&mut p, "(5)");
-    p.exp_string("Evaluated to 15.0")
-        .expect("completed name");
+    p.exp_string("Evaluated to 15.0").expect("completed name");
     p.send("ext\t").expect("send");
     p.flush().expect("flush");
     enter(&mut p, " cos(x)");
     p.exp_string("toy> ").expect("prompt");
     enter(&mut p, "cos(0)");
-    p.exp_string("Evaluated to 1.0")
-        .expect("completed keyword");
+    p.exp_string("Evaluated to 1.0").expect("completed keyword");
     quit(p);
 }
 
@@ -246,8 +243,7 @@ fn a_history_file_that_is_not_a_regular_file_is_skipped_with_a_warning() {
             "{before}"
         );
         enter(&mut p, "6 * 7");
-        p.exp_string("Evaluated to 42.0")
-            .expect("the REPL works");
+        p.exp_string("Evaluated to 42.0").expect("the REPL works");
         quit(p);
         if fifo {
             break;
@@ -350,7 +346,349 @@ fn stats_ir_and_asm_commands() {
     p.exp_string("no function `nothing` is defined")
         .expect("a clear error");
     enter(&mut p, "twice(1)");
-    p.exp_string("Evaluated to 2.0")
-        .expect("the REPL goes on");
+    p.exp_string("Evaluated to 2.0").expect("the REPL goes on");
+    quit(p);
+}
+
+/// Whether `text` holds an SGR escape sequence (colour, bold, dim, ...).
+fn has_sgr(text: &str) -> bool {
+    text.match_indices("\x1b[").any(|(at, _)| {
+        let rest = &text[at + 2..];
+        let params = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == ';')
+                .len();
+        rest[params..].starts_with('m')
+    })
+}
+
+#[test]
+fn list_undo_reset_and_time() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    enter(&mut p, "def twice(x) x * 2; def binary| 5 (a b) a + b;");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "twice(4) | 1");
+    p.exp_string("Evaluated to 9.0").expect("value");
+    enter(&mut p, ":list");
+    p.exp_string("def twice(x)").expect("listed");
+    p.exp_string("1 parameter, compiled at tier 0")
+        .expect("arity and tier");
+    p.exp_string("def binary| 5 (a b)").expect("operator");
+    p.exp_string("precedence 5").expect("precedence");
+    enter(&mut p, "def twice(x) x * 3");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "twice(4)");
+    p.exp_string("Evaluated to 12.0").expect("new body");
+    enter(&mut p, ":undo");
+    p.exp_string("undid the last definition of `twice`; its previous one is back")
+        .expect("undone");
+    enter(&mut p, "twice(4)");
+    p.exp_string("Evaluated to 8.0").expect("old body back");
+    enter(&mut p, ":undo");
+    p.exp_string("undid `binary|`: it is no longer defined")
+        .expect("operator undone");
+    enter(&mut p, "1 | 2");
+    p.exp_string("unknown binary operator `|`")
+        .expect("the operator is gone");
+    enter(&mut p, ":time twice(21)");
+    p.exp_string("Evaluated to 42.0").expect("value");
+    p.exp_string("time: compile ").expect("compile time");
+    p.exp_string(" ms, run ").expect("run time");
+    enter(&mut p, ":time for i = 0, i < 100 in twice(i)");
+    let shown = p.exp_string(" ms (total").expect("timed");
+    // The loop was compiled: a compile time above zero.
+    let compile = shown
+        .rsplit("time: compile ")
+        .next()
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|ms| ms.parse::<f64>().ok())
+        .expect("a compile time");
+    assert!(compile > 0.0, "{shown:?}");
+    enter(&mut p, ":reset");
+    p.exp_string("session reset").expect("reset");
+    enter(&mut p, ":list");
+    p.exp_string("no definitions yet").expect("empty");
+    enter(&mut p, "twice(1)");
+    p.exp_string("unknown function `twice`").expect("forgotten");
+    enter(&mut p, ":undo");
+    p.exp_string("nothing to undo").expect("nothing left");
+    enter(&mut p, "def twice(x) x + x");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "twice(5)");
+    p.exp_string("Evaluated to 10.0")
+        .expect("the session goes on");
+    quit(p);
+}
+
+#[test]
+fn save_writes_a_runnable_file_and_never_overwrites_without_bang() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let file = state.path().join("session.ks");
+    let mut p = start(state.path(), true);
+    enter(&mut p, "def sq(x) x * x; def binary| 5 (a b) a + b;");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "def f(x) sq(x) | 1");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, &format!(":save {}", file.display()));
+    p.exp_string("saved 3 definition(s)").expect("saved");
+    std::fs::write(&file, "precious").expect("write");
+    enter(&mut p, &format!(":save {}", file.display()));
+    p.exp_string("exists; use :save!").expect("refused");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious");
+    enter(&mut p, &format!(":save! {}", file.display()));
+    p.exp_string("saved 3 definition(s)").expect("overwritten");
+    quit(p);
+    let saved = std::fs::read_to_string(&file).expect("saved file");
+    let (status, out, err) = common::run(&[file.to_str().unwrap(), "--echo"], "");
+    assert_eq!(status, 0, "{saved}\n{err}");
+    assert_eq!(out, "", "definitions only");
+    let with_call = format!("{saved}f(3);\n");
+    let (status, out, err) = common::run(&["--echo", "--engine=interp"], &with_call);
+    assert_eq!(
+        (status, out.as_str()),
+        (0, "Evaluated to 10.000000\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn edit_runs_the_editor_and_reads_the_definition_back() {
+    let state = tempfile::tempdir().expect("temp dir");
+    // An "editor" that changes the body: x * 2 becomes x * 5.
+    let mut p = start_env(
+        state.path(),
+        true,
+        &[],
+        &[("VISUAL", ""), ("EDITOR", "sed -i s/2/5/")],
+    );
+    enter(&mut p, "def scale(x)");
+    p.exp_string("...> ").expect("continuation");
+    enter(&mut p, "  x * 2");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, ":edit scale");
+    p.exp_string("toy> ").expect("prompt after editing");
+    enter(&mut p, "scale(2)");
+    p.exp_string("Evaluated to 10.0").expect("edited body");
+    enter(&mut p, ":edit nothing");
+    p.exp_string("no function `nothing` is defined")
+        .expect("a clear error");
+    quit(p);
+
+    // An editor that fails, then one that writes a syntax error: reported, the
+    // session and the definition stay.
+    let mut p = start_env(
+        state.path(),
+        true,
+        &[],
+        &[("VISUAL", ""), ("EDITOR", "false")],
+    );
+    enter(&mut p, "def one(x) 1");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, ":edit one");
+    p.exp_string("the editor failed").expect("reported");
+    enter(&mut p, "one(0)");
+    p.exp_string("Evaluated to 1.0").expect("unchanged");
+    quit(p);
+    let mut p = start_env(
+        state.path(),
+        true,
+        &[],
+        &[("VISUAL", ""), ("EDITOR", "sed -i s/1/1+/")],
+    );
+    enter(&mut p, "def one(x) 1");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, ":edit one");
+    p.exp_string("<edit one>")
+        .expect("the error, in the edited text");
+    enter(&mut p, "one(0)");
+    p.exp_string("Evaluated to 1.0")
+        .expect("the old definition stays");
+    quit(p);
+}
+
+#[test]
+fn help_lists_every_command_and_unknown_ones_get_a_suggestion() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    enter(&mut p, ":help");
+    for command in [
+        ":list",
+        ":undo",
+        ":reset",
+        ":edit NAME",
+        ":save FILE",
+        ":load FILE",
+        ":time EXPR",
+        ":set print",
+        ":stats",
+        ":ir NAME",
+        ":asm NAME",
+        ":quit",
+    ] {
+        p.exp_string(command).expect(command);
+    }
+    enter(&mut p, ":lsit");
+    p.exp_string("unknown command :lsit; did you mean :list?")
+        .expect("suggestion");
+    quit(p);
+}
+
+#[test]
+fn bare_words_hints_and_did_you_mean() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    for word in ["quit", "exit"] {
+        enter(&mut p, word);
+        let shown = p.exp_string("type :quit or press Ctrl-D").expect("hint");
+        assert!(!shown.contains("unknown variable"), "{shown:?}");
+    }
+    enter(&mut p, "help");
+    p.exp_string("for help, type :help").expect("hint");
+    enter(
+        &mut p,
+        "def fib(x) if x < 3 then 1 else fib(x-1) + fib(x-2)",
+    );
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "fibb(10)");
+    p.exp_string("unknown function `fibb`").expect("error");
+    p.exp_string("did you mean `fib`?").expect("suggestion");
+    enter(&mut p, "def area(radius) 3 * raduis * raduis");
+    p.exp_string("unknown variable `raduis`").expect("error");
+    p.exp_string("did you mean `radius`?").expect("suggestion");
+    quit(p);
+}
+
+#[test]
+fn error_columns_on_continuation_lines_are_those_typed() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    enter(&mut p, "def f(x)");
+    p.exp_string("...> ").expect("continuation");
+    enter(&mut p, "  x + nope");
+    // `nope` starts in column 7 of what was typed after the prompt.
+    p.exp_string("<repl>:2:7").expect("the typed column");
+    quit(p);
+}
+
+#[test]
+fn ctrl_d_on_a_continuation_line_abandons_the_item() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    enter(&mut p, "def f(x)");
+    p.exp_string("...> ").expect("continuation");
+    p.send_control('d').expect("Ctrl-D");
+    p.exp_string("toy> ")
+        .expect("a fresh prompt, the session goes on");
+    enter(&mut p, "f(1)");
+    p.exp_string("unknown function `f`")
+        .expect("f was abandoned");
+    enter(&mut p, "1 + 1");
+    p.exp_string("Evaluated to 2.0").expect("still running");
+    quit(p);
+}
+
+#[test]
+fn values_print_shortest_interactively_and_fixed_on_request() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), true);
+    enter(&mut p, "0.0000001");
+    p.exp_string("Evaluated to 1e-07\r\n").expect("shortest");
+    enter(&mut p, "1000000000000000000000000000000");
+    p.exp_string("Evaluated to 1e+30\r\n").expect("shortest");
+    enter(&mut p, ":set print fixed");
+    p.exp_string("values print as %f").expect("switched");
+    enter(&mut p, "0.1");
+    p.exp_string("Evaluated to 0.100000\r\n").expect("fixed");
+    enter(&mut p, ":set print shortest");
+    p.exp_string("shortest").expect("switched");
+    enter(&mut p, "0.1");
+    p.exp_string("Evaluated to 0.1\r\n")
+        .expect("shortest again");
+    quit(p);
+    let mut p = start_with(state.path(), true, &["--print=fixed"]);
+    enter(&mut p, "0.0000001");
+    p.exp_string("Evaluated to 0.000000\r\n").expect("the flag");
+    quit(p);
+    // Piped input keeps the tutorial's %f, and takes the flag too.
+    assert_eq!(common::run(&[], "0.1;").1, "Evaluated to 0.100000\n");
+    assert_eq!(
+        common::run(&["--print=shortest"], "0.1;").1,
+        "Evaluated to 0.1\n"
+    );
+}
+
+#[test]
+fn highlighting_on_a_terminal_and_none_with_no_color() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), false);
+    enter(&mut p, "def binary| 5 (a b) a + b");
+    p.exp_string("toy> ").expect("prompt");
+    // Typed, not entered: what the editor draws as the line is typed.
+    p.send("def g(y) if y | 1 then 2.5 else (y - 7)")
+        .expect("send");
+    p.flush().expect("flush");
+    // The last drawing of the line: the cursor is after `)`, which matches `(`.
+    let shown = p
+        .exp_string("\x1b[36m7\x1b[0m\x1b[1;4;34m)")
+        .expect("the matching bracket at the cursor");
+    let shown = &shown[shown.rfind("toy> ").expect("the line drawn")..];
+    assert!(shown.contains("\x1b[1;35mdef\x1b[0m"), "keyword: {shown:?}");
+    assert!(
+        shown.contains("\x1b[1;35mthen\x1b[0m"),
+        "keyword: {shown:?}"
+    );
+    assert!(shown.contains("\x1b[36m2.5\x1b[0m"), "number: {shown:?}");
+    assert!(
+        shown.contains("\x1b[33m|\x1b[0m"),
+        "user-defined operator: {shown:?}"
+    );
+    assert!(
+        shown.contains("\x1b[1;4;34m("),
+        "the other bracket: {shown:?}"
+    );
+    p.send("\r").expect("Enter");
+    p.flush().expect("flush");
+    p.exp_string("toy> ").expect("prompt");
+    quit(p);
+
+    let mut p = start(state.path(), true);
+    p.send("def g(y) if y < 1 then 2.5 else (y)").expect("send");
+    p.send("\r").expect("Enter");
+    p.flush().expect("flush");
+    let shown = p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "g(0)");
+    let value = p.exp_string("Evaluated to 2.5").expect("value");
+    assert!(!has_sgr(&shown), "no escape codes with NO_COLOR: {shown:?}");
+    assert!(!has_sgr(&value), "no escape codes with NO_COLOR: {value:?}");
+    quit(p);
+}
+
+#[test]
+fn tab_lists_candidates_and_completes_file_names_after_load() {
+    let state = tempfile::tempdir().expect("temp dir");
+    std::fs::write(state.path().join("example-lib.ks"), "def exlib(x) x * 7;\n").expect("write");
+    let mut p = start(state.path(), true);
+    // After :load, a file name, not the function `exp`.
+    let dir = state.path().display().to_string();
+    p.send(&format!(":load {dir}/examp\t")).expect("send");
+    p.flush().expect("flush");
+    p.exp_string("example-lib.ks").expect("completed file name");
+    p.send("\r").expect("Enter");
+    p.flush().expect("flush");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, "exlib(6)");
+    p.exp_string("Evaluated to 42.0")
+        .expect("the completed file was loaded");
+    enter(&mut p, "def fibonacci(n) n; def fibula(n) n + 1;");
+    p.exp_string("toy> ").expect("prompt");
+    // Two candidates: the first Tab completes their common prefix, the second lists
+    // them both.
+    p.send("fib\t\t").expect("send");
+    p.flush().expect("flush");
+    p.exp_string("fibonacci  fibula").expect("listed");
+    p.exp_string("toy> fib").expect("the line, drawn again");
+    enter(&mut p, "ula(2)");
+    p.exp_string("Evaluated to 3.0").expect("the line was kept");
     quit(p);
 }

@@ -178,10 +178,13 @@ impl<'a> Repl<'a> {
             diag::plain(&format!("cannot write {}: {err}", file.path().display()));
             return;
         }
-        let editor = std::env::var("VISUAL")
-            .ok()
-            .or_else(|| std::env::var("EDITOR").ok())
-            .filter(|e| !e.trim().is_empty())
+        let set = |key| {
+            std::env::var(key)
+                .ok()
+                .filter(|e: &String| !e.trim().is_empty())
+        };
+        let editor = set("VISUAL")
+            .or_else(|| set("EDITOR"))
             .unwrap_or_else(|| "vi".into());
         runtime::flush();
         // Through the shell, so that EDITOR may carry arguments (`code --wait`).
