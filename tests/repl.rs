@@ -692,3 +692,21 @@ fn tab_lists_candidates_and_completes_file_names_after_load() {
     p.exp_string("Evaluated to 3.0").expect("the line was kept");
     quit(p);
 }
+
+#[test]
+fn hints_from_history_on_a_terminal() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut p = start(state.path(), false);
+    enter(&mut p, "40 + 2");
+    p.exp_string("Evaluated to 42.0").expect("value");
+    p.send("40").expect("send");
+    p.flush().expect("flush");
+    // The rest of the history entry, dimmed after the cursor.
+    p.exp_string("\x1b[2m + 2\x1b[0m").expect("a hint");
+    // Right arrow accepts it.
+    p.send("\x1b[C\r").expect("send");
+    p.flush().expect("flush");
+    p.exp_string("Evaluated to 42.0")
+        .expect("the hint was taken");
+    quit(p);
+}

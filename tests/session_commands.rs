@@ -209,3 +209,25 @@ fn save_never_overwrites_without_force() {
     assert!(commands::save(&session, &missing, false).is_err());
     assert!(commands::save(&session, &missing, true).is_err());
 }
+
+#[test]
+fn stats_agree_with_each_other_and_with_list() {
+    // Speculation compiles callees in batches (one block for several functions) on a
+    // background thread; :stats must count what is installed, each block once.
+    let mut config = JitConfig::new(Strategy::Lazy, OptLevel::Tutorial);
+    config.speculate = true;
+    let jit = Jit::in_process(config).expect("JIT");
+    let mut session = Session::new(Some(Box::new(jit)));
+    let program =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mandel.ks"))
+            .expect("mandel.ks");
+    let results = run(&mut session, &program);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let stats = session.engine().and_then(|e| e.stats()).expect("stats");
+    let listed = commands::list(&mut session);
+    let compiled = listed.iter().filter(|l| l.tier.is_some()).count();
+    let functions = listed.iter().filter(|l| !l.is_extern).count();
+    assert_eq!((stats.functions, stats.compiled), (functions, compiled));
+    assert!(stats.compiled <= stats.functions, "{stats:?}");
+    assert!(stats.code_bytes <= stats.memory_in_use, "{stats:?}");
+}

@@ -242,6 +242,9 @@ impl Engine for Jit {
             stub_bytes: state.globals.stubs.memory(),
             memory_in_use: 0,
         };
+        // A batch's members share one block: count each block once, so that the
+        // code never seems larger than the memory in use.
+        let mut blocks = foldhash::HashSet::default();
         for global in state.globals.iter() {
             match &global.body {
                 Body::Undefined => {}
@@ -249,7 +252,9 @@ impl Engine for Jit {
                     stats.functions += 1;
                     if let Some(code) = code {
                         stats.compiled += 1;
-                        stats.code_bytes += code.size;
+                        if blocks.insert(code.block) {
+                            stats.code_bytes += code.size;
+                        }
                     }
                 }
                 Body::Extern { .. } => stats.externs += 1,
