@@ -710,3 +710,31 @@ fn hints_from_history_on_a_terminal() {
         .expect("the hint was taken");
     quit(p);
 }
+
+#[test]
+fn no_escape_codes_when_output_is_not_a_terminal() {
+    // Input from the terminal, output to a file: colours are off even without
+    // NO_COLOR.
+    let state = tempfile::tempdir().expect("temp dir");
+    let out = state.path().join("out.txt");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "exec '{}' >'{}'",
+            env!("CARGO_BIN_EXE_toy"),
+            out.display()
+        ))
+        .env("TOY_CACHE", "off")
+        .env("XDG_STATE_HOME", state.path())
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR");
+    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("toy starts on a pty");
+    enter(&mut p, "def binary| 5 (a b) a + b");
+    enter(&mut p, "def f(x) if x | 0 then (x * 2.5) else 0");
+    enter(&mut p, "f(2)");
+    enter(&mut p, ":quit");
+    p.exp_eof().expect("toy exits");
+    let written = std::fs::read_to_string(&out).expect("output file");
+    assert!(written.contains("Evaluated to 5.0"), "{written:?}");
+    assert!(!has_sgr(&written), "{written:?}");
+}

@@ -160,17 +160,14 @@ pub fn parse(line: &str) -> Option<Result<Command, CommandError>> {
         "reset" => alone("reset", Command::Reset),
         "stats" => alone("stats", Command::Stats),
         "load" => needs("load", "a file name", |a| Command::Load(a.into())),
-        "save" | "save!" => {
-            let force = name == "save!";
-            needs("save", "a file name", |a| Command::Save {
-                path: a.into(),
-                force: false,
-            })
-            .map(|command| match command {
-                Command::Save { path, .. } => Command::Save { path, force },
-                other => other,
-            })
-        }
+        "save" => needs("save", "a file name", |a| Command::Save {
+            path: a.into(),
+            force: false,
+        }),
+        "save!" => needs("save!", "a file name", |a| Command::Save {
+            path: a.into(),
+            force: true,
+        }),
         "edit" => needs("edit", "a function name", Command::Edit),
         "time" => needs("time", "an expression", Command::Time),
         "ir" => needs("ir", "a function name", Command::Ir),
