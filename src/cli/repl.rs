@@ -40,8 +40,9 @@ impl ConditionalEventHandler for ContinueLine {
 }
 
 /// Ctrl-D on an empty continuation line abandons the unfinished item, as Ctrl-C
-/// does (Python's REPL does the same; toy keeps the session). Elsewhere it keeps
-/// rustyline's meaning: end of input on an empty line, else delete a character.
+/// does, and keeps the session (CPython's REPL ends the item there too, without
+/// ending the session; IPython ignores it). Elsewhere it keeps rustyline's meaning:
+/// end of input on an empty line, else delete a character.
 struct AbandonItem;
 
 impl ConditionalEventHandler for AbandonItem {
