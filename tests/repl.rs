@@ -473,6 +473,11 @@ fn edit_runs_the_editor_and_reads_the_definition_back() {
     enter(&mut p, ":edit nothing");
     p.exp_string("no function `nothing` is defined")
         .expect("a clear error");
+    enter(&mut p, "extern sin(x)");
+    p.exp_string("toy> ").expect("prompt");
+    enter(&mut p, ":edit sin");
+    p.exp_string("`sin` is an extern: it has no body to edit")
+        .expect("a clear error");
     quit(p);
 
     // An editor that fails, then one that writes a syntax error: reported, the

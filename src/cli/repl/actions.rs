@@ -160,7 +160,10 @@ impl<'a> Repl<'a> {
     /// and run when the editor exits successfully.
     fn edit(&mut self, name: &str) {
         let Some(text) = self.definition_text(name) else {
-            diag::plain(&format!("no function `{name}` is defined"));
+            diag::plain(&match self.driver.session.is_extern(name) {
+                true => format!("`{name}` is an extern: it has no body to edit"),
+                false => format!("no function `{name}` is defined"),
+            });
             return;
         };
         let file = tempfile::Builder::new()
