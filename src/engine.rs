@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::frontend::ast::{Function, Prototype};
-use crate::frontend::source::{SourceId, SourceLines};
+use crate::frontend::source::{SourceId, SourceLines, Span};
 
 // ANCHOR: engine
 /// Something that can run Kaleidoscope: the reference interpreter, later the JITs.
@@ -22,6 +22,15 @@ pub trait Engine {
     fn declare(&mut self, proto: Arc<Prototype>) -> Result<(), Error>;
     /// Runs a top-level expression and returns its value.
     fn evaluate(&mut self, expr: Arc<Function>) -> Result<f64, Error>;
+    /// Forgets the function or extern `name` (the REPL's `:undo` of a first
+    /// definition): later calls, including calls from compiled callers, report it
+    /// unknown. `span` is the definition's, for toy's own failures.
+    fn remove(&mut self, name: &str, span: Span) -> Result<(), Error>;
+    /// The tier of `name`'s current machine code (`None`: not compiled, or an engine
+    /// that compiles nothing).
+    fn tier(&mut self, _name: &str) -> Option<u8> {
+        None
+    }
     /// The lines of source `id` as it is now, for an engine that emits debug
     /// information (called before items of that source are handed over).
     fn source_lines(&mut self, _id: SourceId, _lines: Arc<SourceLines>) {}

@@ -19,6 +19,7 @@
 
 pub mod aot;
 pub mod codegen;
+pub mod commands;
 pub mod engine;
 pub mod epc;
 pub mod error;

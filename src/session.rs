@@ -9,12 +9,16 @@ use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::error::{Error, ProgramError};
-use crate::frontend::ast::{Function, Item, Name};
+use crate::frontend::ast::{Function, Item, Name, Prototype};
 use crate::frontend::lexer::{Token, lex};
 use crate::frontend::parser::{Step, Tokens};
 use crate::frontend::resolve::{Operators, resolve_item};
 use crate::frontend::source::{SourceId, SourceMap, Span};
 use crate::frontend::syntax;
+
+mod history;
+
+pub use history::{Definition, UndoError, Undone};
 
 /// What became of one accepted item.
 #[derive(Debug)]
@@ -49,7 +53,17 @@ pub enum Progress {
 #[derive(Clone, Debug)]
 enum Global {
     Defined(Arc<Function>),
-    Extern(usize),
+    Extern(Arc<Prototype>),
+}
+
+/// One accepted `def` or `extern`, with what it replaced (for [`Session::undo`]).
+#[derive(Clone, Debug)]
+struct Change {
+    name: Name,
+    /// The global before this item (`None`: the name was new).
+    previous: Option<Global>,
+    /// The operator table before an operator definition.
+    operators: Option<Operators>,
 }
 
 /// The state of one program.
@@ -61,6 +75,8 @@ pub struct Session {
     /// A source whose last item failed to parse before its end was read: its next
     /// text continues that item, up to a `;` or the next `def` or `extern`.
     skipping: Option<SourceId>,
+    /// Every accepted `def` and `extern`, oldest first.
+    log: Vec<Change>,
 }
 
 impl Session {
@@ -72,6 +88,7 @@ impl Session {
             globals: HashMap::new(),
             engine,
             skipping: None,
+            log: Vec::new(),
         }
     }
 
@@ -101,6 +118,11 @@ impl Session {
     /// Whether `name` is declared `extern` (and not defined).
     pub fn is_extern(&self, name: &str) -> bool {
         matches!(self.globals.get(name), Some(Global::Extern(_)))
+    }
+
+    /// The operator table (built-in and user-defined operators).
+    pub fn operators(&self) -> &Operators {
+        &self.operators
     }
 
     /// Names of the functions defined or declared so far (for completion).
@@ -191,7 +213,14 @@ impl Session {
                     let result = resolve_item(item, &mut self.operators, &Globals(&self.globals))
                         .map_err(Error::from)
                         .and_then(|item| {
-                            accept(item, span, &mut self.globals, self.engine.as_deref_mut())
+                            let log = (&mut self.log, before.clone());
+                            accept(
+                                item,
+                                span,
+                                &mut self.globals,
+                                self.engine.as_deref_mut(),
+                                log,
+                            )
                         });
                     if let (Err(_), Some(before)) = (&result, before) {
                         self.operators = before;
@@ -235,7 +264,7 @@ impl crate::frontend::resolve::Signatures for Globals<'_> {
     fn arity(&self, name: &str) -> Option<usize> {
         self.0.get(name).map(|g| match g {
             Global::Defined(function) => function.proto.arity(),
-            Global::Extern(n) => *n,
+            Global::Extern(proto) => proto.arity(),
         })
     }
 
@@ -254,6 +283,7 @@ fn accept(
     span: Span,
     globals: &mut HashMap<Name, Global>,
     engine: Option<&mut (dyn Engine + 'static)>,
+    (log, operators_before): (&mut Vec<Change>, Option<Operators>),
 ) -> Result<Outcome, Error> {
     let run = engine.is_some();
     let outcome = match &item {
@@ -262,7 +292,12 @@ fn accept(
                 engine.define(Arc::clone(function))?;
             }
             let name = function.proto.name.clone();
-            globals.insert(name.clone(), Global::Defined(Arc::clone(function)));
+            let previous = globals.insert(name.clone(), Global::Defined(Arc::clone(function)));
+            log.push(Change {
+                name: name.clone(),
+                previous,
+                operators: operators_before,
+            });
             Outcome::Defined(name)
         }
         Item::Extern(proto) => {
@@ -283,7 +318,12 @@ fn accept(
                     if let Some(engine) = engine {
                         engine.declare(Arc::clone(proto))?;
                     }
-                    globals.insert(name.clone(), Global::Extern(proto.arity()));
+                    let previous = globals.insert(name.clone(), Global::Extern(Arc::clone(proto)));
+                    log.push(Change {
+                        name: name.clone(),
+                        previous,
+                        operators: None,
+                    });
                 }
             }
             Outcome::Declared(name)

@@ -16,6 +16,11 @@ pub fn use_color() -> bool {
 
 /// Writes `err` with its location, source line and marker to stderr.
 pub fn report(sources: &SourceMap, err: &Error) {
+    report_with_help(sources, err, None);
+}
+
+/// [`report`] with a `help:` note (the REPL's "did you mean `fib`?").
+pub fn report_with_help(sources: &SourceMap, err: &Error, help: Option<String>) {
     // Program output first, so that the two streams interleave in order.
     toy::runtime::flush();
     let mut stderr = std::io::stderr().lock();
@@ -23,11 +28,17 @@ pub fn report(sources: &SourceMap, err: &Error) {
         // The terminal has echoed `^C` without a newline.
         let _ = writeln!(stderr);
     }
-    render(sources, err, use_color(), &mut stderr);
+    render(sources, err, help, use_color(), &mut stderr);
 }
 
-/// Writes the diagnostic for `err` to `out`.
-fn render(sources: &SourceMap, err: &Error, color: bool, out: &mut impl Write) {
+/// Writes the diagnostic for `err` (with `help`, if any) to `out`.
+fn render(
+    sources: &SourceMap,
+    err: &Error,
+    help: Option<String>,
+    color: bool,
+    out: &mut impl Write,
+) {
     let span = err.span();
     let source = sources.get(span.source);
     let text = &source.text;
@@ -51,20 +62,25 @@ fn render(sources: &SourceMap, err: &Error, color: bool, out: &mut impl Write) {
             CharSet::Ascii
         });
     let result = with_index(span.source, source, range, |index, range| {
-        Report::build(ReportKind::Error, (name.clone(), range.clone()))
+        let mut report = Report::build(ReportKind::Error, (name.clone(), range.clone()))
             .with_config(config)
             .with_message(err.to_string())
             .with_label(
                 Label::new((name.clone(), range))
                     .with_message(err.label())
                     .with_color(Color::Red),
-            )
-            .finish()
-            .write((name, index), &mut *out)
+            );
+        if let Some(help) = &help {
+            report = report.with_help(help);
+        }
+        report.finish().write((name, index), &mut *out)
     });
     if result.is_err() {
         let (line, col) = sources.line_col(span.source, span.start);
         let _ = writeln!(out, "{}:{line}:{col}: {err}", source.name);
+        if let Some(help) = help {
+            let _ = writeln!(out, "help: {help}");
+        }
     }
 }
 
@@ -168,10 +184,10 @@ mod tests {
         // Rendered from the excerpt (the source grew) or from the index of the whole
         // text, the diagnostic is the same.
         let mut whole = Vec::new();
-        render(&sources, &err, false, &mut whole);
+        render(&sources, &err, None, false, &mut whole);
         sources.append(id, "\n");
         let mut excerpted = Vec::new();
-        render(&sources, &err, false, &mut excerpted);
+        render(&sources, &err, None, false, &mut excerpted);
         let out = String::from_utf8(whole).expect("UTF-8");
         assert!(out.contains("big.ks:5000:10"), "{out}");
         assert!(out.contains("5000 | def g(x) nope;"), "{out}");
@@ -190,7 +206,7 @@ mod tests {
             }
             .into();
             let mut out = Vec::new();
-            render(&sources, &err, false, &mut out);
+            render(&sources, &err, None, false, &mut out);
             let out = String::from_utf8(out).expect("UTF-8");
             assert!(out.contains(&format!("many.ks:{}:1", line + 1)), "{out}");
         }

@@ -12,8 +12,10 @@ fn ms(d: Duration) -> f64 {
 
 fn phases(label: &str, t: &PhaseTimes) -> String {
     let total = t.irgen + t.optimize + t.codegen + t.link;
+    // Compiles, not functions: a tier-up or a recompile after invalidation counts
+    // again (the first line counts functions).
     format!(
-        "{label}: {} compiled in {:.3} ms = IR gen {:.3} + optimize {:.3} + codegen {:.3} + link {:.3} ms",
+        "{label}: {} compiles in {:.3} ms = IR gen {:.3} + optimize {:.3} + codegen {:.3} + link {:.3} ms",
         t.count,
         ms(total),
         ms(t.irgen),

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use setup::SetupError;
 use toy::codegen::OptLevel;
+use toy::commands::PrintMode;
 use toy::engine::Engine;
 use toy::epc::InProcess;
 use toy::epc::remote::{Remote, Transport};
@@ -117,6 +118,16 @@ pub struct Args {
     /// Output file for --emit=obj
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// How echoed values print: the shortest form that reads back to the same double
+    /// (1e-07, 0.1) or the tutorial's %f [default: shortest in the interactive REPL,
+    /// fixed for files and piped input]
+    #[arg(long, value_name = "shortest|fixed", value_parser = parse_print)]
+    pub print: Option<PrintMode>,
+}
+
+fn parse_print(text: &str) -> Result<PrintMode, String> {
+    text.parse()
 }
 
 /// `--tier` values.
@@ -179,6 +190,15 @@ impl Args {
         } else {
             default
         }
+    }
+
+    /// How echoed values print: as asked, else shortest in the interactive REPL and
+    /// the tutorial's `%f` elsewhere.
+    pub fn print_mode(&self, interactive: bool) -> PrintMode {
+        self.print.unwrap_or(match interactive {
+            true => PrintMode::Shortest,
+            false => PrintMode::Fixed,
+        })
     }
 
     /// The optimization level.

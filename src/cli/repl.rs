@@ -1,133 +1,29 @@
-//! The interactive REPL (rustyline).
+//! The interactive REPL (rustyline): the read loop. `repl/helper.rs` is the line
+//! editor's side (completion, hints, highlighting), `repl/actions.rs` what commands
+//! do; the commands themselves are parsed by the library (`toy::commands`).
 
-use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
-use rustyline::highlight::{CmdKind, Highlighter};
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{
-    Cmd, ColorMode, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
-    EventHandler, Helper, Hinter, KeyEvent, RepeatCount,
+    Cmd, ColorMode, CompletionType, ConditionalEventHandler, Config, Editor, Event, EventContext,
+    EventHandler, KeyCode, KeyEvent, Modifiers, RepeatCount,
 };
-use toy::codegen::Output;
-use toy::frontend::parser::is_incomplete;
+use toy::commands;
 use toy::runtime;
 
 use super::run::Driver;
-use super::{Args, Status, diag, input, inspect};
+use super::{Args, Status, diag, input};
+
+mod actions;
+mod helper;
+
+use actions::{Flow, Repl, say};
+use helper::{INDENT, Known, ReplHelper, unfinished};
 
 const PROMPT: &str = "toy> ";
-/// Inserted after a newline in an unfinished item; shown as [`CONTINUATION`] (same width).
-const INDENT: &str = "     ";
-const CONTINUATION: &str = "...> ";
-
-const KEYWORDS: [&str; 10] = [
-    "def", "extern", "if", "then", "else", "for", "in", "binary", "unary", "var",
-];
-const COMMANDS: [&str; 6] = [":help", ":quit", ":load", ":stats", ":ir", ":asm"];
-
-const HELP: &str = "\
-Type Kaleidoscope definitions and expressions; `;` or Enter ends an item, and an
-unfinished item continues on the next line (prompt `...>`).
-
-  def name(a b) body        define a function
-  def binary| 5 (a b) body  define a binary operator with precedence 5 (1..100)
-  def unary! (a) body       define a prefix operator
-  extern sin(x)             declare a C math function (also: putchard, printd)
-  1 + 2 * 3                 evaluate an expression
-
-Commands:
-  :help          this text
-  :load FILE     run a file in this session
-  :stats         functions defined and compiled, compile time by phase, JIT memory
-  :ir NAME       the optimized LLVM IR of a function (as the JIT compiles it)
-  :asm NAME      its assembly
-  :quit          leave (or Ctrl-D)
-
-Ctrl-C abandons the current input, or interrupts a running evaluation.";
-
-/// Completion of keywords, commands and defined functions; validation by the parser.
-#[derive(Hinter, Helper)]
-struct ReplHelper {
-    names: Arc<Mutex<Vec<String>>>,
-    /// Whether the continuation prompt may be dimmed (off with `NO_COLOR`).
-    color: bool,
-}
-
-impl Completer for ReplHelper {
-    type Candidate = Pair;
-
-    fn complete(
-        &self,
-        line: &str,
-        pos: usize,
-        _: &Context<'_>,
-    ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let start = line[..pos]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
-            .map_or(0, |i| i + 1);
-        let word = &line[start..pos];
-        if word.is_empty() {
-            return Ok((pos, Vec::new()));
-        }
-        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        let mut candidates: Vec<Pair> = KEYWORDS
-            .iter()
-            .chain(COMMANDS.iter().filter(|_| start == 0))
-            .map(|s| s.to_string())
-            .chain(names.iter().cloned())
-            .filter(|candidate| candidate.starts_with(word))
-            .map(|candidate| Pair {
-                display: candidate.clone(),
-                replacement: candidate,
-            })
-            .collect();
-        candidates.sort_by(|a, b| a.display.cmp(&b.display));
-        candidates.dedup_by(|a, b| a.display == b.display);
-        Ok((start, candidates))
-    }
-}
-
-impl Validator for ReplHelper {
-    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
-        if unfinished(ctx.input()) {
-            Ok(ValidationResult::Incomplete)
-        } else {
-            Ok(ValidationResult::Valid(None))
-        }
-    }
-}
-
-impl Highlighter for ReplHelper {
-    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
-        let marker = format!("\n{INDENT}");
-        if !line.contains(&marker) {
-            return Cow::Borrowed(line);
-        }
-        // Draw the continuation prompt over the indentation that Enter inserted: the
-        // same width, so rustyline's cursor arithmetic stays right.
-        let prompt = if self.color {
-            format!("\n\x1b[2m{CONTINUATION}\x1b[0m")
-        } else {
-            format!("\n{CONTINUATION}")
-        };
-        Cow::Owned(line.replace(&marker, &prompt))
-    }
-
-    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
-        true
-    }
-}
-
-/// Whether the REPL should ask for another line: an item the parser finds incomplete
-/// (commands are always one line).
-fn unfinished(input: &str) -> bool {
-    !input.trim_start().starts_with(':') && is_incomplete(input)
-}
 
 /// Enter at the end of an unfinished item starts a continuation line.
 struct ContinueLine;
@@ -140,6 +36,21 @@ impl ConditionalEventHandler for ContinueLine {
         } else {
             None
         }
+    }
+}
+
+/// Ctrl-D on an empty continuation line abandons the unfinished item, as Ctrl-C
+/// does, and keeps the session (CPython's REPL ends the item there too, without
+/// ending the session; IPython ignores it). Elsewhere it keeps rustyline's meaning:
+/// end of input on an empty line, else delete a character.
+struct AbandonItem;
+
+impl ConditionalEventHandler for AbandonItem {
+    fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext<'_>) -> Option<Cmd> {
+        let line = ctx.line();
+        let last = line.rsplit('\n').next().unwrap_or(line);
+        let continuing = line.contains('\n') && last.trim().is_empty();
+        (continuing && ctx.pos() == line.len()).then_some(Cmd::Interrupt)
     }
 }
 
@@ -161,6 +72,16 @@ fn usable_history(path: Option<PathBuf>) -> Option<PathBuf> {
     }
 }
 
+/// The banner's description of the engine.
+fn engine_name(args: &Args) -> &'static str {
+    match args.engine_kind(true) {
+        super::EngineKind::Remote => "remote: code runs in a separate executor process",
+        super::EngineKind::Lazy => "lazy JIT",
+        super::EngineKind::Eager => "eager JIT",
+        super::EngineKind::Interp => "interpreter",
+    }
+}
+
 /// Runs the interactive REPL until `:quit` or Ctrl-D.
 pub fn run(args: &Args) -> Status {
     // Ctrl-C during an evaluation stops it and returns to the prompt; at the prompt the
@@ -172,6 +93,7 @@ pub fn run(args: &Args) -> Status {
     // are off; it then draws no colour itself.
     let config = Config::builder()
         .color_mode(ColorMode::Forced)
+        .completion_type(CompletionType::List)
         .auto_add_history(false)
         .history_ignore_dups(true)
         .and_then(|b| Ok(b.max_history_size(1000)?.build()));
@@ -183,15 +105,17 @@ pub fn run(args: &Args) -> Status {
             return Status::UsageError;
         }
     };
-    let names = Arc::new(Mutex::new(Vec::new()));
-    editor.set_helper(Some(ReplHelper {
-        names: Arc::clone(&names),
-        color: std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    }));
+    let known = Arc::new(Mutex::new(Known::default()));
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    editor.set_helper(Some(ReplHelper::new(Arc::clone(&known), color)));
     editor.bind_sequence(
         KeyEvent::from('\r'),
         EventHandler::Conditional(Box::new(ContinueLine)),
+    );
+    editor.bind_sequence(
+        KeyEvent(KeyCode::Char('D'), Modifiers::CTRL),
+        EventHandler::Conditional(Box::new(AbandonItem)),
     );
     let mut history = usable_history(history_path());
     if let Some(path) = &history {
@@ -206,20 +130,15 @@ pub fn run(args: &Args) -> Status {
         }
     };
     let source = driver.session.sources_mut().add("<repl>", "");
-    let mut compiler = None;
-    let engine = match args.engine_kind(true) {
-        super::EngineKind::Remote => "remote: code runs in a separate executor process",
-        super::EngineKind::Lazy => "lazy JIT",
-        super::EngineKind::Eager => "eager JIT",
-        super::EngineKind::Interp => "interpreter",
-    };
+    let mut repl = Repl::new(driver, source, args);
     say(&format!(
-        "toy {} — Kaleidoscope REPL ({engine}). Type :help for help, Ctrl-D to quit.",
-        env!("CARGO_PKG_VERSION")
+        "toy {} — Kaleidoscope REPL ({}). Type :help for help, Ctrl-D to quit.",
+        env!("CARGO_PKG_VERSION"),
+        engine_name(args)
     ));
     loop {
         runtime::flush();
-        if driver.output_failed || super::run::report_write_error() {
+        if repl.driver.output_failed || super::run::report_write_error() {
             return Status::ProgramError;
         }
         let entry = match editor.readline(PROMPT) {
@@ -241,71 +160,29 @@ pub fn run(args: &Args) -> Status {
             // entries (saving would overwrite them).
             let _ = editor.append_history(path);
         }
-        let trimmed = entry.trim();
-        if let Some(command) = trimmed.strip_prefix(':') {
-            let (name, arg) = command
-                .split_once(char::is_whitespace)
-                .unwrap_or((command, ""));
-            match name {
-                "q" | "quit" => break,
-                "h" | "help" => say(HELP),
-                "load" if !arg.trim().is_empty() => load(&mut driver, arg.trim()),
-                "load" => diag::plain(":load needs a file name"),
-                "stats" => say(&inspect::stats(&mut driver.session)),
-                "ir" | "asm" if arg.trim().is_empty() => {
-                    diag::plain(&format!(":{name} needs a function name"));
+        match commands::parse(&entry) {
+            Some(Ok(command)) => {
+                if repl.command(command) == Flow::Quit {
+                    break;
                 }
-                "ir" | "asm" => {
-                    let output = if name == "ir" {
-                        Output::Ir
-                    } else {
-                        Output::Asm
-                    };
-                    let opt = args.opt_level();
-                    match inspect::show(&driver.session, &mut compiler, opt, arg.trim(), output) {
-                        Ok(text) => runtime::write(text.as_bytes()),
-                        Err(err) => diag::plain(&err.to_string()),
-                    }
-                }
-                other => diag::plain(&format!("unknown command :{other} (try :help)")),
             }
-        } else {
-            let start = driver
-                .session
-                .sources_mut()
-                .append(source, &format!("{entry}\n"));
-            toy_executor::take_interrupt();
-            driver.run(source, start, true);
+            Some(Err(err)) => diag::plain(&err.to_string()),
+            None => match commands::bare_word_hint(&entry) {
+                Some(hint) => say(hint),
+                // The session sees what was typed: without the indents that stand
+                // for continuation prompts, so that columns match.
+                None => repl.run_text(&entry.replace(&format!("\n{INDENT}"), "\n")),
+            },
         }
-        let mut list = names.lock().unwrap_or_else(|e| e.into_inner());
-        *list = driver
-            .session
+        let session = &repl.driver.session;
+        let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+        known.names = session
             .function_names()
             .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric()))
             .map(str::to_string)
             .collect();
+        known.operators = session.operators().clone();
     }
     runtime::flush();
     Status::Ok
-}
-
-/// Writes a line to stdout like program output, so that a failed write is noticed.
-fn say(text: &str) {
-    runtime::write(format!("{text}\n").as_bytes());
-}
-
-/// `:load FILE`: runs a file in the session, stopping at its first error.
-fn load(driver: &mut Driver, path: &str) {
-    let text = match input::read_file(std::path::Path::new(path)) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(err) => {
-            diag::plain(&err.to_string());
-            return;
-        }
-    };
-    let source = driver.session.sources_mut().add(path, text);
-    toy_executor::take_interrupt();
-    driver.keep_going = false;
-    driver.run(source, 0, true);
-    driver.keep_going = true;
 }

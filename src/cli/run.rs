@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use toy::Error;
 use toy::codegen::{Compiler, Output, Request};
+use toy::commands::{PrintMode, did_you_mean, format_value};
 use toy::frontend::ast::{Function, Item};
 use toy::frontend::lexer::{Token, lex, lex_error};
 use toy::frontend::print;
@@ -28,6 +29,10 @@ pub struct Driver {
     pub errors: usize,
     /// Program output could not be written (reported; nothing more should run).
     pub output_failed: bool,
+    /// How echoed values print.
+    pub print: PrintMode,
+    /// Add "did you mean" to diagnostics of unknown names (the REPL).
+    pub hints: bool,
 }
 
 impl Driver {
@@ -58,6 +63,8 @@ impl Driver {
             keep_going,
             errors: 0,
             output_failed: false,
+            print: args.print_mode(interactive),
+            hints: interactive,
         })
     }
 
@@ -67,6 +74,11 @@ impl Driver {
         let errors = &mut self.errors;
         let output_failed = &mut self.output_failed;
         let emit = &mut self.emit;
+        let print = self.print;
+        // The names known so far, for "did you mean" (the session is busy running).
+        let mut names: Option<Vec<String>> = self
+            .hints
+            .then(|| self.session.function_names().map(str::to_string).collect());
         let mut on = |sources: &SourceMap, result: Result<Outcome, Error>| {
             let result = match (result, emit.as_mut()) {
                 (Ok(Outcome::Resolved(item)), Some(emitter)) => {
@@ -77,15 +89,24 @@ impl Driver {
             match result {
                 Ok(Outcome::Evaluated(value)) if echo => {
                     runtime::write(
-                        format!("Evaluated to {}\n", runtime::format_f(value)).as_bytes(),
+                        format!("Evaluated to {}\n", format_value(value, print)).as_bytes(),
                     );
+                }
+                Ok(Outcome::Defined(name) | Outcome::Declared(name)) => {
+                    if let Some(names) = &mut names {
+                        names.push(name.to_string());
+                    }
                 }
                 Ok(Outcome::Resolved(item)) => {
                     runtime::write(format!("{}\n", print::item(&item)).as_bytes());
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    diag::report(sources, &err);
+                    let help = names
+                        .as_ref()
+                        .and_then(|names| did_you_mean(sources, names.iter().cloned(), &err))
+                        .map(|name| format!("did you mean `{name}`?"));
+                    diag::report_with_help(sources, &err, help);
                     *errors += 1;
                     if !keep_going {
                         return ControlFlow::Break(());

@@ -47,6 +47,13 @@ pub fn item(item: &Item) -> String {
     out
 }
 
+/// A prototype as written after `def` or `extern`: `fib(x)`, `binary| 5 (a b)`.
+pub fn signature(p: &Prototype) -> String {
+    let mut out = String::new();
+    proto(&mut out, p);
+    out
+}
+
 fn proto(out: &mut String, proto: &Prototype) {
     match proto.kind {
         ProtoKind::Function => out.push_str(&proto.name),

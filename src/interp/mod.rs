@@ -194,6 +194,12 @@ impl Engine for Interpreter {
         Ok(())
     }
 
+    fn remove(&mut self, name: &str, _span: Span) -> Result<(), Error> {
+        self.generation += 1;
+        self.functions.remove(name);
+        Ok(())
+    }
+
     fn evaluate(&mut self, expr: Arc<Function>) -> Result<f64, Error> {
         self.check_callees(&expr.body)?;
         Machine::new(self, expr.slots, None).run(&expr)

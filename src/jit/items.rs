@@ -115,6 +115,21 @@ impl Jit {
             .map_err(fail)
     }
 
+    /// Makes `name` undefined again: its code goes, its stub goes back to the
+    /// trampoline, callers are checked again and code that inlined it is dropped.
+    fn remove_now(&mut self, name: &str, span: Span) -> Result<(), Error> {
+        let state = &mut self.state;
+        let Some(id) = state.globals.id(name) else {
+            return Ok(());
+        };
+        let loader = self.executor.loader();
+        state
+            .replace_body(loader, id, Body::Undefined)
+            .and_then(|()| state.globals.changed(loader, id))
+            .and_then(|()| state.invalidate_dependents(loader, id))
+            .map_err(|e| Error::jit(e, span))
+    }
+
     fn evaluate_now(&mut self, expr: Arc<Function>) -> Result<f64, Error> {
         let span = expr.proto.span;
         let Jit {
@@ -187,6 +202,17 @@ impl Engine for Jit {
         self.checked(result, span)
     }
 
+    fn remove(&mut self, name: &str, span: Span) -> Result<(), Error> {
+        let result = self.remove_now(name, span);
+        self.checked(result, span)
+    }
+
+    fn tier(&mut self, name: &str) -> Option<u8> {
+        self.state.install_finished(self.executor.loader());
+        let id = self.state.globals.id(name)?;
+        self.state.globals.code(id).map(|code| code.tier)
+    }
+
     fn source_lines(&mut self, id: SourceId, lines: Arc<SourceLines>) {
         if let Some(sources) = &mut self.state.debug {
             sources.insert(id, lines);
@@ -198,6 +224,9 @@ impl Engine for Jit {
     }
 
     fn stats(&mut self) -> Option<Stats> {
+        // Code the background finished counts once it is installed: install it now,
+        // so that the counts agree with each other and with `:list`.
+        self.state.install_finished(self.executor.loader());
         let state = &self.state;
         let counts = &state.counts;
         let mut stats = Stats {
@@ -213,6 +242,9 @@ impl Engine for Jit {
             stub_bytes: state.globals.stubs.memory(),
             memory_in_use: 0,
         };
+        // A batch's members share one block: count each block once, so that the
+        // code never seems larger than the memory in use.
+        let mut blocks = foldhash::HashSet::default();
         for global in state.globals.iter() {
             match &global.body {
                 Body::Undefined => {}
@@ -220,7 +252,9 @@ impl Engine for Jit {
                     stats.functions += 1;
                     if let Some(code) = code {
                         stats.compiled += 1;
-                        stats.code_bytes += code.size;
+                        if blocks.insert(code.block) {
+                            stats.code_bytes += code.size;
+                        }
                     }
                 }
                 Body::Extern { .. } => stats.externs += 1,
