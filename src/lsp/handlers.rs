@@ -185,20 +185,22 @@ fn symbols(documents: &Documents, params: DocumentSymbolParams) -> Result<Value,
     let text = document.text();
     let range = |r: &std::ops::Range<usize>| document.lines.range(text, r.clone());
     let analysis = &document.analysis;
-    let symbols: Vec<Value> = analysis
-        .symbols
+    let all = &analysis.symbols;
+    let symbols: Vec<Value> = all
         .iter()
-        .filter(|s| !matches!(s.key, Key::Local(_)))
-        .map(|s| {
+        .enumerate()
+        .filter(|(_, s)| !matches!(s.key, Key::Local(_)))
+        .map(|(i, s)| {
             // LSP's kinds: an operator is an operator, a function a function.
             let kind = match s.kind {
                 SymbolKind::Binary(_) | SymbolKind::Unary => lsp_types::SymbolKind::OPERATOR,
                 _ => lsp_types::SymbolKind::FUNCTION,
             };
-            let children: Vec<Value> = analysis
-                .symbols
+            // An item's locals follow its definition.
+            let children: Vec<Value> = all[i + 1..]
                 .iter()
-                .filter(|p| p.kind == SymbolKind::Parameter && p.item == s.item)
+                .take_while(|p| p.item == s.item)
+                .filter(|p| p.kind == SymbolKind::Parameter)
                 .map(|p| {
                     json!({
                         "name": p.name, "kind": lsp_types::SymbolKind::VARIABLE,
