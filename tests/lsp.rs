@@ -691,3 +691,44 @@ fn mutated_programs_never_break_the_server() {
     }
     assert_eq!(lsp.result("shutdown", Value::Null), Value::Null);
 }
+
+#[test]
+fn an_operator_has_the_precedence_of_the_definition_before_each_use() {
+    let text = "def binary% 5 (a b) a - b;\n1 % 2 * 3;\ndef binary% 70 (a b) a - b;\n1 % 2 * 3;\ndef binary+ 9 (a b) a;\n";
+    let uri = "file:///redefined.ks";
+    let mut lsp = Client::start();
+    lsp.initialize();
+    let diagnostics = lsp.open(uri, text);
+    let messages: Vec<&str> = diagnostics
+        .iter()
+        .map(|d| d["message"].as_str().expect("message"))
+        .collect();
+    assert_eq!(messages, ["cannot redefine built-in operator `+`"]);
+    let hover = |lsp: &mut Client, line: u32, character: u32| {
+        lsp.result("textDocument/hover", at(uri, line, character))["contents"]["value"]
+            .as_str()
+            .expect("markdown")
+            .to_string()
+    };
+    let first = hover(&mut lsp, 1, 2);
+    assert!(
+        first.contains("precedence 5 here")
+            && first.contains("def binary% 5 (a b)")
+            && first.contains("line 1"),
+        "{first}"
+    );
+    let second = hover(&mut lsp, 3, 2);
+    assert!(
+        second.contains("precedence 70 here")
+            && second.contains("def binary% 70 (a b)")
+            && second.contains("line 3"),
+        "{second}"
+    );
+    let definition = lsp.result("textDocument/definition", at(uri, 3, 2));
+    assert_eq!(span(&definition["range"]), [[2, 10], [2, 11]]);
+    // The rejected `def binary+` defines nothing: its `+` is the built-in one.
+    let (code, message) = lsp.error("textDocument/prepareRename", at(uri, 4, 10));
+    assert_eq!(code, -32803);
+    assert!(message.contains("built-in operator"), "{message}");
+    assert_eq!(lsp.result("shutdown", Value::Null), Value::Null);
+}

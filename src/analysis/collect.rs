@@ -92,8 +92,14 @@ fn definition(
                 .map(|(value, _)| value)
                 .filter(|value| value.fract() == 0.0 && (1.0..=100.0).contains(value))
                 .map_or(DEFAULT_PRECEDENCE, |value| value as u32);
+            // `def binary+` is an error; its `+` is still the built-in one.
+            let key = if Operators::is_builtin(op) {
+                Key::Builtin(op)
+            } else {
+                Key::Binary(op)
+            };
             (
-                Key::Binary(op),
+                key,
                 SymbolKind::Binary(precedence),
                 format!("binary{op}"),
                 operator_char(analysis.text(), proto, source),
