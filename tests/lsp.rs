@@ -201,32 +201,24 @@ fn an_editor_session_gets_real_answers_to_every_request() {
             .expect("markdown")
             .to_string()
     };
-    let bar = hover(&mut lsp, "| !0", 0);
-    assert!(
-        bar.contains("def binary| 5 (a b)")
-            && bar.contains("precedence 5")
-            && bar.contains("line 2"),
-        "{bar}"
-    );
-    let bang = hover(&mut lsp, "!0", 0);
-    assert!(
-        bang.contains("def unary!(v)") && bang.contains("unary operator"),
-        "{bang}"
-    );
-    let plus = hover(&mut lsp, "+ fib", 0);
-    assert!(
-        plus.contains("built-in binary operator `+`, precedence 20"),
-        "{plus}"
-    );
-    let call = hover(&mut lsp, "fib(10)", 0);
-    assert!(
-        call.contains("def fib(x)") && call.contains("line 4"),
-        "{call}"
-    );
+    let expected: [(&str, &[&str]); 5] = [
+        (
+            "| !0",
+            &["def binary| 5 (a b)", "precedence 5 here", "line 2"],
+        ),
+        ("!0", &["def unary!(v)", "unary operator"]),
+        ("+ fib", &["built-in binary operator `+`, precedence 20"]),
+        ("fib(10)", &["def fib(x)", "line 4"]),
+        ("printd(fib", &["extern printd(x)"]),
+    ];
+    for (needle, parts) in expected {
+        let text = hover(&mut lsp, needle, 0);
+        for part in parts {
+            assert!(text.contains(part), "hover at `{needle}`: {text}");
+        }
+    }
     let param = hover(&mut lsp, "n in", 0);
     assert_eq!(param, "parameter `n` of `count`");
-    let external = hover(&mut lsp, "printd(fib", 0);
-    assert!(external.contains("extern printd(x)"), "{external}");
 
     // Go to definition: a call, a local, an operator.
     let definition = |lsp: &mut Client, needle: &str, nth: usize| {
@@ -391,35 +383,19 @@ fn an_editor_session_gets_real_answers_to_every_request() {
         let message = response["error"]["message"].as_str().expect("a message");
         assert!(message.contains(why), "{needle} → {new}: {message}");
     };
-    refused(
-        &mut lsp,
-        "i <",
-        "total",
-        "would change what the program means",
-    );
-    refused(&mut lsp, "fib(10)", "count", "already defined");
-    refused(&mut lsp, "fib(10)", "then", "not a valid name");
-    refused(&mut lsp, "fib(10)", "2x", "not a valid name");
-    refused(
-        &mut lsp,
-        "| !0",
-        "+",
-        "built-in binary operators cannot be redefined",
-    );
-    refused(&mut lsp, "| !0", "or", "one punctuation character");
-    refused(&mut lsp, "+ fib", "$", "built-in operator");
-    refused(
-        &mut lsp,
-        "printd(fib",
-        "show",
-        "runtime or the C math library",
-    );
-    refused(
-        &mut lsp,
-        "def fib",
-        "x",
-        "no function, operator or variable here",
-    );
+    for (needle, new, why) in [
+        ("i <", "total", "would change what the program means"),
+        ("fib(10)", "count", "already defined"),
+        ("fib(10)", "then", "not a valid name"),
+        ("fib(10)", "2x", "not a valid name"),
+        ("| !0", "+", "built-in binary operators cannot be redefined"),
+        ("| !0", "or", "one punctuation character"),
+        ("+ fib", "$", "built-in operator"),
+        ("printd(fib", "show", "runtime or the C math library"),
+        ("def fib", "x", "no function, operator or variable here"),
+    ] {
+        refused(&mut lsp, needle, new, why);
+    }
     let prepared = lsp.result("textDocument/prepareRename", pos("fib(10)", 0));
     assert_eq!(prepared["placeholder"], "fib");
     assert_eq!(span(&prepared["range"]), [[9, 7], [9, 10]]);

@@ -194,6 +194,9 @@ fn uses(analysis: &mut Analysis, body: &Expr<'_>, bindings: &mut Bindings) {
     }
 }
 
+/// Where a local is visible, and whether it is a parameter.
+type Scope = (Range<usize>, SymbolKind);
+
 /// Records the parameters and local variables of a resolved item, and every use of
 /// them: a use reads the binding whose slot the resolver gave it.
 pub(super) fn locals(analysis: &mut Analysis, item: &ast::Item, bindings: &Bindings) {
@@ -201,8 +204,35 @@ pub(super) fn locals(analysis: &mut Analysis, item: &ast::Item, bindings: &Bindi
         ast::Item::Def(function) | ast::Item::Expr(function) => function,
         ast::Item::Extern(_) => return,
     };
+    // Every binding first, then the uses, which name bindings by slot.
+    let mut found: Vec<(usize, &str, Range<usize>, Scope)> = Vec::new();
+    let params = function.proto.params.iter().zip(&bindings.params);
+    for (slot, (name, range)) in params.enumerate() {
+        let scope = bindings.item.clone();
+        found.push((slot, name, range.clone(), (scope, SymbolKind::Parameter)));
+    }
+    for expr in function.body.walk() {
+        let span = (expr.span.start, expr.span.end);
+        match &expr.kind {
+            ExprKind::For { var, slot, .. } => {
+                if let Some(range) = bindings.for_vars.get(&span) {
+                    let scope = range.start..expr.span.end;
+                    found.push((*slot, var, range.clone(), (scope, SymbolKind::Variable)));
+                }
+            }
+            ExprKind::Var { bindings: vars, .. } => {
+                let names = bindings.var_names.get(&span).map_or(&[][..], Vec::as_slice);
+                for (binding, range) in vars.iter().zip(names) {
+                    let scope = range.start..expr.span.end;
+                    let (slot, name) = (binding.slot, &*binding.name);
+                    found.push((slot, name, range.clone(), (scope, SymbolKind::Variable)));
+                }
+            }
+            _ => {}
+        }
+    }
     let mut slots: HashMap<usize, usize> = HashMap::new();
-    let mut bind = |analysis: &mut Analysis, slot, name: &str, range: Range<usize>, scope, kind| {
+    for (slot, name, range, (scope, kind)) in found {
         let index = analysis.symbols.len();
         slots.insert(slot, index);
         analysis.occurrences.push(Occurrence {
@@ -222,58 +252,6 @@ pub(super) fn locals(analysis: &mut Analysis, item: &ast::Item, bindings: &Bindi
             scope,
             accepted: true,
         });
-    };
-    for (slot, (name, range)) in function
-        .proto
-        .params
-        .iter()
-        .zip(&bindings.params)
-        .enumerate()
-    {
-        let scope = bindings.item.clone();
-        bind(
-            analysis,
-            slot,
-            name,
-            range.clone(),
-            scope,
-            SymbolKind::Parameter,
-        );
-    }
-    // Every binding first, then the uses, which name bindings by slot.
-    for expr in function.body.walk() {
-        let span = (expr.span.start, expr.span.end);
-        match &expr.kind {
-            ExprKind::For { var, slot, .. } => {
-                if let Some(range) = bindings.for_vars.get(&span) {
-                    let scope = range.start..expr.span.end;
-                    bind(
-                        analysis,
-                        *slot,
-                        var,
-                        range.clone(),
-                        scope,
-                        SymbolKind::Variable,
-                    );
-                }
-            }
-            ExprKind::Var { bindings: vars, .. } => {
-                let names = bindings.var_names.get(&span).map_or(&[][..], Vec::as_slice);
-                for (binding, range) in vars.iter().zip(names) {
-                    let scope = range.start..expr.span.end;
-                    let (slot, name) = (binding.slot, &binding.name);
-                    bind(
-                        analysis,
-                        slot,
-                        name,
-                        range.clone(),
-                        scope,
-                        SymbolKind::Variable,
-                    );
-                }
-            }
-            _ => {}
-        }
     }
     for expr in function.body.walk() {
         let (slot, range) = match &expr.kind {

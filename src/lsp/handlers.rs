@@ -1,4 +1,4 @@
-//! The requests `toy lsp` answers, each from a document's [`Analysis`], and the
+//! The requests `toy lsp` answers, each from a document's `Analysis`, and the
 //! diagnostics it publishes.
 
 use lsp_server::ErrorCode;

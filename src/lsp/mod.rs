@@ -3,7 +3,7 @@
 //!
 //! One thread reads a message, answers it, and reads the next: an analysis costs
 //! milliseconds, so nothing is gained by answering out of order. Messages are
-//! lsp-server's types; their framing is [`transport`]'s. Whatever the client sends —
+//! lsp-server's types; their framing is `transport.rs`'s. Whatever the client sends —
 //! any text, requests in any order, unknown methods, bad parameters, broken frames —
 //! gets an error response or is ignored (notifications), never ends the server; a
 //! panic in a handler, which would be a bug, is answered as an internal error too.
