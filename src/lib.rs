@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod aot;
 pub mod codegen;
 pub mod commands;
@@ -26,6 +27,7 @@ pub mod error;
 pub mod frontend;
 pub mod interp;
 pub mod jit;
+pub mod lsp;
 pub mod session;
 
 pub use error::Error;

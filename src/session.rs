@@ -130,6 +130,20 @@ impl Session {
         self.globals.keys().map(|name| &**name)
     }
 
+    /// Resolves and accepts one item parsed elsewhere (from `source`'s text), as
+    /// [`Session::run`] does with each item it parses: for tools that keep the parse
+    /// tree too (`toy lsp`'s index).
+    pub fn accept_item(&mut self, item: syntax::Item<'_>, span: Span) -> Result<Outcome, Error> {
+        accept_parsed(
+            item,
+            span,
+            &mut self.operators,
+            &mut self.globals,
+            self.engine.as_deref_mut(),
+            &mut self.log,
+        )
+    }
+
     /// Parses and resolves a whole program (no engine): its items, or its first error.
     pub fn resolve_program(text: &str) -> Result<Vec<Item>, Error> {
         let mut session = Session::new(None);
@@ -205,28 +219,14 @@ impl Session {
                 Step::Item { open: true, .. } | Step::Error(_) if !eof && pending(&step) => {
                     return Progress::Pending(before);
                 }
-                Step::Item { item, span, .. } => {
-                    // An operator is installed while its definition is resolved; keep
-                    // the table from before, for a definition that the resolver or the
-                    // engine rejects.
-                    let before = defines_operator(&item).then(|| self.operators.clone());
-                    let result = resolve_item(item, &mut self.operators, &Globals(&self.globals))
-                        .map_err(Error::from)
-                        .and_then(|item| {
-                            let log = (&mut self.log, before.clone());
-                            accept(
-                                item,
-                                span,
-                                &mut self.globals,
-                                self.engine.as_deref_mut(),
-                                log,
-                            )
-                        });
-                    if let (Err(_), Some(before)) = (&result, before) {
-                        self.operators = before;
-                    }
-                    result
-                }
+                Step::Item { item, span, .. } => accept_parsed(
+                    item,
+                    span,
+                    &mut self.operators,
+                    &mut self.globals,
+                    self.engine.as_deref_mut(),
+                    &mut self.log,
+                ),
                 Step::Error(err) => {
                     unfinished_error = !eof && !text[..items.offset()].ends_with(';');
                     Err(err.into())
@@ -237,6 +237,29 @@ impl Session {
             }
         }
     }
+}
+
+/// Resolves a parsed item and hands it to the engine. An operator is installed while
+/// its definition is resolved; the table from before is kept for a definition that the
+/// resolver or the engine rejects.
+fn accept_parsed(
+    item: syntax::Item<'_>,
+    span: Span,
+    operators: &mut Operators,
+    globals: &mut HashMap<Name, Global>,
+    engine: Option<&mut (dyn Engine + 'static)>,
+    log: &mut Vec<Change>,
+) -> Result<Outcome, Error> {
+    // An operator is installed while its definition is resolved; keep the table from
+    // before, for a definition that the resolver or the engine rejects.
+    let before = defines_operator(&item).then(|| operators.clone());
+    let result = resolve_item(item, operators, &Globals(globals))
+        .map_err(Error::from)
+        .and_then(|item| accept(item, span, globals, engine, (log, before.clone())));
+    if let (Err(_), Some(before)) = (&result, before) {
+        *operators = before;
+    }
+    result
 }
 
 /// Where the parser resumes after an item that failed before `start`, if the text

@@ -5,6 +5,7 @@ mod cache_command;
 mod diag;
 mod input;
 mod inspect;
+mod lsp;
 mod repl;
 mod run;
 mod setup;
@@ -34,6 +35,7 @@ a non-interactive REPL that echoes each top-level expression as \"Evaluated to %
 
 `toy build FILE -o PROG` compiles a file ahead of time (see `toy build --help`).
 `toy cache stats|clear [--cache DIR]` shows or empties the code cache.
+`toy lsp` is a language server for editors, on standard input and output.
 
 Exit status: 0 on success, 1 if the program had an error, 2 on usage errors.")]
 pub struct Args {
@@ -317,6 +319,10 @@ pub fn main() -> ExitCode {
         argv.next();
         let status = cache_command::main(argv);
         return ExitCode::from(status as u8);
+    }
+    if argv.peek().map(String::as_str) == Some("lsp") {
+        argv.next();
+        return ExitCode::from(lsp::main(argv) as u8);
     }
     let args = Args::parse();
     let interactive =
