@@ -57,6 +57,14 @@ extern "C" fn printd(x: f64) -> f64 {
 }
 // ANCHOR_END: output
 
+// ANCHOR: crash
+/// `crash(x)`: a native with a bug, to crash on demand: it aborts the process, as a
+/// failed assertion in C code would.
+extern "C" fn crash(_: f64) -> f64 {
+    std::process::abort()
+}
+// ANCHOR_END: crash
+
 // ANCHOR: math
 /// C-callable wrappers of Rust's `f64` methods, which call libm's functions.
 macro_rules! unary {
@@ -105,6 +113,9 @@ pub fn lookup(name: &str) -> Option<Native> {
         "floor" => unary(floor),
         "pow" => binary(pow),
         "atan2" => binary(atan2),
+        // ANCHOR: crash_arm
+        "crash" => unary(crash),
+        // ANCHOR_END: crash_arm
         _ => None,
     }
 }

@@ -69,6 +69,13 @@ pub const MAX_FRAME: usize = 16 << 20;
 /// postcard encoding.
 pub fn send<T: Serialize>(out: &mut impl Write, message: &T) -> io::Result<()> {
     let payload = postcard::to_stdvec(message).map_err(io::Error::other)?;
+    if payload.len() > MAX_FRAME {
+        let message = format!(
+            "a message of {} bytes: more than {MAX_FRAME}",
+            payload.len()
+        );
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, message));
+    }
     let mut frame = (payload.len() as u32).to_le_bytes().to_vec();
     frame.extend_from_slice(&payload);
     out.write_all(&frame)?;
