@@ -186,10 +186,28 @@ impl<'ctx> Jit<'ctx> {
     }
     // ANCHOR_END: ir
 
+    // ANCHOR: item_recover
+    /// One item, as `item_once` says. If the executor crashed meanwhile, or was ended,
+    /// a new one takes its place before the error is returned.
+    pub fn item(&mut self, item: &Item) -> Result<Option<f64>, JitError> {
+        let outcome = self.item_once(item);
+        let lost = |err: &ExecError| matches!(err, ExecError::Crashed(_) | ExecError::Abandoned(_));
+        match &outcome {
+            Err(JitError::Executor(err) | JitError::Link(LinkError::Executor(err)))
+                if lost(err) =>
+            {
+                self.recover()?;
+            }
+            _ => {}
+        }
+        outcome
+    }
+    // ANCHOR_END: item_recover
+
     // ANCHOR: item
     /// Defines or declares one item, or compiles an expression, runs it and returns
     /// its value. A function is compiled on its first call, by `resolve`.
-    pub fn item(&mut self, item: &Item) -> Result<Option<f64>, JitError> {
+    fn item_once(&mut self, item: &Item) -> Result<Option<f64>, JitError> {
         // Checked before the generator remembers the name.
         match item {
             Item::Extern(proto) => {
@@ -221,16 +239,9 @@ impl<'ctx> Jit<'ctx> {
                         self.name(id)
                     )),
                 };
-                match executor.run(linked.symbols[ANON], &mut resolve) {
-                    Ok(value) => {
-                        self.executor.release(linked.block)?;
-                        Ok(Some(value))
-                    }
-                    Err(err) => {
-                        self.recover(&err)?;
-                        Err(err.into())
-                    }
-                }
+                let value = executor.run(linked.symbols[ANON], &mut resolve)?;
+                self.executor.release(linked.block)?;
+                Ok(Some(value))
             }
         }
     }
@@ -300,10 +311,7 @@ impl<'ctx> Jit<'ctx> {
     /// After a crash of the executor: a new one, with a stub for every function
     /// defined, at its trampoline. Compiled code died with the old executor; every
     /// function keeps its module, and compiles again on its next first call.
-    fn recover(&mut self, err: &ExecError) -> Result<(), JitError> {
-        if let ExecError::Refused(_) = err {
-            return Ok(());
-        }
+    fn recover(&mut self) -> Result<(), JitError> {
         self.executor.restart()?;
         self.functions.clear();
         for _ in &self.names {
