@@ -27,7 +27,7 @@ pub fn report(sources: &SourceMap, err: &Error) {
 }
 
 /// Writes the diagnostic for `err` to `out`.
-fn render(sources: &SourceMap, err: &Error, color: bool, out: &mut impl Write) {
+pub(super) fn render(sources: &SourceMap, err: &Error, color: bool, out: &mut impl Write) {
     let span = err.span();
     let source = sources.get(span.source);
     let text = &source.text;

@@ -5,6 +5,7 @@ mod cache_command;
 mod diag;
 mod input;
 mod inspect;
+mod jupyter;
 mod repl;
 mod run;
 mod setup;
@@ -33,6 +34,7 @@ a non-interactive REPL that echoes each top-level expression as \"Evaluated to %
 
 `toy build FILE -o PROG` compiles a file ahead of time (see `toy build --help`).
 `toy cache stats|clear [--cache DIR]` shows or empties the code cache.
+`toy jupyter install` registers the Kaleidoscope kernel with Jupyter (see `toy jupyter --help`).
 
 Exit status: 0 on success, 1 if the program had an error, 2 on usage errors.")]
 pub struct Args {
@@ -296,6 +298,11 @@ pub fn main() -> ExitCode {
     if argv.peek().map(String::as_str) == Some("cache") {
         argv.next();
         let status = cache_command::main(argv);
+        return ExitCode::from(status as u8);
+    }
+    if argv.peek().map(String::as_str) == Some("jupyter") {
+        argv.next();
+        let status = jupyter::main(argv);
         return ExitCode::from(status as u8);
     }
     let args = Args::parse();
