@@ -219,10 +219,14 @@ impl Cells {
                 self.outbox.reply("execute_reply", &parent, reply);
             }
             Err(failure) => {
+                // Only what was sent before this reply: a client that runs the next
+                // cell on seeing it must not find it aborted.
+                let queued: Vec<Job> = match execute.stop_on_error {
+                    true => jobs.try_iter().collect(),
+                    false => Vec::new(),
+                };
                 self.fail(&parent, &failure);
-                if execute.stop_on_error {
-                    self.abort_queued(jobs);
-                }
+                self.abort(queued, jobs);
             }
         }
     }
@@ -235,10 +239,11 @@ impl Cells {
         self.outbox.reply("execute_reply", parent, reply);
     }
 
-    /// After a failed cell, the cells queued behind it are not run (as in IPython):
-    /// they would run without what the failed one should have defined.
-    fn abort_queued(&mut self, jobs: &Receiver<Job>) {
-        while let Ok(job) = jobs.try_recv() {
+    /// After a failed cell, the cells that were queued behind it are not run (as in
+    /// IPython): they would run without what the failed one should have defined.
+    /// Other requests among them are answered as usual.
+    fn abort(&mut self, queued: Vec<Job>, jobs: &Receiver<Job>) {
+        for job in queued {
             match job {
                 Job::Shell(request) if request.msg_type == "execute_request" => {
                     let parent = request.parent();
@@ -249,10 +254,7 @@ impl Cells {
                     self.outbox.publish("status", &parent, status("idle"));
                 }
                 Job::Shell(request) => self.shell(request, jobs),
-                Job::Shutdown => {
-                    self.stopping.store(true, Ordering::Relaxed);
-                    return;
-                }
+                Job::Shutdown => self.stopping.store(true, Ordering::Relaxed),
             }
         }
     }
@@ -317,5 +319,91 @@ impl Cells {
     fn show(&mut self, name: &str, output: Output) -> Result<String, Failure> {
         inspect::show(&self.session, &mut self.compiler, self.opt, name, output)
             .map_err(|err| Failure::plain(err.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::jupyter::channels::{Channel, Out};
+    use crate::cli::jupyter::wire::Outgoing;
+    use bytes::Bytes;
+
+    fn request(msg_type: &str, id: &str, content: Value) -> Job {
+        Job::Shell(Request {
+            identities: vec![Bytes::from_static(b"client")],
+            msg_type: msg_type.into(),
+            header: json!({ "msg_id": id, "msg_type": msg_type }),
+            content,
+        })
+    }
+
+    #[test]
+    fn cells_queued_behind_a_failed_one_are_aborted_and_later_ones_run() {
+        let (outbox, mut sent) = Outbox::for_tests();
+        let engine: Box<dyn toy::engine::Engine> = Box::new(toy::interp::Interpreter::new());
+        let streams = Streams::install(outbox.clone());
+        let stopping = Arc::new(AtomicBool::new(false));
+        let cells = Cells::new(
+            Session::new(Some(engine)),
+            outbox,
+            streams,
+            OptLevel::from_flag(None, false),
+            false,
+            stopping,
+        );
+        let (tx, jobs) = std::sync::mpsc::channel();
+        let execute = |code: &str| json!({ "code": code });
+        tx.send(request("execute_request", "a", execute("def f(x) x; nope")))
+            .expect("queued");
+        tx.send(request("execute_request", "b", execute("f(1)")))
+            .expect("queued");
+        tx.send(request("kernel_info_request", "c", json!({})))
+            .expect("queued");
+        // The session stays on this thread (engines are not Send); a client reads.
+        let client = std::thread::spawn(move || {
+            let mut replies = Vec::new();
+            while replies.len() < 3 {
+                match sent.blocking_recv() {
+                    Some(Out::Send(Channel::Shell, reply)) => replies.push(reply),
+                    Some(_) => {}
+                    None => panic!("the outbox closed"),
+                }
+            }
+            // A cell sent after the failed one's reply runs, with what it defined.
+            tx.send(request("execute_request", "d", execute("f(2)")))
+                .expect("queued");
+            let result = loop {
+                match sent.blocking_recv() {
+                    Some(Out::Send(Channel::Iopub, message))
+                        if message.msg_type == "execute_result" =>
+                    {
+                        break message.content;
+                    }
+                    Some(_) => {}
+                    None => panic!("the outbox closed"),
+                }
+            };
+            (replies, result)
+        });
+        cells.serve(&jobs);
+        let (replies, result) = client.join().expect("the client");
+        let of = |reply: &Outgoing| {
+            let id = reply.parent.header["msg_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (id, reply.msg_type, reply.content["status"].clone())
+        };
+        let replies: Vec<_> = replies.iter().map(of).collect();
+        assert_eq!(
+            replies,
+            [
+                ("a".into(), "execute_reply", json!("error")),
+                ("b".into(), "execute_reply", json!("aborted")),
+                ("c".into(), "kernel_info_reply", json!("ok")),
+            ]
+        );
+        assert_eq!(result["data"]["text/plain"], "2");
     }
 }

@@ -21,17 +21,21 @@ use super::{Job, KernelError, language, log};
 
 /// Where a message goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Channel {
+pub(super) enum Channel {
     Shell,
     Control,
     Iopub,
 }
 
-enum Out {
+pub(super) enum Out {
+    /// A message for a channel.
     Send(Channel, Outgoing),
     /// Send what is queued before, then stop serving.
     Stop,
 }
+
+/// The most program output one `stream` message gathers from the outbox.
+const STREAM_BATCH: usize = 64 << 10;
 
 /// Messages waiting to be sent (bounded: a program printing faster than the frontend
 /// reads waits for it).
@@ -74,6 +78,15 @@ impl Outbox {
             content,
         };
         let _ = self.0.send(Out::Send(channel, message)).await;
+    }
+}
+
+#[cfg(test)]
+impl Outbox {
+    /// An outbox whose messages a test reads.
+    pub(super) fn for_tests() -> (Outbox, mpsc::Receiver<Out>) {
+        let (tx, rx) = mpsc::channel(OUTBOX_LEN);
+        (Outbox(tx), rx)
     }
 }
 
@@ -206,8 +219,11 @@ async fn watch_parent(jobs: Sender<Job>, stopping: Arc<AtomicBool>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if std::os::unix::process::parent_id() != parent {
-            log("the process that started the kernel is gone: shutting down");
+        let now = std::os::unix::process::parent_id();
+        if now != parent {
+            log(&format!(
+                "the process that started the kernel is gone ({parent} -> {now}): shutting down"
+            ));
             stop(&jobs, &stopping);
             return;
         }
@@ -308,8 +324,11 @@ struct Sending {
 }
 
 impl Sending {
-    /// Sends the outbox's messages in order until [`Out::Stop`]; consecutive output
-    /// of one cell goes out as one `stream` message.
+    /// Sends the outbox's messages in order until [`Out::Stop`]; output of one cell
+    /// that queued up while the last message was sent goes out as one `stream`
+    /// message (at most [`STREAM_BATCH`] bytes, so that every send yields to the
+    /// control channel's task, and a frontend gets a program's endless output in
+    /// pieces).
     async fn run(mut self, mut rx: mpsc::Receiver<Out>) {
         let mut next = None;
         loop {
@@ -321,27 +340,28 @@ impl Sending {
                 },
             };
             let mut stop = false;
-            while message.msg_type == "stream" {
-                match rx.try_recv() {
-                    Ok(Out::Send(Channel::Iopub, more)) if same_stream(&message, &more) => {
-                        let text = more.content["text"].as_str().unwrap_or_default();
-                        let joined = message.content["text"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string()
-                            + text;
-                        message.content["text"] = Value::String(joined);
+            if message.msg_type == "stream" {
+                let mut text = message.content["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                while text.len() < STREAM_BATCH {
+                    match rx.try_recv() {
+                        Ok(Out::Send(Channel::Iopub, more)) if same_stream(&message, &more) => {
+                            text.push_str(more.content["text"].as_str().unwrap_or_default());
+                        }
+                        Ok(Out::Send(channel, other)) => {
+                            next = Some((channel, other));
+                            break;
+                        }
+                        Ok(Out::Stop) => {
+                            stop = true;
+                            break;
+                        }
+                        Err(_) => break,
                     }
-                    Ok(Out::Send(channel, other)) => {
-                        next = Some((channel, other));
-                        break;
-                    }
-                    Ok(Out::Stop) => {
-                        stop = true;
-                        break;
-                    }
-                    Err(_) => break,
                 }
+                message.content["text"] = Value::String(text);
             }
             self.send(channel, message).await;
             if stop {

@@ -20,6 +20,8 @@ pub fn kernel_info() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "mimetype": "text/x-kaleidoscope",
             "file_extension": ".ks",
+            // Pygments has no Kaleidoscope lexer: plain text, without a warning.
+            "pygments_lexer": "text",
         },
         "banner": format!(
             "toy {} — Kaleidoscope, the language of LLVM's tutorial. Type :help in a cell \
