@@ -255,9 +255,9 @@ def running(kc, code, marker):
     return msg_id, seen
 
 
-def endless(kc, how):
+def endless(kc, how, code="printd(7);\nfor i = 0, 1 in 0", marker="7.000000"):
     """A cell that prints, then loops forever, is stopped by `how`."""
-    msg_id, _ = running(kc, "printd(7);\nfor i = 0, 1 in 0", "7.000000")
+    msg_id, _ = running(kc, code, marker)
     how()
     reply = reply_to(kc, msg_id)["content"]
     assert reply["status"] == "error" and reply["ename"] == "Interrupted", reply
@@ -268,8 +268,10 @@ def endless(kc, how):
 def interrupt():
     km, kc = start()
     run(kc, "extern printd(x); def sq(x) x * x;")
-    # The kernelspec asks for interrupt_request messages on the control channel.
+    # The kernelspec asks for interrupt_request messages on the control channel;
+    # they are heard while a cell floods the frontend with output, too.
     endless(kc, km.interrupt_kernel)
+    endless(kc, km.interrupt_kernel, "for i = 0, 1 in printd(i)", "1000.000000")
     _, seen = run(kc, "sq(3)")
     assert result(seen) == "9", seen
     # SIGINT works too.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use toy::frontend::lexer::KEYWORDS;
 use toy::frontend::parser::is_incomplete;
 
-use super::magic::COMMANDS;
+use super::magic::{COMMANDS, split};
 use super::wire::PROTOCOL_VERSION;
 
 /// The content of a `kernel_info_reply`.
@@ -34,10 +34,11 @@ pub fn kernel_info() -> Value {
     })
 }
 
-/// The content of an `is_complete_reply`: the parser decides (commands are one line).
-pub fn is_complete(code: &str) -> Value {
-    let command = code.trim_start().starts_with(':');
-    if !command && is_incomplete(code) {
+/// The content of an `is_complete_reply`: the parser decides on the code after the
+/// cell's command lines (each command is one line).
+pub fn is_complete(cell: &str) -> Value {
+    let (_, code) = split(cell);
+    if is_incomplete(&code) {
         json!({ "status": "incomplete", "indent": "" })
     } else {
         json!({ "status": "complete" })
@@ -156,5 +157,7 @@ mod tests {
         assert_eq!(is_complete("def f(x)")["status"], "incomplete");
         assert_eq!(is_complete("def f(x) x;")["status"], "complete");
         assert_eq!(is_complete(":ir f")["status"], "complete");
+        assert_eq!(is_complete(":ir f\ndef g(x)")["status"], "incomplete");
+        assert_eq!(is_complete(":ir f\ndef g(x) x")["status"], "complete");
     }
 }
