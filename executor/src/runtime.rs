@@ -71,6 +71,14 @@ pub fn set_sink(sink: Sink, line_buffered: bool) {
     });
 }
 
+/// Whether program output is flushed at each newline: on a terminal, or into a sink
+/// that asked for it (a remote executor is told to buffer alike, so that output
+/// streams to a notebook as it is produced).
+pub fn line_buffered() -> bool {
+    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
+    guard.get_or_insert_with(Out::stdout).line_buffered
+}
+
 /// Writes buffered program output to stdout (or the sink).
 pub fn flush() {
     let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());

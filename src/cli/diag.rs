@@ -32,7 +32,7 @@ pub fn report_with_help(sources: &SourceMap, err: &Error, help: Option<String>) 
 }
 
 /// Writes the diagnostic for `err` (with `help`, if any) to `out`.
-fn render(
+pub(super) fn render(
     sources: &SourceMap,
     err: &Error,
     help: Option<String>,

@@ -5,6 +5,7 @@ mod cache_command;
 mod diag;
 mod input;
 mod inspect;
+mod jupyter;
 mod lsp;
 mod repl;
 mod run;
@@ -36,6 +37,7 @@ a non-interactive REPL that echoes each top-level expression as \"Evaluated to %
 `toy build FILE -o PROG` compiles a file ahead of time (see `toy build --help`).
 `toy cache stats|clear [--cache DIR]` shows or empties the code cache.
 `toy lsp` is a language server for editors, on standard input and output.
+`toy jupyter install` registers the Kaleidoscope kernel with Jupyter (see `toy jupyter --help`).
 
 Exit status: 0 on success, 1 if the program had an error, 2 on usage errors.")]
 pub struct Args {
@@ -323,6 +325,11 @@ pub fn main() -> ExitCode {
     if argv.peek().map(String::as_str) == Some("lsp") {
         argv.next();
         return ExitCode::from(lsp::main(argv) as u8);
+    }
+    if argv.peek().map(String::as_str) == Some("jupyter") {
+        argv.next();
+        let status = jupyter::main(argv);
+        return ExitCode::from(status as u8);
     }
     let args = Args::parse();
     let interactive =

@@ -173,6 +173,11 @@ pub fn lex_error(err: LexError, text: &str, span: Span) -> ProgramError {
     }
 }
 
+/// Every keyword as typed (for completion in the REPL and notebooks).
+pub const KEYWORDS: [&str; 10] = [
+    "def", "extern", "if", "then", "else", "for", "in", "binary", "unary", "var",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +282,17 @@ mod tests {
         let tokens = lex("  ab cd", SourceId(3), 2);
         assert_eq!(tokens[0].1, Span::new(SourceId(3), 2, 4));
         assert_eq!(tokens[1].1, Span::new(SourceId(3), 5, 7));
+    }
+
+    #[test]
+    fn the_keyword_list_names_distinct_keyword_tokens() {
+        let mut seen = Vec::new();
+        for keyword in KEYWORDS {
+            let tokens = kinds(keyword);
+            assert_eq!(tokens.len(), 1, "{keyword}");
+            assert_eq!(tokens[0].kind(), "keyword", "{keyword}");
+            assert!(!seen.contains(&tokens[0]), "{keyword} twice");
+            seen.push(tokens[0]);
+        }
     }
 }

@@ -152,10 +152,8 @@ impl Connection {
             })?),
             Transport::Spawn(_) => None,
         };
-        let line_buffered = {
-            use std::io::IsTerminal;
-            std::io::stdout().is_terminal()
-        };
+        // The executor buffers its output as ours is buffered.
+        let line_buffered = toy_executor::runtime::line_buffered();
         let hello = self.send(&Message::Hello {
             version: VERSION,
             line_buffered,
