@@ -22,6 +22,7 @@ pub mod codegen;
 pub mod engine;
 pub mod epc;
 pub mod error;
+pub mod fmt;
 pub mod frontend;
 pub mod interp;
 pub mod jit;
