@@ -272,3 +272,31 @@ fn unreadable_files_and_bad_options_are_usage_errors() {
     assert_eq!(status, 0);
     assert!(stdout.contains("--check"), "{stdout}");
 }
+
+#[test]
+fn only_regular_files_are_replaced() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let fifo = dir.path().join("pipe.ks");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        // Opening blocks until toy opens the other end.
+        std::thread::spawn(move || std::fs::write(fifo, "1+2"))
+    };
+    let (status, _, stderr) = outcome(toy().arg("fmt").arg(&fifo));
+    writer.join().expect("the writer").expect("written");
+    assert_eq!(status, 1, "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .expect("still there")
+            .file_type()
+            .is_fifo()
+    );
+    assert_eq!(entries(dir.path()), ["pipe.ks"]);
+}

@@ -119,6 +119,8 @@ fn filter_stdin(sources: &mut SourceMap, check: bool) -> Status {
 /// `toy fmt FILE`: rewrites it if its layout changes (`--check`: names it).
 fn file(sources: &mut SourceMap, path: &Path, check: bool) -> Status {
     let name = path.display().to_string();
+    // What the file was before reading, to notice a change made meanwhile.
+    let stamp = stamp(path);
     let bytes = match input::read_file(path) {
         Ok(bytes) => bytes,
         Err(err) => {
@@ -136,7 +138,7 @@ fn file(sources: &mut SourceMap, path: &Path, check: bool) -> Status {
         println!("{name}");
         return Status::ProgramError;
     }
-    match replace(path, out.as_bytes()) {
+    match replace(path, out.as_bytes(), stamp) {
         Ok(()) => Status::Ok,
         Err(err) => {
             diag::plain(&format!("cannot write {name}: {err}; it is left as it was"));
@@ -145,19 +147,39 @@ fn file(sources: &mut SourceMap, path: &Path, check: bool) -> Status {
     }
 }
 
+/// A regular file's length and modification time.
+fn stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
 /// Replaces the contents of `path` atomically: a temporary file in the same
 /// directory, with the same permissions, renamed over it. A symbolic link is
-/// followed, so that the link stays a link.
-fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+/// followed, so that the link stays a link. Refused for anything but a regular file,
+/// and for a file whose length or time changed since `before` (someone else wrote
+/// it meanwhile).
+fn replace(
+    path: &Path,
+    contents: &[u8],
+    before: Option<(u64, std::time::SystemTime)>,
+) -> std::io::Result<()> {
     let target = std::fs::canonicalize(path)?;
+    let meta = std::fs::metadata(&target)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (format it with `toy fmt < FILE`)",
+        ));
+    }
     let dir = target.parent().unwrap_or(Path::new("."));
-    let permissions = std::fs::metadata(&target)?.permissions();
     let mut temp = tempfile::Builder::new()
         .prefix(".toy-fmt-")
         .tempfile_in(dir)?;
     temp.write_all(contents)?;
-    temp.as_file().set_permissions(permissions)?;
+    temp.as_file().set_permissions(meta.permissions())?;
     temp.as_file().sync_all()?;
+    if stamp(&target) != before {
+        return Err(std::io::Error::other("it changed while being formatted"));
+    }
     // On failure the temporary file is removed when `temp` is dropped.
     temp.persist(&target).map_err(|err| err.error)?;
     Ok(())

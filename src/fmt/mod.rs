@@ -10,7 +10,7 @@
 //! that an operator follows. Numbers keep their spelling. Comments stay before the
 //! token they preceded, at the end of a line if they followed a token there.
 //!
-//! [`format`] checks its own output: it must parse to the same items, with the same
+//! [`format()`] checks its own output: it must parse to the same items, with the same
 //! comments, or the text is refused rather than changed.
 
 mod flat;
@@ -52,7 +52,7 @@ pub enum FormatError {
 }
 
 impl FormatError {
-    /// Where the problem is, in the text given to [`format`] (source 0) or
+    /// Where the problem is, in the text given to [`format()`] (source 0) or
     /// [`format_source`].
     pub fn span(&self) -> Span {
         match self {
@@ -80,7 +80,7 @@ pub fn format(text: &str) -> Result<String, FormatError> {
     format_source(text, SourceId(0))
 }
 
-/// [`format`] for the text of `source`, which errors point into.
+/// [`format()`] for the text of `source`, which errors point into.
 pub fn format_source(text: &str, source: SourceId) -> Result<String, FormatError> {
     let items = parse(text, source)?;
     let out = render(text, &items);
