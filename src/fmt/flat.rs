@@ -1,7 +1,10 @@
 //! Expressions and prototypes on one line, if they fit.
 
 use crate::frontend::source::Span;
-use crate::frontend::syntax::{Expr, Proto, ProtoKind};
+use crate::frontend::syntax::{Expr, Proto, ProtoKind, Spanned};
+
+/// A `var` binding: its name and initial value.
+pub type Binding<'s> = (Spanned<'s>, Option<Expr<'s>>);
 
 /// One-line text under construction, given up once it is longer than its budget.
 struct Flat<'a> {
@@ -64,16 +67,7 @@ impl Flat<'_> {
             }
             Expr::Var { bindings, body, .. } => {
                 self.push("var ")?;
-                for (i, ((name, _), init)) in bindings.iter().enumerate() {
-                    if i > 0 {
-                        self.push(", ")?;
-                    }
-                    self.push(name)?;
-                    if let Some(init) = init {
-                        self.push(" = ")?;
-                        self.expr(init, false)?;
-                    }
-                }
+                self.bindings(bindings)?;
                 self.push(" in ")?;
                 self.expr(body, false)
             }
@@ -83,6 +77,20 @@ impl Flat<'_> {
             }
             Expr::Chain(first, rest, _) => self.chain(first, rest, followed),
         }
+    }
+
+    fn bindings(&mut self, bindings: &[Binding]) -> Option<()> {
+        for (i, ((name, _), init)) in bindings.iter().enumerate() {
+            if i > 0 {
+                self.push(", ")?;
+            }
+            self.push(name)?;
+            if let Some(init) = init {
+                self.push(" = ")?;
+                self.expr(init, false)?;
+            }
+        }
+        Some(())
     }
 
     fn chain(&mut self, first: &Expr, rest: &[(char, Span, Expr)], followed: bool) -> Option<()> {
@@ -164,21 +172,39 @@ pub fn chain(
     Some(flat.out)
 }
 
-/// A prototype: `name(a b)`, `unary-(v)`, `binary| 5 (a b)`; the precedence as the
-/// source spells it.
-pub fn proto(text: &str, proto: &Proto) -> String {
-    let mut out = match &proto.kind {
-        ProtoKind::Function(name) => name.to_string(),
+/// `a = 1, b, c = 2` on one line, if that takes at most `budget` columns.
+pub fn bindings(text: &str, bindings: &[Binding], budget: usize) -> Option<String> {
+    let mut flat = Flat {
+        text,
+        out: String::new(),
+        budget,
+    };
+    flat.bindings(bindings)?;
+    Some(flat.out)
+}
+
+/// What a prototype defines, as written before its parameters: the name, or the
+/// operator after its keyword (`binary|`), with the precedence as the source spells it.
+pub fn proto_head<'t>(text: &'t str, proto: &Proto) -> (String, Option<(&'t str, usize)>) {
+    match &proto.kind {
+        ProtoKind::Function(name) => (name.to_string(), None),
         ProtoKind::Unary(op, precedence) | ProtoKind::Binary(op, precedence) => {
             let keyword = match proto.kind {
                 ProtoKind::Unary(..) => "unary",
                 _ => "binary",
             };
-            match precedence {
-                Some((_, span)) => format!("{keyword}{op} {} ", &text[span.range()]),
-                None => format!("{keyword}{op}"),
-            }
+            let precedence = precedence.map(|(_, span)| (&text[span.range()], span.start));
+            (format!("{keyword}{op}"), precedence)
         }
+    }
+}
+
+/// A prototype: `name(a b)`, `unary-(v)`, `binary| 5 (a b)`; the precedence as the
+/// source spells it.
+pub fn proto(text: &str, proto: &Proto) -> String {
+    let mut out = match proto_head(text, proto) {
+        (head, Some((precedence, _))) => format!("{head} {precedence} "),
+        (head, None) => head,
     };
     out.push('(');
     let params: Vec<&str> = proto.params.iter().map(|(name, _)| *name).collect();

@@ -88,20 +88,12 @@ impl<'a> Layout<'a> {
         }
         // A comment inside a prototype: token by token, so that each comment stays
         // before the token it preceded.
-        match &proto.kind {
-            ProtoKind::Function(name) => self.p.token_at(proto.span.start, name),
-            ProtoKind::Unary(op, precedence) | ProtoKind::Binary(op, precedence) => {
-                let keyword = match proto.kind {
-                    ProtoKind::Unary(..) => "unary",
-                    _ => "binary",
-                };
-                self.p.token_at(proto.span.start, &format!("{keyword}{op}"));
-                if let Some((_, span)) = precedence {
-                    self.p.space();
-                    self.p.token_at(span.start, &self.p.text[span.range()]);
-                    self.p.space();
-                }
-            }
+        let (head, precedence) = flat::proto_head(self.p.text, proto);
+        self.p.token_at(proto.span.start, &head);
+        if let Some((precedence, start)) = precedence {
+            self.p.space();
+            self.p.token_at(start, precedence);
+            self.p.space();
         }
         self.p.token("(");
         for (i, (name, span)) in proto.params.iter().enumerate() {
@@ -200,11 +192,7 @@ impl<'a> Layout<'a> {
                 let names = self.p.column();
                 let first = bindings[0].0.1.start;
                 let one_line = !self.p.has_comment(first..body.span().start)
-                    && bindings.iter().all(|(_, init)| {
-                        init.as_ref()
-                            .is_none_or(|e| flat::expr(self.p.text, e, WIDTH, false).is_some())
-                    })
-                    && flat_bindings_width(self.p.text, bindings) + names + 3 <= WIDTH;
+                    && flat::bindings(self.p.text, bindings, self.budget(3)).is_some();
                 for (i, ((name, span), init)) in bindings.iter().enumerate() {
                     if i > 0 {
                         self.p.token(",");
@@ -304,20 +292,4 @@ impl<'a> Layout<'a> {
         }
         self.chain(first, rest, tail, followed);
     }
-}
-
-/// The width of `a = 1, b, c = 2` on one line (bindings that fit at all).
-fn flat_bindings_width(text: &str, bindings: &[((&str, Span), Option<Expr>)]) -> usize {
-    bindings
-        .iter()
-        .map(|((name, _), init)| {
-            name.len()
-                + init
-                    .as_ref()
-                    .and_then(|e| flat::expr(text, e, WIDTH, false))
-                    .map_or(0, |s| s.len() + 3)
-                + 2
-        })
-        .sum::<usize>()
-        .saturating_sub(2)
 }

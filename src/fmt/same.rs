@@ -1,7 +1,7 @@
 //! Whether two parse trees are the same program: what the formatter checks of its
 //! own output before handing it out.
 
-use crate::frontend::syntax::{Expr, Item, Proto, ProtoKind};
+use crate::frontend::syntax::{Expr, Item, Proto, ProtoKind, Spanned};
 
 /// Whether `a` and `b` are the same item, wherever they stand in their texts.
 pub fn item(a: &Item, b: &Item) -> bool {
@@ -25,10 +25,7 @@ fn proto(a: &Proto, b: &Proto) -> bool {
     kind && names(&a.params, &b.params)
 }
 
-fn names(
-    a: &[(&str, crate::frontend::source::Span)],
-    b: &[(&str, crate::frontend::source::Span)],
-) -> bool {
+fn names(a: &[Spanned], b: &[Spanned]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0)
 }
 
