@@ -24,6 +24,7 @@ pub mod commands;
 pub mod engine;
 pub mod epc;
 pub mod error;
+pub mod fmt;
 pub mod frontend;
 pub mod interp;
 pub mod jit;

@@ -3,6 +3,7 @@
 mod build;
 mod cache_command;
 mod diag;
+mod fmt_command;
 mod input;
 mod inspect;
 mod jupyter;
@@ -38,6 +39,7 @@ a non-interactive REPL that echoes each top-level expression as \"Evaluated to %
 `toy cache stats|clear [--cache DIR]` shows or empties the code cache.
 `toy lsp` is a language server for editors, on standard input and output.
 `toy jupyter install` registers the Kaleidoscope kernel with Jupyter (see `toy jupyter --help`).
+`toy fmt [--check] [FILE...]` formats Kaleidoscope files (see `toy fmt --help`).
 
 Exit status: 0 on success, 1 if the program had an error, 2 on usage errors.")]
 pub struct Args {
@@ -329,6 +331,11 @@ pub fn main() -> ExitCode {
     if argv.peek().map(String::as_str) == Some("jupyter") {
         argv.next();
         let status = jupyter::main(argv);
+        return ExitCode::from(status as u8);
+    }
+    if argv.peek().map(String::as_str) == Some("fmt") {
+        argv.next();
+        let status = fmt_command::main(argv);
         return ExitCode::from(status as u8);
     }
     let args = Args::parse();

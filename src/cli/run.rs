@@ -210,7 +210,7 @@ fn write_object(driver: &mut Driver, path: Option<&std::path::Path>) -> Status {
 }
 
 /// Text from bytes; invalid UTF-8 becomes U+FFFD, which the lexer reports.
-fn decode(bytes: Vec<u8>) -> String {
+pub fn decode(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),

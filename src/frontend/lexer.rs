@@ -1,6 +1,7 @@
 //! The lexer: source text to tokens, with logos.
 
 use std::fmt;
+use std::ops::Range;
 
 use logos::Logos;
 
@@ -156,6 +157,33 @@ pub fn lex(text: &str, source: SourceId, start: usize) -> Vec<(Token<'_>, Span)>
     tokens
 }
 
+/// The byte ranges of the comments in `text` (each from its `#` up to, not including,
+/// the line end), which the lexer skips: for tools that keep them, such as the
+/// formatter. The parser never sees them.
+pub fn comments(text: &str) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let mut gap_start = 0;
+    let ends = lex(text, SourceId(0), 0)
+        .into_iter()
+        .map(|(_, span)| (span.start, span.end))
+        .chain([(text.len(), text.len())]);
+    // Between tokens there is only white space and comments, so every `#` there
+    // starts one.
+    for (start, end) in ends {
+        let mut at = gap_start;
+        while let Some(hash) = text[at..start].find('#') {
+            let from = at + hash;
+            let to = text[from..start]
+                .find(['\n', '\r'])
+                .map_or(start, |n| from + n);
+            found.push(from..to);
+            at = to;
+        }
+        gap_start = end;
+    }
+    found
+}
+
 /// The diagnostic for an error token.
 pub fn lex_error(err: LexError, text: &str, span: Span) -> ProgramError {
     match err {
@@ -275,6 +303,16 @@ mod tests {
             let last = *kinds(text).last().expect("a token");
             assert_eq!(last, Token::Error(LexError::UnexpectedChar(ch)), "{text:?}");
         }
+    }
+
+    #[test]
+    fn comments_are_found_where_the_lexer_skips_them() {
+        let text = "# a\r1 # b # c\n#\n2#d";
+        let found: Vec<&str> = comments(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(found, ["# a", "# b # c", "#", "#d"]);
+        assert!(comments("1 + 2").is_empty());
+        // A `#` after an invalid token still starts a comment.
+        assert_eq!(comments("1.2.3#x"), vec![5..7]);
     }
 
     #[test]
