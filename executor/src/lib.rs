@@ -19,6 +19,7 @@ pub mod gdb;
 pub mod listener;
 pub mod local;
 pub mod memory;
+mod output;
 pub mod runtime;
 pub mod server;
 pub mod signals;

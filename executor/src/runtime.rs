@@ -1,143 +1,11 @@
-//! The runtime that Kaleidoscope programs call: `putchard`, `printd`, C math functions,
-//! and the program's standard output.
-//!
-//! Output is buffered like C's stdio (line-buffered on a terminal, in blocks
-//! otherwise); [`flush`] must run before anything else writes to the terminal, so
-//! that program output and diagnostics interleave in order.
+//! The runtime that Kaleidoscope programs call: `putchard`, `printd`, C math functions;
+//! the program's standard output is `output.rs`'s ([`write()`], [`flush`], re-exported).
 
 use std::ffi::{CStr, CString, c_char, c_void};
-use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicU32;
 
-/// Where program output goes instead of stdout (the executor process sends it to
-/// `toy`).
-pub type Sink = Box<dyn FnMut(&[u8]) + Send>;
-
-struct Out {
-    buf: Vec<u8>,
-    line_buffered: bool,
-    sink: Option<Sink>,
-}
-
-static OUT: Mutex<Option<Out>> = Mutex::new(None);
-
-const BLOCK: usize = 8192;
-
-/// Writes program output.
-pub fn write(bytes: &[u8]) {
-    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
-    let out = guard.get_or_insert_with(Out::stdout);
-    out.buf.extend_from_slice(bytes);
-    if out.buf.len() >= BLOCK || (out.line_buffered && bytes.contains(&b'\n')) {
-        flush_out(out);
-    }
-}
-
-/// Writes one byte of program output: `putchard`'s path, which a picture drawn in
-/// characters takes millions of times, so it does no more than C's `putchar` (one
-/// lock, one store, one comparison; no copy loop, no scan).
-fn write_byte(byte: u8) {
-    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
-    let out = guard.get_or_insert_with(Out::stdout);
-    out.buf.push(byte);
-    if out.buf.len() >= BLOCK || (byte == b'\n' && out.line_buffered) {
-        flush_out(out);
-    }
-}
-
-impl Out {
-    /// Standard output, line-buffered on a terminal as C's stdio is.
-    fn stdout() -> Out {
-        Out {
-            buf: Vec::with_capacity(BLOCK),
-            line_buffered: std::io::stdout().is_terminal(),
-            sink: None,
-        }
-    }
-}
-
-/// Sends program output to `sink` from now on, flushing at each newline if
-/// `line_buffered`.
-pub fn set_sink(sink: Sink, line_buffered: bool) {
-    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(out) = guard.as_mut() {
-        flush_out(out);
-    }
-    *guard = Some(Out {
-        buf: Vec::with_capacity(BLOCK),
-        line_buffered,
-        sink: Some(sink),
-    });
-}
-
-/// Whether program output is flushed at each newline: on a terminal, or into a sink
-/// that asked for it (a remote executor is told to buffer alike, so that output
-/// streams to a notebook as it is produced).
-pub fn line_buffered() -> bool {
-    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
-    guard.get_or_insert_with(Out::stdout).line_buffered
-}
-
-/// Writes buffered program output to stdout (or the sink).
-pub fn flush() {
-    let mut guard = OUT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(out) = guard.as_mut() {
-        flush_out(out);
-    }
-}
-
-fn flush_out(out: &mut Out) {
-    match &mut out.sink {
-        Some(sink) if !out.buf.is_empty() => {
-            sink(&out.buf);
-            out.buf.clear();
-        }
-        Some(_) => {}
-        None => flush_buffer(&mut out.buf),
-    }
-}
-
-/// The first failed write of program output, until [`take_write_error`] takes it: the
-/// runtime cannot report it itself (a library neither prints nor exits), so the driver
-/// asks after each item and at the end.
-static WRITE_ERROR: Mutex<Option<std::io::Error>> = Mutex::new(None);
-/// Set by the first failed write: later output is dropped, since the stream already
-/// lost some (and so that one failure is reported once).
-static OUTPUT_BROKEN: AtomicBool = AtomicBool::new(false);
-
-/// The first error writing program output to stdout since the last call, if any.
-pub fn take_write_error() -> Option<std::io::Error> {
-    WRITE_ERROR.lock().unwrap_or_else(|e| e.into_inner()).take()
-}
-
-fn flush_buffer(buf: &mut Vec<u8>) {
-    if buf.is_empty() {
-        return;
-    }
-    if OUTPUT_BROKEN.load(Ordering::Relaxed) {
-        buf.clear();
-        return;
-    }
-    let mut stdout = std::io::stdout().lock();
-    let result = stdout.write_all(buf).and_then(|()| stdout.flush());
-    buf.clear();
-    match result {
-        Ok(()) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {
-            // The reader went away (`toy prog.ks | head`): stop quietly, as a C program
-            // killed by SIGPIPE would.
-            std::process::exit(141);
-        }
-        Err(err) => {
-            OUTPUT_BROKEN.store(true, Ordering::Relaxed);
-            WRITE_ERROR
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert(err);
-        }
-    }
-}
+pub use crate::output::{Sink, flush, line_buffered, set_sink, take_write_error, write};
 
 /// Formats a number as C's `printf("%f")` does (`inf`, `-0.000000`), except that every
 /// NaN is `nan`: its sign bit depends on whether LLVM folded it at compile time
@@ -166,7 +34,7 @@ pub fn format_f(x: f64) -> String {
 pub extern "C" fn putchard(c: f64) -> f64 {
     crate::entry::poll_interrupt();
     // C's `(char)c` for in-range values; out-of-range values saturate, then wrap.
-    write_byte((c as i32) as u8);
+    crate::output::write_byte((c as i32) as u8);
     0.0
 }
 
