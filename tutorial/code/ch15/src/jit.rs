@@ -404,6 +404,7 @@ impl<'ctx> Jit<'ctx> {
     /// Points every compiled caller of `name` back at its trampoline: `name` now
     /// takes another number of parameters than their calls pass. Their next call
     /// goes through the resolver again, which checks them.
+    // ANCHOR: recheck_callers
     fn recheck_callers(&mut self, name: &str) -> Result<(), JitError> {
         for (caller, linked) in &self.functions {
             if linked.imports.iter().any(|import| import == name) {
@@ -412,6 +413,7 @@ impl<'ctx> Jit<'ctx> {
         }
         Ok(())
     }
+    // ANCHOR_END: recheck_callers
 
     /// The first of `calls` that the interpreter would refuse if it made it now: a
     /// call of a function not defined, or with a number of arguments its
@@ -449,7 +451,9 @@ impl<'ctx> Jit<'ctx> {
         // Compiled already: a callee changed, and the calls are right again.
         if let Some(linked) = self.functions.get(&name) {
             let address = linked.symbols[&name];
+            // ANCHOR: resolve_again
             self.executor.set_slot(id, Some(address))?;
+            // ANCHOR_END: resolve_again
             return Ok(address);
         }
         // ANCHOR_END: resolve_check
@@ -934,13 +938,16 @@ mod tests {
     fn a_new_arity_sends_compiled_callers_back_to_their_trampolines() {
         let context = Context::create();
         let mut jit = Jit::new(&context, true).unwrap();
+        // ANCHOR: test_recheck
         let local = Rc::new(Local::new().unwrap());
         jit.set_executor(local.clone());
+        // ANCHOR_END: test_recheck
         let text = "def f(x) x; def g(x) f(x); g(1); def f(x) x + 1; def f(x y) x + y";
         let mut items = parse(text, &lex(text)).into_iter().map(Result::unwrap);
         for item in items.by_ref().take(3) {
             jit.item(&item).unwrap();
         }
+        // ANCHOR: test_recheck_target
         let g = jit.ids["g"];
         let code = jit.functions["g"].symbols["g"];
         assert_eq!(local.target(g), code);
@@ -950,6 +957,7 @@ mod tests {
         // Another: `g` is checked on its next call, and keeps its code meanwhile.
         jit.item(&items.next().unwrap()).unwrap();
         assert_eq!(local.target(g), local.stub(g) + 8);
+        // ANCHOR_END: test_recheck_target
         assert!(jit.functions.contains_key("g"));
     }
 
