@@ -199,8 +199,12 @@ def session():
     reply, seen = run(kc, ":time fib(12)\nfib(3)")
     assert result(seen) == "2.0", seen
     assert re.fullmatch(timing + "\n", stdout(seen)), seen
-    reply, seen = run(kc, ":time nope(1)")
+    reply, seen = run(kc, "\n:time nope(1)")
     assert reply["status"] == "error" and "nope" in reply["evalue"], reply
+    # The marker points into the cell's own :time line.
+    traceback = "\n".join(reply["traceback"])
+    assert "In[%d]:2:7" % reply["execution_count"] in traceback, traceback
+    assert ":time nope(1)" in traceback, traceback
     assert "time:" not in stdout(seen), seen
     reply, seen = run(kc, ":nope")
     assert reply["status"] == "error", reply
