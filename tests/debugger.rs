@@ -74,6 +74,50 @@ fn gdb_stops_in_a_jit_compiled_function_before_it_exists() {
     assert!(out.contains("exited normally"), "{out}");
 }
 
+/// The README's command line for JIT'd code, as a user types it (only `toy` is this
+/// build's binary): with its input not a terminal (as under `--batch`) gdb does not
+/// ask "Make breakpoint pending?", so it stops in `fib` only if the line says so.
+#[test]
+fn the_readmes_gdb_command_line_breaks_in_fib() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let lines: Vec<&str> = readme
+        .lines()
+        .filter(|line| line.starts_with("gdb ") && line.contains("--args toy -g"))
+        .collect();
+    let [line] = lines.as_slice() else {
+        panic!("README.md should have one `gdb ... --args toy -g` line: {lines:?}");
+    };
+    let words = shlex::split(line.split(" # ").next().unwrap_or(line)).expect("shell words");
+    let (program, args) = words.split_first().expect("a command");
+    assert_eq!(program, "gdb");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("prog.ks"), FIB).expect("write");
+    let toy = env!("CARGO_BIN_EXE_toy");
+    let args: Vec<&str> = args
+        .iter()
+        .map(|arg| if arg == "toy" { toy } else { arg.as_str() })
+        .collect();
+    for batch in [false, true] {
+        let mut gdb = Command::new("gdb");
+        if batch {
+            gdb.arg("--batch");
+        }
+        let out = gdb
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("gdb runs");
+        let out = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.contains("hit Breakpoint 1, fib (x=10) at prog.ks:3"),
+            "batch {batch}: {out}"
+        );
+    }
+}
+
 #[test]
 fn gdb_follows_redefinitions_and_eager_compilation() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -10,10 +10,8 @@ use crate::frontend::resolve::BUILTIN_BINARY;
 use crate::frontend::source::{SourceId, line_starts};
 use crate::runtime::EXTERNS;
 
-/// The keywords of Kaleidoscope.
-pub const KEYWORDS: [&str; 10] = [
-    "def", "extern", "if", "then", "else", "for", "in", "binary", "unary", "var",
-];
+/// The keywords of Kaleidoscope (the lexer's list).
+pub use crate::frontend::lexer::KEYWORDS;
 
 /// What a completion proposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

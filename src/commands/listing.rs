@@ -155,3 +155,35 @@ pub fn compile_time(before: Option<Stats>, after: Option<Stats>) -> Duration {
     };
     spent(after).saturating_sub(spent(before))
 }
+
+/// `:time`'s report of an evaluation that took `wall` in all, `compile` of it in the
+/// engine's compile phases (clamped to `wall`), the same in the REPL and a notebook.
+pub fn time_text(compile: Duration, wall: Duration) -> String {
+    let compile = compile.min(wall);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "time: compile {:.3} ms, run {:.3} ms (total {:.3} ms)",
+        ms(compile),
+        ms(wall - compile),
+        ms(wall)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_text_splits_the_wall_time_and_never_runs_backwards() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            time_text(ms(2), ms(5)),
+            "time: compile 2.000 ms, run 3.000 ms (total 5.000 ms)"
+        );
+        // Compile time counted by the engine beyond the wall time is clamped.
+        assert_eq!(
+            time_text(ms(7), ms(5)),
+            "time: compile 5.000 ms, run 0.000 ms (total 5.000 ms)"
+        );
+    }
+}

@@ -8,7 +8,7 @@ mod listing;
 mod suggest;
 mod values;
 
-pub use listing::{Listed, SaveError, compile_time, list, save, save_text};
+pub use listing::{Listed, SaveError, compile_time, list, save, save_text, time_text};
 pub use suggest::{bare_word_hint, did_you_mean, nearest};
 pub use values::{PrintMode, format_value};
 

@@ -8,6 +8,7 @@ non-zero, with the failed assertion, if the kernel misbehaves.
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -133,7 +134,7 @@ def session():
     reply, seen = run(kc, "printd(fib(10));\nfib(20)")
     assert reply["status"] == "ok" and reply["execution_count"] == 2, reply
     assert stdout(seen) == "55.000000\n", seen
-    assert result(seen) == "6765", seen
+    assert result(seen) == "6765.0", seen
     assert of(seen, "execute_result")[0]["execution_count"] == 2, seen
     _, seen = run(kc, "0.0000001")
     assert result(seen) == "1e-07", seen
@@ -150,14 +151,14 @@ def session():
     assert reply["traceback"] == error["traceback"], reply
     # ... and the session goes on.
     _, seen = run(kc, "fib(6)")
-    assert result(seen) == "8", seen
+    assert result(seen) == "8.0", seen
 
     # Silent cells run but show nothing and take no number.
     reply, seen = run(kc, "printd(1); def later(x) x + 1", silent=True)
     assert reply["status"] == "ok", reply
     assert of(seen, "execute_input") == [] and result(seen) is None, seen
     reply, seen = run(kc, "later(1)")
-    assert reply["execution_count"] == 6 and result(seen) == "2", (reply, seen)
+    assert reply["execution_count"] == 6 and result(seen) == "2.0", (reply, seen)
 
     # The parser decides whether a cell is complete.
     for code, status in [("def f(x)", "incomplete"), ("def f(x) x", "complete"),
@@ -179,7 +180,32 @@ def session():
     assert reply["status"] == "ok", reply
     assert "define" in stdout(seen) and "fib" in stdout(seen), seen
     reply, seen = run(kc, ":asm fib\nfib(3)")
-    assert "ret" in stdout(seen) and result(seen) == "2", seen
+    assert "ret" in stdout(seen) and result(seen) == "2.0", seen
+    # :list shows the session's definitions in order, as the REPL's :list does.
+    reply, seen = run(kc, ":list")
+    assert reply["status"] == "ok", reply
+    listing = stdout(seen).splitlines()
+    heads = [line.split()[:2] for line in listing]
+    assert heads == [["extern", "printd(x)"], ["def", "fib(x)"], ["def", "later(x)"],
+                     ["def", "fibonacci(n)"]], seen
+    assert listing[0].endswith("1 parameter, C function"), listing
+    assert "compiled at tier" in listing[1], listing
+    # :time runs its expression, streams its output, then the split; its value is
+    # the cell's result unless code follows.
+    timing = r"time: compile \d+\.\d{3} ms, run \d+\.\d{3} ms \(total \d+\.\d{3} ms\)"
+    reply, seen = run(kc, ":time printd(fib(15))")
+    assert reply["status"] == "ok" and result(seen) == "0.0", (reply, seen)
+    assert re.fullmatch("610.000000\n" + timing + "\n", stdout(seen)), seen
+    reply, seen = run(kc, ":time fib(12)\nfib(3)")
+    assert result(seen) == "2.0", seen
+    assert re.fullmatch(timing + "\n", stdout(seen)), seen
+    reply, seen = run(kc, "\n:time nope(1)")
+    assert reply["status"] == "error" and "nope" in reply["evalue"], reply
+    # The marker points into the cell's own :time line.
+    traceback = "\n".join(reply["traceback"])
+    assert "In[%d]:2:7" % reply["execution_count"] in traceback, traceback
+    assert ":time nope(1)" in traceback, traceback
+    assert "time:" not in stdout(seen), seen
     reply, seen = run(kc, ":nope")
     assert reply["status"] == "error", reply
     assert of(seen, "error")[0]["evalue"] == "unknown command :nope (try :help)", seen
@@ -273,19 +299,19 @@ def interrupt():
     endless(kc, km.interrupt_kernel)
     endless(kc, km.interrupt_kernel, "for i = 0, 1 in printd(i)", "1000.000000")
     _, seen = run(kc, "sq(3)")
-    assert result(seen) == "9", seen
+    assert result(seen) == "9.0", seen
     # SIGINT works too.
     pid = km.provisioner.process.pid
     endless(kc, lambda: os.kill(pid, signal.SIGINT))
     _, seen = run(kc, "sq(4)")
-    assert result(seen) == "16", seen
+    assert result(seen) == "16.0", seen
     # An interrupt while no cell runs does not stop the next one.
     request = kc.session.msg("interrupt_request", {})
     kc.control_channel.send(request)
     answer = reply_to(kc, request["header"]["msg_id"], "control")
     assert answer["content"]["status"] == "ok", answer
     _, seen = run(kc, "sq(5)")
-    assert result(seen) == "25", seen
+    assert result(seen) == "25.0", seen
     stop(km, kc)
 
 
@@ -302,7 +328,7 @@ def crash():
     assert "In[2]:2:1" in "\n".join(reply["traceback"]), reply
     # A fresh executor, with every definition kept.
     _, seen = run(kc, "twice(5)")
-    assert result(seen) == "10", seen
+    assert result(seen) == "10.0", seen
     [second] = children(pid)
     assert second != first
     stop(km, kc)

@@ -5,10 +5,12 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
+use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 use toy::codegen::{Compiler, OptLevel, Output};
+use toy::commands::{self, PrintMode, format_value};
 use toy::frontend::source::SourceMap;
 use toy::runtime;
 use toy::session::{Outcome, Session};
@@ -206,7 +208,7 @@ impl Cells {
         match result {
             Ok(value) => {
                 if let (Some(value), false) = (value, execute.silent) {
-                    let data = json!({ "text/plain": language::value_text(value) });
+                    let data = json!({ "text/plain": format_value(value, PrintMode::Shortest) });
                     let result = json!({ "execution_count": count, "data": data, "metadata": {} });
                     self.outbox.publish("execute_result", &parent, result);
                 }
@@ -260,48 +262,66 @@ impl Cells {
     }
 
     /// A cell's commands, then its code; the value of its last item if that is an
-    /// expression.
+    /// expression (or, in a cell of commands only, the last command's value: `:time`'s).
     fn run_cell(&mut self, cell: &str, count: u64) -> Result<Option<f64>, Failure> {
         let (commands, code) = magic::split(cell);
+        let mut value = None;
         for line in commands {
-            self.command(line)?;
+            value = self.command(line, cell, count)?;
         }
         if code.trim().is_empty() {
-            return Ok(None);
+            return Ok(value);
         }
-        self.run_source(format!("In[{count}]"), code)
+        self.run_source(format!("In[{count}]"), code, 0)
     }
 
-    /// Runs a source in the session, stopping at its first error.
-    fn run_source(&mut self, name: String, text: String) -> Result<Option<f64>, Failure> {
+    /// Runs a source in the session from byte `start` on, stopping at its first error.
+    fn run_source(
+        &mut self,
+        name: String,
+        text: String,
+        start: usize,
+    ) -> Result<Option<f64>, Failure> {
         let source = self.session.sources_mut().add(name, text);
         let color = self.color;
         let mut value = None;
         let mut failure = None;
-        self.session.run(source, 0, true, &mut |sources, result| {
-            match result {
-                Ok(Outcome::Evaluated(x)) => value = Some(x),
-                Ok(_) => value = None,
-                Err(err) => {
-                    // Output written before the error comes before it.
-                    runtime::flush();
-                    failure = Some(Failure::diagnostic(sources, &err, color));
-                    return ControlFlow::Break(());
+        self.session
+            .run(source, start, true, &mut |sources, result| {
+                match result {
+                    Ok(Outcome::Evaluated(x)) => value = Some(x),
+                    Ok(_) => value = None,
+                    Err(err) => {
+                        // Output written before the error comes before it.
+                        runtime::flush();
+                        failure = Some(Failure::diagnostic(sources, &err, color));
+                        return ControlFlow::Break(());
+                    }
                 }
-            }
-            ControlFlow::Continue(())
-        });
+                ControlFlow::Continue(())
+            });
         match failure {
             Some(failure) => Err(failure),
             None => Ok(value),
         }
     }
 
-    /// One command line; what it shows goes to the cell's output.
-    fn command(&mut self, line: &str) -> Result<(), Failure> {
+    /// One command line; what it shows goes to the cell's output. The value of the
+    /// code it ran, for `:time`.
+    fn command(&mut self, line: &str, cell: &str, count: u64) -> Result<Option<f64>, Failure> {
         let say = |text: &str| runtime::write(format!("{}\n", text.trim_end()).as_bytes());
         match magic::parse(line).map_err(|err| Failure::plain(err.to_string()))? {
             Command::Help => say(magic::HELP),
+            Command::List => {
+                let listed = commands::list(&mut self.session);
+                if listed.is_empty() {
+                    say("no definitions yet");
+                }
+                for line in listed {
+                    say(&line.to_string());
+                }
+            }
+            Command::Time(text) => return self.time(text, cell, count),
             Command::Stats => say(&inspect::stats(&mut self.session)),
             Command::Ir(name) => say(&self.show(name, Output::Ir)?),
             Command::Asm(name) => say(&self.show(name, Output::Asm)?),
@@ -309,10 +329,32 @@ impl Cells {
                 let bytes = input::read_file(std::path::Path::new(path))
                     .map_err(|err| Failure::plain(err.to_string()))?;
                 let text = String::from_utf8_lossy(&bytes).into_owned();
-                self.run_source(path.to_string(), text)?;
+                self.run_source(path.to_string(), text, 0)?;
             }
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// `:time EXPR`: runs it, then shows the engine's compile time and the rest, as
+    /// the REPL does; with the value of its last item if that is an expression.
+    /// `text` is a slice of `cell`: the source is the cell up to it, run from it, so
+    /// that diagnostics point into the cell's `:time` line.
+    fn time(&mut self, text: &str, cell: &str, count: u64) -> Result<Option<f64>, Failure> {
+        let stats = |session: &mut Session| session.engine().and_then(|e| e.stats());
+        let before = stats(&mut self.session);
+        let started = Instant::now();
+        let at = (text.as_ptr() as usize)
+            .checked_sub(cell.as_ptr() as usize)
+            .filter(|&at| cell.get(at..at + text.len()) == Some(text));
+        let (source, start) = match at {
+            Some(at) => (cell[..at + text.len()].to_string(), at),
+            None => (text.to_string(), 0),
+        };
+        let value = self.run_source(format!("In[{count}]"), source, start)?;
+        let wall = started.elapsed();
+        let compile = commands::compile_time(before, stats(&mut self.session));
+        runtime::write(format!("{}\n", commands::time_text(compile, wall)).as_bytes());
+        Ok(value)
     }
 
     /// `:ir NAME` / `:asm NAME`: the function's code as the JIT compiles it.
@@ -404,6 +446,6 @@ mod tests {
                 ("c".into(), "kernel_info_reply", json!("ok")),
             ]
         );
-        assert_eq!(result["data"]["text/plain"], "2");
+        assert_eq!(result["data"]["text/plain"], "2.0");
     }
 }

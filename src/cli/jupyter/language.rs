@@ -1,5 +1,5 @@
 //! What the kernel says about Kaleidoscope: `kernel_info_reply`, completions,
-//! whether a cell is complete, and how a value is shown.
+//! and whether a cell is complete.
 
 use serde_json::{Value, json};
 use toy::frontend::lexer::KEYWORDS;
@@ -84,54 +84,9 @@ pub fn complete<'a>(code: &str, cursor: usize, names: impl Iterator<Item = &'a s
     })
 }
 
-/// A value as a notebook shows it: the shortest text that reads back as the same
-/// double, in exponent form below 1e-4 and from 1e16 on (`1e-07`, `1e+30`, `0.1`,
-/// `6765`); NaN is `nan` whatever its sign bit, as everywhere in toy.
-pub fn value_text(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let scientific = format!("{x:e}");
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    if x == 0.0 || (-4..16).contains(&exponent) {
-        format!("{x}")
-    } else {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exponent.abs())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_read_back_and_stay_short() {
-        for (x, text) in [
-            (6765.0, "6765"),
-            (0.1, "0.1"),
-            (-2.5, "-2.5"),
-            (1e-7, "1e-07"),
-            (1e30, "1e+30"),
-            (1.5e300, "1.5e+300"),
-            (0.0, "0"),
-            (-0.0, "-0"),
-            (1e15, "1000000000000000"),
-            (1e16, "1e+16"),
-            (0.0001, "0.0001"),
-            (f64::INFINITY, "inf"),
-            (-f64::NAN, "nan"),
-        ] {
-            assert_eq!(value_text(x), text);
-            if x.is_finite() {
-                assert_eq!(value_text(x).parse::<f64>().ok(), Some(x), "{text}");
-            }
-        }
-    }
 
     #[test]
     fn completion_offers_keywords_names_and_commands_at_the_cursor() {

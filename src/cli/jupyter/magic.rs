@@ -1,11 +1,11 @@
 //! The REPL's commands as cell magics: lines at the top of a cell that start with `:`.
 //!
-//! Hook for the REPL's newer commands (`:time EXPR`, `:list`, ...): add a variant to
-//! [`Command`], its name to [`COMMANDS`] and [`parse`], and run it in
-//! `cells.rs` (`Cells::command`) with the function the REPL uses, so both show the same.
+//! To add one of the REPL's commands: a variant of [`Command`], its name in
+//! [`COMMANDS`], [`HELP`] and [`parse`], and its run in `cells.rs` (`Cells::command`)
+//! with the library function the REPL uses (`toy::commands`), so both show the same.
 
 /// The commands a cell may start with (for completion and `:help`).
-pub const COMMANDS: [&str; 5] = [":help", ":ir", ":asm", ":stats", ":load"];
+pub const COMMANDS: [&str; 7] = [":help", ":list", ":time", ":ir", ":asm", ":stats", ":load"];
 
 /// What `:help` shows in a notebook.
 pub const HELP: &str = "\
@@ -14,6 +14,9 @@ the value of a cell's last expression is its result. Lines at the top of a cell 
 start with `:` are commands:
 
   :help          this text
+  :list          definitions and externs: arity, operator precedence, compiled tier
+  :time EXPR     run EXPR and show compile and run time separately (its value is
+                 the cell's result when no code follows)
   :ir NAME       the optimized LLVM IR of a function (as the JIT compiles it)
   :asm NAME      its assembly
   :stats         functions defined and compiled, compile time by phase, JIT memory
@@ -28,6 +31,10 @@ started with every definition.";
 pub enum Command<'a> {
     /// `:help`
     Help,
+    /// `:list`
+    List,
+    /// `:time EXPR`
+    Time(&'a str),
     /// `:ir NAME`
     Ir(&'a str),
     /// `:asm NAME`
@@ -63,6 +70,8 @@ pub fn parse(line: &str) -> Result<Command<'_>, CommandError> {
     };
     Ok(match name {
         "help" | "h" => Command::Help,
+        "list" => Command::List,
+        "time" => Command::Time(needs("time", "an expression")?),
         "ir" => Command::Ir(needs("ir", "a function name")?),
         "asm" => Command::Asm(needs("asm", "a function name")?),
         "stats" => Command::Stats,
@@ -106,6 +115,12 @@ mod tests {
         assert_eq!(parse(":ir fib").ok(), Some(Command::Ir("fib")));
         assert_eq!(parse("  :asm  sq ").ok(), Some(Command::Asm("sq")));
         assert_eq!(parse(":help").ok(), Some(Command::Help));
+        assert_eq!(parse(":list").ok(), Some(Command::List));
+        assert_eq!(parse(":time fib(20)").ok(), Some(Command::Time("fib(20)")));
+        assert!(matches!(
+            parse(":time "),
+            Err(CommandError::MissingArgument("time", _))
+        ));
         assert!(matches!(
             parse(":ir"),
             Err(CommandError::MissingArgument("ir", _))

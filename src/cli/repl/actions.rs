@@ -252,13 +252,9 @@ impl<'a> Repl<'a> {
         if self.driver.errors != errors {
             return;
         }
-        let compile = commands::compile_time(before, after).min(wall);
-        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-        say(&format!(
-            "time: compile {:.3} ms, run {:.3} ms (total {:.3} ms)",
-            ms(compile),
-            ms(wall - compile),
-            ms(wall)
+        say(&commands::time_text(
+            commands::compile_time(before, after),
+            wall,
         ));
     }
 }

@@ -10,7 +10,7 @@ use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::{Hinter, HistoryHinter};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
-use toy::frontend::lexer::{Token, lex};
+use toy::frontend::lexer::{KEYWORDS, Token, lex};
 use toy::frontend::parser::is_incomplete;
 use toy::frontend::resolve::Operators;
 use toy::frontend::source::SourceId;
@@ -21,10 +21,6 @@ use toy::frontend::source::SourceId;
 pub const INDENT: &str = "     ";
 /// The continuation prompt.
 pub const CONTINUATION: &str = "...> ";
-
-const KEYWORDS: [&str; 10] = [
-    "def", "extern", "if", "then", "else", "for", "in", "binary", "unary", "var",
-];
 
 /// SGR sequences of the highlighter.
 const KEYWORD: &str = "\x1b[1;35m";
