@@ -3,13 +3,11 @@
 //! calls through a pointer the generated C `main` sets, and reports the function as
 //! unknown while the pointer is null.
 
-use inkwell::AddressSpace;
 use inkwell::context::Context;
 use inkwell::module::Linkage;
 use inkwell::targets::FileType;
-use inkwell::values::CallableValue;
 
-use crate::codegen::{self, CodegenError, Compiler};
+use crate::codegen::{self, CodegenError, Compiler, llvm_version};
 
 /// An object of *indirect stubs*, for ahead-of-time programs: for each
 /// `(name, arity, pointer, missing)`, a function `name` that calls through the
@@ -28,7 +26,7 @@ pub(super) fn object(
     for (name, arity, pointer, missing) in stubs {
         let params = vec![f64t.into(); *arity];
         let fn_type = f64t.fn_type(&params, false);
-        let ptr_type = fn_type.ptr_type(AddressSpace::default());
+        let ptr_type = llvm_version::function_pointer(&context, fn_type);
         let global = module.add_global(ptr_type, None, pointer);
         global.set_linkage(Linkage::External);
         let missing = module.add_function(missing, void.fn_type(&[], false), None);
@@ -37,8 +35,7 @@ pub(super) fn object(
         let absent = context.append_basic_block(function, "absent");
         let present = context.append_basic_block(function, "present");
         builder.position_at_end(entry);
-        let target = builder
-            .build_load(global.as_pointer_value(), "target")?
+        let target = llvm_version::load(&builder, ptr_type, global.as_pointer_value(), "target")?
             .into_pointer_value();
         let is_null = builder.build_is_null(target, "null")?;
         builder.build_conditional_branch(is_null, absent, present)?;
@@ -47,10 +44,8 @@ pub(super) fn object(
         builder.build_unreachable()?;
         builder.position_at_end(present);
         let args: Vec<_> = function.get_param_iter().map(|p| p.into()).collect();
-        let callable = CallableValue::try_from(target).map_err(|()| CodegenError::NotCallable {
-            pointer: pointer.clone(),
-        })?;
-        let result = builder.build_call(callable, &args, "result")?;
+        let result =
+            llvm_version::call_pointer(&builder, fn_type, target, &args, "result", pointer)?;
         let value =
             result
                 .try_as_basic_value()

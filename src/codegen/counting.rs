@@ -5,8 +5,8 @@
 use inkwell::module::Linkage;
 use inkwell::values::{FloatValue, FunctionValue};
 
-use super::CodegenError;
 use super::generator::Generator;
+use super::{CodegenError, llvm_version};
 
 /// Prefix of the symbol of a counted function's call counter.
 pub const COUNTER: &str = "toy.counter.";
@@ -32,7 +32,7 @@ impl<'ctx> Generator<'_, 'ctx> {
             .add_global(i32t, None, &format!("{COUNTER}{name}"));
         counter.set_linkage(Linkage::External);
         let pointer = counter.as_pointer_value();
-        let old = self.builder.build_load(pointer, "calls")?.into_int_value();
+        let old = llvm_version::load(&self.builder, i32t, pointer, "calls")?.into_int_value();
         let new = self
             .builder
             .build_int_add(old, i32t.const_int(1, false), "calls")?;

@@ -12,8 +12,8 @@ use inkwell::values::{FloatValue, FunctionValue, PointerValue};
 
 use inkwell::debug_info::{AsDIScope, DIFlags, DIFlagsConstants, DIScope};
 
-use super::CodegenError;
 use super::debug::Debug;
+use super::{CodegenError, llvm_version};
 use crate::frontend::ast::{BinOp, Binding, Expr, ExprKind, Fixity, Function, OperatorName};
 use crate::frontend::source::Span;
 use crate::frontend::tail;
@@ -196,10 +196,9 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
         // Each kind emits its own IR: an explicit match, not the visitor (frontend/visit.rs).
         Ok(match &expr.kind {
             ExprKind::Number(n) => f64.const_float(*n),
-            ExprKind::Variable { name, slot } => self
-                .builder
-                .build_load(self.slots[*slot], name)?
-                .into_float_value(),
+            ExprKind::Variable { name, slot } => {
+                llvm_version::load(&self.builder, f64, self.slots[*slot], name)?.into_float_value()
+            }
             ExprKind::Assign { slot, value, .. } => {
                 let value = self.expr(value)?;
                 self.builder.build_store(self.slots[*slot], value)?;
@@ -283,9 +282,7 @@ impl<'a, 'ctx> Generator<'a, 'ctx> {
                     None => f64.const_float(1.0),
                 };
                 let end = self.expr(end)?;
-                let current = self
-                    .builder
-                    .build_load(self.slots[*slot], "var")?
+                let current = llvm_version::load(&self.builder, f64, self.slots[*slot], "var")?
                     .into_float_value();
                 let next = self.builder.build_float_add(current, step, "nextvar")?;
                 self.builder.build_store(self.slots[*slot], next)?;

@@ -13,6 +13,7 @@ mod counting;
 mod debug;
 mod error;
 mod generator;
+pub(crate) mod llvm_version;
 mod request;
 mod target;
 

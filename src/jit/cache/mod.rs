@@ -344,9 +344,9 @@ pub fn context(triple: &str, cpu: &str, features: &str, options: &str) -> Vec<u8
     let build = std::env::current_exe()
         .map(|exe| identity(&exe))
         .unwrap_or_default();
-    // LLVM 14 cannot tell its own patch version at run time. toy links it statically
-    // (tools/llvm), so this build's identity covers it; were a libLLVM loaded, its file
-    // would stand for it (an update of the package replaces the file).
+    // The major version comes from the build's feature; LLVM 14 and 15 cannot tell their
+    // patch version at run time. toy links LLVM statically (tools/llvm*), so this build's
+    // identity covers it; were a libLLVM loaded, its file would stand for it.
     let llvm = std::fs::read_to_string("/proc/self/maps")
         .ok()
         .and_then(|maps| {
@@ -357,8 +357,9 @@ pub fn context(triple: &str, cpu: &str, features: &str, options: &str) -> Vec<u8
         })
         .unwrap_or_default();
     format!(
-        "toy {} build {build}\nllvm 14 {llvm}\n{triple}\n{cpu}\n{features}\n{options}",
+        "toy {} build {build}\nllvm {} {llvm}\n{triple}\n{cpu}\n{features}\n{options}",
         env!("CARGO_PKG_VERSION"),
+        crate::codegen::llvm_version::MAJOR,
     )
     .into_bytes()
 }
