@@ -118,27 +118,31 @@ fn the_readmes_gdb_command_line_breaks_in_fib() {
     }
 }
 
-#[test]
-fn gdb_follows_redefinitions_and_eager_compilation() {
+/// Runs `text` (saved as `file`) under gdb on the lazy and the eager engine, stopping
+/// at every entry of `f`; the output of each run, by engine.
+fn break_in_f(file: &str, text: &str) -> Vec<(&'static str, String)> {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("redefine.ks"),
-        "def f(x)\n  x + 1;\nf(1);\ndef f(x)\n  x * 100;\nf(1);\n",
-    )
-    .expect("write");
-    for engine in ["--engine=lazy", "--engine=eager"] {
-        let out = gdb(
-            dir.path(),
-            &["-g", engine, "--echo"],
-            "redefine.ks",
-            &[
+    std::fs::write(dir.path().join(file), text).expect("write");
+    ["--engine=lazy", "--engine=eager"]
+        .into_iter()
+        .map(|engine| {
+            let commands = [
                 "set breakpoint pending on",
                 "break f",
                 "run",
                 "continue",
                 "continue",
-            ],
-        );
+            ];
+            let out = gdb(dir.path(), &["-g", engine, "--echo"], file, &commands);
+            (engine, out)
+        })
+        .collect()
+}
+
+#[test]
+fn gdb_follows_redefinitions_and_eager_compilation() {
+    let text = "def f(x)\n  x + 1;\nf(1);\ndef f(x)\n  x * 100;\nf(1);\n";
+    for (engine, out) in break_in_f("redefine.ks", text) {
         // Each body is its own object: the first one's code and debug object are
         // gone once it is replaced, and the breakpoint moves to the new body.
         assert!(
@@ -160,25 +164,8 @@ fn code_gdb_had_a_breakpoint_in_is_never_overwritten() {
     // `g` first, so that the second expression lands in the first `f`'s released
     // block: GDB's breakpoint there once wrote its saved byte into that expression's
     // constant, and `f(1)` ran as `f(0)`.
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("reuse.ks"),
-        "def g(x) x;\ng(1);\ndef f(x)\n x + 1;\nf(1);\ndef f(x)\n x * 100;\nf(1);\n",
-    )
-    .expect("write");
-    for engine in ["--engine=lazy", "--engine=eager"] {
-        let out = gdb(
-            dir.path(),
-            &["-g", engine, "--echo"],
-            "reuse.ks",
-            &[
-                "set breakpoint pending on",
-                "break f",
-                "run",
-                "continue",
-                "continue",
-            ],
-        );
+    let text = "def g(x) x;\ng(1);\ndef f(x)\n x + 1;\nf(1);\ndef f(x)\n x * 100;\nf(1);\n";
+    for (engine, out) in break_in_f("reuse.ks", text) {
         assert!(
             out.contains("hit Breakpoint 1, f (x=1) at reuse.ks:7"),
             "{engine}: {out}"
