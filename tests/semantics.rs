@@ -93,6 +93,42 @@ fn comparisons_conditions_and_nan() {
 }
 
 #[test]
+fn tests_for_zero_agree_on_signed_zeros_denormals_infinities_and_nan() {
+    // Optimized code tests "x == 0" on the bits of x (src/codegen/zero_test.rs); an
+    // equality written with `<`, inlined into its callers, is such a test. `tiny` is
+    // the least denormal (the body runs 1074 times): `x < 0` and `0 < x` are false
+    // only for ±0. `sqrt` is opaque to LLVM (callees are `nobuiltin`), so `x * sqrt(1)`
+    // keeps the inlined tests from folding to constants.
+    let program = format!(
+        "{PRELUDE}\
+         extern sqrt(x);\n\
+         def unary!(v) if v then 0 else 1;\n\
+         def binary ~ 9 (a b) !(a < b) * !(b < a);\n\
+         def zero(x) if x ~ 0 then 1 else 0;\n\
+         def nonzero(x) if x ~ 0 then 0 else 1;\n\
+         def inf() var x = 1 in (for i = 0, i < 20 in x = x * 1000000000000000000000) : x;\n\
+         def tiny() var x = 1 in (for i = 0, i < 1073 in x = x * 0.5) : x;\n\
+         def check(x) var y = x * sqrt(1) in printd(zero(y)) : printd(nonzero(y));\n\
+         def all() check(0) : check(0 - 0) : check(0 * (0 - 1)) : check(sqrt(0 - 1)) : \
+         check(tiny()) : check(0 - tiny()) : check(inf()) : check(0 - inf()) : check(1);\n\
+         all(); for i = 0, i < 3 in all();"
+    );
+    // zero, then nonzero, of: 0, -0, -0, NaN, tiny, -tiny, inf, -inf, 1.
+    let once = [1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1];
+    let once: String = once.iter().map(|b| format!("{b}.000000\n")).collect();
+    let expected = once.repeat(5); // once, then four times in the loop
+    for args in [
+        &["--no-echo"][..],
+        &["--no-echo", "-O2"],
+        &["--no-echo", "-O3", "--tier", "1"],
+    ] {
+        let (status, stdout, stderr) = all_engines(args, &program);
+        assert_eq!(stdout, expected, "{args:?}\nstderr:\n{stderr}");
+        assert_eq!(status, 0, "{args:?}\nstderr:\n{stderr}");
+    }
+}
+
+#[test]
 fn var_initializers_scopes_and_shadowing() {
     let program = format!(
         "{PRELUDE}\

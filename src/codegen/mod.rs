@@ -6,7 +6,7 @@
 //! function), so a compiled object never depends on whether its callees exist yet.
 //! Parts: `target.rs` (the machine, [`OptLevel`], passes, emission), `request.rs`
 //! (what to compile), `generator.rs` (AST → IR), `counting.rs` (tier-0 call
-//! counters), `debug.rs` (DWARF), `error.rs` ([`CodegenError`]).
+//! counters), `zero_test.rs` (tests for zero as integer tests), `debug.rs` (DWARF), `error.rs` ([`CodegenError`]).
 
 mod boolean;
 mod counting;
@@ -16,6 +16,7 @@ mod generator;
 pub(crate) mod llvm_version;
 mod request;
 mod target;
+mod zero_test;
 
 use std::time::{Duration, Instant};
 
@@ -146,6 +147,9 @@ impl Compiler {
         let optimized = Instant::now();
         timings.irgen += optimized - start;
         self.machine.optimize(&module)?;
+        if self.machine.opt().optimizes() && debug.is_none() {
+            zero_test::lower_zero_tests(&context, &module)?;
+        }
         let generated = Instant::now();
         timings.optimize += generated - optimized;
         let kind = match output {

@@ -49,6 +49,12 @@ impl OptLevel {
             Some(_) => OptLevel::O3,
         }
     }
+
+    /// Whether this is one of LLVM's optimizing pipelines (`-O1` to `-O3`), whose
+    /// code is tuned further after the pipeline (`zero_test.rs`).
+    pub(super) fn optimizes(self) -> bool {
+        matches!(self, OptLevel::O1 | OptLevel::O2 | OptLevel::O3)
+    }
 }
 
 // ANCHOR: pipeline
