@@ -6,6 +6,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use common::piped::Piped;
 use common::{ENGINES, Engine, ks_file, toy};
 
 /// The same command as `cmd`, as a `std` command (to redirect its stdout).
@@ -186,4 +187,22 @@ fn keep_going_recovers_alike_in_files_and_piped_input() {
         file_stdout,
         "3.000000\nEvaluated to 0.000000\nEvaluated to 6.000000\nEvaluated to 6.000000\n"
     );
+}
+
+#[test]
+fn piped_input_gets_each_items_output_before_the_next_item_is_sent() {
+    // A program driving toy through pipes waits for one answer before it sends more:
+    // output is flushed whenever toy waits for input, on every engine.
+    for engine in ["interp", "eager", "lazy", "remote"] {
+        let mut toy = Piped::start(&["--engine", engine, "--echo"]);
+        toy.send("extern printd(x); def f(x) printd(x) + x;\n");
+        toy.send("f(2);\n");
+        let wait = std::time::Duration::from_secs(60);
+        assert_eq!(toy.line(wait), "2.000000", "{engine}");
+        assert_eq!(toy.line(wait), "Evaluated to 2.000000", "{engine}");
+        toy.send("f(5);\n");
+        assert_eq!(toy.line(wait), "5.000000", "{engine}");
+        assert_eq!(toy.line(wait), "Evaluated to 5.000000", "{engine}");
+        assert_eq!(toy.finish(), 0, "{engine}");
+    }
 }

@@ -275,7 +275,10 @@ pub fn stdin(args: &Args) -> Status {
         emit_tokens(&mut driver, source);
         return driver.status();
     }
-    let mut input = input::BoundedLines::new(std::io::stdin().lock(), NAME);
+    // Output is flushed whenever reading would wait for more input, so that a program
+    // that pipes items in one at a time (a test, an editor) sees each one's output.
+    let stdin = std::io::BufReader::new(input::FlushBeforeRead::new(std::io::stdin().lock()));
+    let mut input = input::BoundedLines::new(stdin, NAME);
     let mut pos = 0;
     let mut line = Vec::new();
     loop {

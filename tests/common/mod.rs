@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod corpus;
+pub mod piped;
 pub mod procs;
 pub mod programs;
 
