@@ -159,6 +159,24 @@ pub fn check_history(path: &Path) -> Result<(), HistoryError> {
     Ok(())
 }
 
+/// A reader that writes out the program's buffered output before each read from the
+/// operating system: behind a `BufReader`, exactly when reading would wait for more.
+pub struct FlushBeforeRead<R>(R);
+
+impl<R> FlushBeforeRead<R> {
+    /// `reader`, flushing program output before each of its reads.
+    pub fn new(reader: R) -> Self {
+        FlushBeforeRead(reader)
+    }
+}
+
+impl<R: Read> Read for FlushBeforeRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        toy::runtime::flush();
+        self.0.read(buf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,23 +224,5 @@ mod tests {
         big.set_len(MAX_HISTORY_LEN + 1).expect("sparse file");
         let err = check_history(&dir.path().join("big")).expect_err("too large");
         assert!(matches!(err, HistoryError::TooLarge { .. }), "{err}");
-    }
-}
-
-/// A reader that writes out the program's buffered output before each read from the
-/// operating system: behind a `BufReader`, exactly when reading would wait for more.
-pub struct FlushBeforeRead<R>(R);
-
-impl<R> FlushBeforeRead<R> {
-    /// `reader`, flushing program output before each of its reads.
-    pub fn new(reader: R) -> Self {
-        FlushBeforeRead(reader)
-    }
-}
-
-impl<R: Read> Read for FlushBeforeRead<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        toy::runtime::flush();
-        self.0.read(buf)
     }
 }
