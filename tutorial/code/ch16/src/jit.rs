@@ -231,7 +231,10 @@ impl<'ctx> Jit<'ctx> {
         let mut stats = stats::snapshot();
         stats.stubs = self.names.len();
         let sizes = self.functions.values().map(|linked| linked.size);
-        stats.code = (self.functions.len(), sizes.sum());
+        let mapped = sizes
+            .clone()
+            .map(|size| size.max(1).next_multiple_of(stats::PAGE));
+        stats.code = (self.functions.len(), sizes.sum(), mapped.sum());
         stats
     }
     // ANCHOR_END: stats

@@ -28,6 +28,9 @@ const PHASES: [(Phase, &str); 4] = [
     (Phase::Codegen, "code generation"),
     (Phase::Link, "linking"),
 ];
+
+/// The size of a page on x86-64 Linux: a mapping takes whole pages.
+pub const PAGE: usize = 4096;
 // ANCHOR_END: phase
 
 // ANCHOR: stats
@@ -42,8 +45,9 @@ pub struct Stats {
     pub expressions: usize,
     /// Stubs taken: one per function name ever defined.
     pub stubs: usize,
-    /// Blocks of executable memory in use, and their bytes, as the linker asked.
-    pub code: (usize, usize),
+    /// Blocks of executable memory in use: how many, the bytes the linker asked
+    /// for, and the bytes mapped (whole pages).
+    pub code: (usize, usize, usize),
     /// How many times each phase ran, in the order of `PHASES`.
     runs: [usize; 4],
     /// The time spent in each phase, in the order of `PHASES`.
@@ -100,11 +104,9 @@ impl fmt::Display for Stats {
         writeln!(f, "[stats] functions compiled: {}", self.compiled)?;
         writeln!(f, "[stats] expressions compiled: {}", self.expressions)?;
         writeln!(f, "[stats] stubs: {}", self.stubs)?;
-        let (blocks, bytes) = self.code;
-        writeln!(
-            f,
-            "[stats] executable memory: {blocks} blocks, {bytes} bytes"
-        )?;
+        let (blocks, used, mapped) = self.code;
+        let memory = format!("{blocks} block(s), {used} bytes used of {mapped} mapped");
+        writeln!(f, "[stats] executable memory: {memory}")?;
         let total: Duration = self.times.iter().sum();
         for (i, (_, name)) in PHASES.iter().enumerate() {
             let (runs, time) = (self.runs[i], self.times[i]);
@@ -164,15 +166,13 @@ mod tests {
     fn the_report_has_one_line_a_figure() {
         let stats = Stats {
             definitions: 3,
-            code: (1, 48),
+            code: (1, 48, 4096),
             ..Stats::default()
         };
         let text = stats.to_string();
         assert!(text.contains("[stats] definitions: 3\n"), "{text}");
-        assert!(
-            text.contains("executable memory: 1 blocks, 48 bytes\n"),
-            "{text}"
-        );
+        let memory = "executable memory: 1 block(s), 48 bytes used of 4096 mapped\n";
+        assert!(text.contains(memory), "{text}");
         assert!(text.contains("[stats] code generation: 0 in 0.000 ms (0%)\n"));
         assert_eq!(text.lines().count(), 9);
     }
