@@ -3,7 +3,7 @@
 //! [`flush`] must run before anything else writes to the terminal, so that program
 //! output and diagnostics interleave in order.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -33,20 +33,37 @@ thread_local! {
     /// [`OUT`] a block at a time (at each newline when line-buffered), and before
     /// anything else this thread writes or flushes: one lock per block, not per byte.
     /// Whoever runs JIT'd code also flushes its output (the driver, the executor's
-    /// server), so nothing waits here unseen; a thread that ends hands its bytes over.
-    static PENDING: Pending = const { Pending(RefCell::new(Vec::new())) };
+    /// server), so nothing waits here unseen; a thread that ends hands its bytes over
+    /// ([`Handover`]). Plain cells, with nothing to drop: reaching them costs no check
+    /// of the thread-local's state, so a byte costs about what C's `putchar` does.
+    static PENDING: Cell<[u8; BLOCK]> = const { Cell::new([0; BLOCK]) };
+    /// How many bytes of [`PENDING`] are in use.
+    static PENDING_LEN: Cell<usize> = const { Cell::new(0) };
+    /// Hands a thread's pending bytes to [`OUT`] when the thread ends.
+    static HANDOVER: Handover = const { Handover };
 }
 
-/// A thread's pending bytes; handed to [`OUT`] when the thread ends.
-struct Pending(RefCell<Vec<u8>>);
+/// Dropped when its thread ends, after the thread's last `putchard`.
+struct Handover;
 
-impl Drop for Pending {
+impl Drop for Handover {
     fn drop(&mut self) {
-        let bytes = self.0.take();
-        if !bytes.is_empty() {
-            write(&bytes);
+        if PENDING_LEN.try_with(Cell::get).unwrap_or(0) > 0 {
+            // Taking the lock takes this thread's pending bytes in.
+            drop(lock_out());
         }
     }
+}
+
+/// Moves this thread's pending bytes to the end of `buf`.
+fn take_pending(buf: &mut Vec<u8>) {
+    let _ = PENDING_LEN.try_with(|len| {
+        let n = len.replace(0);
+        if n > 0 {
+            // A copy of the block (two `memcpy`s), not a loop over its cells.
+            let _ = PENDING.try_with(|pending| buf.extend_from_slice(&pending.get()[..n]));
+        }
+    });
 }
 
 /// The output, set up on first use; this thread's pending bytes go in first.
@@ -60,13 +77,7 @@ fn lock_out() -> MutexGuard<'static, Option<Out>> {
         );
         out
     });
-    // `try_with`: during the thread's exit, `Pending::drop` itself is writing.
-    let _ = PENDING.try_with(|pending| {
-        if let Ok(mut pending) = pending.0.try_borrow_mut() {
-            out.buf.extend_from_slice(&pending);
-            pending.clear();
-        }
-    });
+    take_pending(&mut out.buf);
     guard
 }
 
@@ -84,16 +95,38 @@ pub fn write(bytes: &[u8]) {
 /// characters takes millions of times, so it costs about what C's `putchar` does: a
 /// store into this thread's buffer, and a lock only once a block (or line) is full.
 pub(crate) fn write_byte(byte: u8) {
+    // Inside a block and not a newline: nothing to decide (a block's first byte was
+    // written while the output was set up, so `MODE` is known).
+    let len = PENDING_LEN.get();
+    if len != 0 && len + 1 < BLOCK && byte != b'\n' {
+        PENDING.with(|pending| {
+            let pending: &Cell<[u8]> = pending;
+            pending.as_slice_of_cells()[len].set(byte);
+        });
+        PENDING_LEN.set(len + 1);
+        return;
+    }
+    write_byte_slowly(byte, len);
+}
+
+/// [`write_byte`] at the start or end of a block, or of a line.
+#[cold]
+#[inline(never)]
+fn write_byte_slowly(byte: u8, len: usize) {
     let mode = MODE.load(Ordering::Relaxed);
     if mode == 0 {
         return write(&[byte]);
     }
-    let full = PENDING.with(|pending| {
-        let mut pending = pending.0.borrow_mut();
-        pending.push(byte);
-        pending.len() >= BLOCK || (byte == b'\n' && mode == LINES)
+    if len == 0 {
+        // The first byte of a block: make sure this thread hands its bytes over.
+        let _ = HANDOVER.try_with(|_| ());
+    }
+    PENDING.with(|pending| {
+        let pending: &Cell<[u8]> = pending;
+        pending.as_slice_of_cells()[len].set(byte);
     });
-    if full {
+    PENDING_LEN.set(len + 1);
+    if len + 1 >= BLOCK || (byte == b'\n' && mode == LINES) {
         let mut guard = lock_out();
         if let Some(out) = guard.as_mut()
             && (out.buf.len() >= BLOCK || (out.line_buffered && byte == b'\n'))
