@@ -669,6 +669,17 @@ fn hints_from_history_on_a_terminal() {
     t.press(&["Right", "Enter"]);
     t.expect("Evaluated to 42.0");
     t.quit();
+
+    // Without colour, no hint: the line is what was typed, and Right moves nothing in.
+    let mut t = plain(&[]);
+    t.enter("40 + 2");
+    t.expect("Evaluated to 42.0");
+    t.type_text("40");
+    let (screen, _) = drawn_line(&t, "toy> 40");
+    assert!(!screen.had_escapes);
+    t.press(&["Right", "Enter"]);
+    t.expect("Evaluated to 40.0\n");
+    t.quit();
 }
 
 /// Whether `text` holds an SGR escape sequence (colour, bold, dim, ...).
