@@ -4,6 +4,7 @@
 pub mod corpus;
 pub mod procs;
 pub mod programs;
+pub mod styled;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};
