@@ -9,32 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::procs::{executor_of, wait_busy};
-use rexpect::session::{PtySession, spawn_command};
+use common::tmux::{PLAIN, Term};
 
 /// Far more than the handshake deadline (10 s) on a loaded machine, far less than
 /// forever.
 const BOUND: Duration = Duration::from_secs(45);
-const TIMEOUT_MS: u64 = 30_000;
-
-/// This test process's child whose environment has `entry` (tests run in parallel).
-fn child_with_env(entry: &str) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let tasks = std::fs::read_dir("/proc/self/task").expect("our threads");
-        for task in tasks.flatten() {
-            let children =
-                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            for pid in children.split_whitespace() {
-                let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-                if environ.split(|&b| b == 0).any(|e| e == entry.as_bytes()) {
-                    return pid.parse().expect("a pid");
-                }
-            }
-        }
-        assert!(Instant::now() < deadline, "no child has {entry}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// Whether a thread of `pid` is blocked in poll(2) or ppoll(2).
 fn polling(pid: u32) -> bool {
@@ -68,26 +47,18 @@ fn wait_until_polling(pid: u32) {
     }
 }
 
-fn enter(p: &mut PtySession, text: &str) {
-    p.send(text).expect("send");
-    p.send("\r").expect("send");
-    p.flush().expect("flush");
-}
-
 fn signal(pid: u32, sig: i32) {
     // SAFETY: signalling a process this test's child started.
     assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0, "kill {pid}");
 }
 
-/// Ctrl-C at `p`, then the restart report and the prompt within a bounded time.
-fn interrupt_and_expect_restart(p: &mut PtySession) {
+/// Ctrl-C at `t`, then the restart report and the prompt within a bounded time.
+fn interrupt_and_expect_restart(t: &mut Term) {
     let start = Instant::now();
-    p.send_control('c').expect("Ctrl-C");
-    p.exp_string("did not respond to the interrupt within 2 s")
-        .expect("the executor is reported unresponsive");
-    p.exp_string("all definitions are kept")
-        .expect("and restarted");
-    p.exp_string("toy> ").expect("the prompt is back");
+    t.press(&["C-c"]);
+    t.expect("did not respond to the interrupt within 2 s");
+    t.expect("all definitions are kept");
+    t.expect("toy> ");
     let took = start.elapsed();
     assert!(
         took < Duration::from_secs(15),
@@ -97,46 +68,37 @@ fn interrupt_and_expect_restart(p: &mut PtySession) {
 
 #[test]
 fn ctrl_c_brings_the_prompt_back_from_a_stopped_executor() {
-    let state = tempfile::tempdir().expect("temp dir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toy"));
-    cmd.env("TOY_CACHE", "off")
-        .env("XDG_STATE_HOME", state.path())
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .arg("--engine=remote");
-    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("toy starts on a pty");
-    p.exp_string("toy> ").expect("first prompt");
-    let toy = child_with_env(&format!("XDG_STATE_HOME={}", state.path().display()));
-    enter(&mut p, "def f(x) x * 2");
-    p.exp_string("toy> ").expect("prompt");
-    enter(&mut p, "def spin(x) for i = 0, 1 in x");
-    p.exp_string("toy> ").expect("prompt");
-    enter(&mut p, "f(21)");
-    p.exp_string("Evaluated to 42.0").expect("f runs");
+    let mut t = Term::toy(&["--engine=remote"], PLAIN);
+    t.expect("toy> ");
+    let toy = t.pid();
+    t.enter("def f(x) x * 2");
+    t.expect("toy> ");
+    t.enter("def spin(x) for i = 0, 1 in x");
+    t.expect("toy> ");
+    t.enter("f(21)");
+    t.expect("Evaluated to 42.0");
 
     // Stopped while idle: the next evaluation waits for an answer that cannot come.
     let first = executor_of(toy, None);
     signal(first, libc::SIGSTOP);
-    enter(&mut p, "f(1) + 1");
-    p.exp_string("f(1) + 1").expect("echoed");
+    t.enter("f(1) + 1");
+    t.expect("f(1) + 1");
     wait_until_polling(toy);
-    interrupt_and_expect_restart(&mut p);
-    enter(&mut p, "f(4)");
-    p.exp_string("Evaluated to 8.0")
-        .expect("a function defined before still works");
+    interrupt_and_expect_restart(&mut t);
+    t.enter("f(4)");
+    // A function defined before still works.
+    t.expect("Evaluated to 8.0");
 
     // Stopped while running code: the forwarded Ctrl-C cannot be acted on.
     let second = executor_of(toy, Some(first));
-    enter(&mut p, "spin(1)");
+    t.enter("spin(1)");
     wait_busy(second);
     signal(second, libc::SIGSTOP);
-    interrupt_and_expect_restart(&mut p);
-    enter(&mut p, "f(5)");
-    p.exp_string("Evaluated to 10.0")
-        .expect("definitions kept again");
-
-    p.send_control('d').expect("Ctrl-D");
-    p.exp_eof().expect("toy exits on Ctrl-D");
+    interrupt_and_expect_restart(&mut t);
+    t.enter("f(5)");
+    // Definitions kept again.
+    t.expect("Evaluated to 10.0");
+    t.quit();
 }
 
 /// Runs `toy` with `input` on stdin until it exits, at most [`BOUND`] (else kills it

@@ -5,6 +5,8 @@ pub mod corpus;
 pub mod piped;
 pub mod procs;
 pub mod programs;
+pub mod styled;
+pub mod tmux;
 
 use std::path::{Path, PathBuf};
 

@@ -209,6 +209,13 @@ def session():
     reply, seen = run(kc, ":nope")
     assert reply["status"] == "error", reply
     assert of(seen, "error")[0]["evalue"] == "unknown command :nope (try :help)", seen
+    # The REPL's grammar of commands: its suggestions, and its commands that a
+    # notebook does not run, named as such.
+    reply, seen = run(kc, ":lsit")
+    assert reply["evalue"] == "unknown command :lsit; did you mean :list?", reply
+    reply, seen = run(kc, ":undo")
+    assert reply["status"] == "error", reply
+    assert reply["evalue"].startswith(":undo works in the terminal REPL only"), reply
     reply, seen = run(kc, ":ir nothing")
     assert "no function `nothing`" in reply["evalue"], reply
 

@@ -1,26 +1,22 @@
 //! The session's thread: shell requests in order, cells run in one [`Session`] on
-//! the engine (the remote executor, so that a crash ends only its cell).
+//! the engine (the remote executor, so that a crash ends only its cell). Running a
+//! cell is `run.rs`.
 
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
-use std::time::Instant;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
-use toy::codegen::{Compiler, OptLevel, Output};
-use toy::commands::{self, PrintMode, format_value};
-use toy::frontend::source::SourceMap;
-use toy::runtime;
-use toy::session::{Outcome, Session};
+use serde_json::json;
+use toy::codegen::{Compiler, OptLevel};
+use toy::commands::{PrintMode, format_value};
+use toy::session::Session;
 
 use super::channels::Outbox;
-use super::magic::{self, Command};
 use super::output::Streams;
+use super::run::Failure;
 use super::wire::{Parent, Request};
 use super::{Job, language, log};
-use crate::cli::{diag, input, inspect};
 
 /// The fields of an `execute_request` toy uses.
 #[derive(Deserialize)]
@@ -38,58 +34,18 @@ fn yes() -> bool {
     true
 }
 
-/// Why a cell failed: the content of an `error` message.
-struct Failure {
-    ename: &'static str,
-    evalue: String,
-    traceback: Vec<String>,
-}
-
-impl Failure {
-    /// A diagnostic with its source line and marker, as the REPL shows it.
-    fn diagnostic(sources: &SourceMap, err: &toy::Error, color: bool) -> Self {
-        let mut text = Vec::new();
-        diag::render(sources, err, None, color, &mut text);
-        Failure {
-            ename: if err.is_interrupt() {
-                "Interrupted"
-            } else {
-                "Error"
-            },
-            evalue: err.to_string(),
-            traceback: String::from_utf8_lossy(&text)
-                .lines()
-                .map(str::to_string)
-                .collect(),
-        }
-    }
-
-    /// An error without a source position (a command's).
-    fn plain(message: String) -> Self {
-        Failure {
-            ename: "Error",
-            traceback: vec![format!("Error: {message}")],
-            evalue: message,
-        }
-    }
-
-    fn content(&self) -> Value {
-        json!({ "ename": self.ename, "evalue": self.evalue, "traceback": self.traceback })
-    }
-}
-
 /// The kernel's program: its session, and what it needs to answer.
 pub struct Cells {
-    session: Session,
+    pub(super) session: Session,
     outbox: Outbox,
     streams: Streams,
     /// Cells run with `store_history` so far (`In[n]`).
     count: u64,
     /// Diagnostics in ANSI colours (`--color`).
-    color: bool,
+    pub(super) color: bool,
     /// For `:ir` and `:asm`: the JIT's optimization level, and a compiler made once.
-    opt: OptLevel,
-    compiler: Option<Compiler>,
+    pub(super) opt: OptLevel,
+    pub(super) compiler: Option<Compiler>,
     stopping: Arc<AtomicBool>,
 }
 
@@ -260,108 +216,6 @@ impl Cells {
             }
         }
     }
-
-    /// A cell's commands, then its code; the value of its last item if that is an
-    /// expression (or, in a cell of commands only, the last command's value: `:time`'s).
-    fn run_cell(&mut self, cell: &str, count: u64) -> Result<Option<f64>, Failure> {
-        let (commands, code) = magic::split(cell);
-        let mut value = None;
-        for line in commands {
-            value = self.command(line, cell, count)?;
-        }
-        if code.trim().is_empty() {
-            return Ok(value);
-        }
-        self.run_source(format!("In[{count}]"), code, 0)
-    }
-
-    /// Runs a source in the session from byte `start` on, stopping at its first error.
-    fn run_source(
-        &mut self,
-        name: String,
-        text: String,
-        start: usize,
-    ) -> Result<Option<f64>, Failure> {
-        let source = self.session.sources_mut().add(name, text);
-        let color = self.color;
-        let mut value = None;
-        let mut failure = None;
-        self.session
-            .run(source, start, true, &mut |sources, result| {
-                match result {
-                    Ok(Outcome::Evaluated(x)) => value = Some(x),
-                    Ok(_) => value = None,
-                    Err(err) => {
-                        // Output written before the error comes before it.
-                        runtime::flush();
-                        failure = Some(Failure::diagnostic(sources, &err, color));
-                        return ControlFlow::Break(());
-                    }
-                }
-                ControlFlow::Continue(())
-            });
-        match failure {
-            Some(failure) => Err(failure),
-            None => Ok(value),
-        }
-    }
-
-    /// One command line; what it shows goes to the cell's output. The value of the
-    /// code it ran, for `:time`.
-    fn command(&mut self, line: &str, cell: &str, count: u64) -> Result<Option<f64>, Failure> {
-        let say = |text: &str| runtime::write(format!("{}\n", text.trim_end()).as_bytes());
-        match magic::parse(line).map_err(|err| Failure::plain(err.to_string()))? {
-            Command::Help => say(magic::HELP),
-            Command::List => {
-                let listed = commands::list(&mut self.session);
-                if listed.is_empty() {
-                    say("no definitions yet");
-                }
-                for line in listed {
-                    say(&line.to_string());
-                }
-            }
-            Command::Time(text) => return self.time(text, cell, count),
-            Command::Stats => say(&inspect::stats(&mut self.session)),
-            Command::Ir(name) => say(&self.show(name, Output::Ir)?),
-            Command::Asm(name) => say(&self.show(name, Output::Asm)?),
-            Command::Load(path) => {
-                let bytes = input::read_file(std::path::Path::new(path))
-                    .map_err(|err| Failure::plain(err.to_string()))?;
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                self.run_source(path.to_string(), text, 0)?;
-            }
-        }
-        Ok(None)
-    }
-
-    /// `:time EXPR`: runs it, then shows the engine's compile time and the rest, as
-    /// the REPL does; with the value of its last item if that is an expression.
-    /// `text` is a slice of `cell`: the source is the cell up to it, run from it, so
-    /// that diagnostics point into the cell's `:time` line.
-    fn time(&mut self, text: &str, cell: &str, count: u64) -> Result<Option<f64>, Failure> {
-        let stats = |session: &mut Session| session.engine().and_then(|e| e.stats());
-        let before = stats(&mut self.session);
-        let started = Instant::now();
-        let at = (text.as_ptr() as usize)
-            .checked_sub(cell.as_ptr() as usize)
-            .filter(|&at| cell.get(at..at + text.len()) == Some(text));
-        let (source, start) = match at {
-            Some(at) => (cell[..at + text.len()].to_string(), at),
-            None => (text.to_string(), 0),
-        };
-        let value = self.run_source(format!("In[{count}]"), source, start)?;
-        let wall = started.elapsed();
-        let compile = commands::compile_time(before, stats(&mut self.session));
-        runtime::write(format!("{}\n", commands::time_text(compile, wall)).as_bytes());
-        Ok(value)
-    }
-
-    /// `:ir NAME` / `:asm NAME`: the function's code as the JIT compiles it.
-    fn show(&mut self, name: &str, output: Output) -> Result<String, Failure> {
-        inspect::show(&self.session, &mut self.compiler, self.opt, name, output)
-            .map_err(|err| Failure::plain(err.to_string()))
-    }
 }
 
 #[cfg(test)]
@@ -370,6 +224,7 @@ mod tests {
     use crate::cli::jupyter::channels::{Channel, Out};
     use crate::cli::jupyter::wire::Outgoing;
     use bytes::Bytes;
+    use serde_json::Value;
 
     fn request(msg_type: &str, id: &str, content: Value) -> Job {
         Job::Shell(Request {

@@ -10,6 +10,7 @@ mod install;
 mod language;
 mod magic;
 mod output;
+mod run;
 mod wire;
 
 use std::path::PathBuf;
