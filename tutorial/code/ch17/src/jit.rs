@@ -237,6 +237,14 @@ impl<'ctx> Jit<'ctx> {
     }
     // ANCHOR_END: set_trace
 
+    // ANCHOR: set_cache
+    /// Keeps compiled objects in `dir` from now on, and looks there before compiling.
+    pub fn set_cache(&mut self, dir: std::path::PathBuf) {
+        let cache = Cache::new(dir, &self.target, self.machine.is_some());
+        self.cache = Some(cache);
+    }
+    // ANCHOR_END: set_cache
+
     // ANCHOR: stats
     /// What this thread's JIT did so far, and what it holds now: its stubs, and
     /// the executable memory of its compiled functions.
@@ -261,13 +269,6 @@ impl<'ctx> Jit<'ctx> {
         Ok((self.executor.stub(id), code))
     }
     // ANCHOR_END: addresses
-    // ANCHOR: set_cache
-    /// Keeps compiled objects in `dir` from now on, and looks there before compiling.
-    pub fn set_cache(&mut self, dir: std::path::PathBuf) {
-        let cache = Cache::new(dir, &self.target, self.machine.is_some());
-        self.cache = Some(cache);
-    }
-    // ANCHOR_END: set_cache
 
     // ANCHOR: ir
     /// The IR of one item, optimized if this JIT optimizes, without running it.
