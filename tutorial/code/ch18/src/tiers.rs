@@ -4,6 +4,7 @@
 //! instructions that count a call and, every [`POLL`] calls, hand it to the JIT.
 
 use std::sync::atomic::AtomicU32;
+use std::time::Instant;
 
 use inkwell::OptimizationLevel;
 use inkwell::builder::BuilderError;
@@ -13,6 +14,7 @@ use inkwell::targets::{CodeModel, RelocMode, Target, TargetMachine};
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue};
 use inkwell::{AddressSpace, IntPredicate};
 
+use crate::stats::{self, Phase};
 use crate::stubs;
 // ANCHOR_END: head
 
@@ -59,11 +61,15 @@ pub fn baseline_machine() -> Result<TargetMachine, String> {
 }
 
 /// Tier 0's one pass: `mem2reg`, so that variables live in registers, not in
-/// stack slots that every use loads and every assignment stores.
+/// stack slots that every use loads and every assignment stores. Timed as a run
+/// of the passes, for `--stats`.
 pub fn baseline(module: &Module<'_>, machine: &TargetMachine) -> Result<(), String> {
+    let start = Instant::now();
     module
         .run_passes("function(mem2reg)", machine, PassBuilderOptions::create())
-        .map_err(|err| err.to_string())
+        .map_err(|err| err.to_string())?;
+    stats::time(Phase::Passes, start);
+    Ok(())
 }
 // ANCHOR_END: machine
 
