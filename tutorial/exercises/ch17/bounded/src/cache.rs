@@ -128,10 +128,9 @@ impl Cache {
     pub fn put(&self, key: &Key, object: &[u8]) -> io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         let temp = self.dir.join(temp_name());
-        let written = fs::File::create_new(&temp).and_then(|mut file| {
-            file.write_all(&encode(key, object))?;
-            fs::rename(&temp, self.path(key))
-        });
+        let mut file = fs::File::create_new(&temp)?;
+        let written = file.write_all(&encode(key, object));
+        let written = written.and_then(|()| fs::rename(&temp, self.path(key)));
         if written.is_err() {
             let _ = fs::remove_file(&temp);
             return written;
