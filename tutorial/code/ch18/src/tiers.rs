@@ -10,7 +10,7 @@ use inkwell::builder::BuilderError;
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{CodeModel, RelocMode, Target, TargetMachine};
-use inkwell::values::BasicMetadataValueEnum;
+use inkwell::values::{BasicMetadataValueEnum, FunctionValue};
 use inkwell::{AddressSpace, IntPredicate};
 
 use crate::stubs;
@@ -32,6 +32,10 @@ pub const COUNTER: &str = "toy.counter.";
 /// The prefix of the symbol that `f`'s tier-0 code calls on a poll:
 /// `toy.trampoline.f`, which the JIT resolves to `f`'s trampoline.
 pub const TRAMPOLINE: &str = "toy.trampoline.";
+
+/// The prefix of the name under which tier-0 code defines function `f`:
+/// `toy.tier0.f`, so that `f`, even in `f`'s own body, is the stub.
+pub const TIER0: &str = "toy.tier0.";
 // ANCHOR_END: names
 
 // ANCHOR: machine
@@ -87,15 +91,33 @@ impl Counters {
 }
 // ANCHOR_END: counters
 
+// ANCHOR: rename
+/// Renames function `name` of `module` to `toy.tier0.NAME`, and makes its calls of
+/// itself calls of a declaration of `name`: like every other call, they will go
+/// through the stub, which the tier-up points at the tier-1 code. Returns it.
+pub fn rename<'ctx>(module: &Module<'ctx>, name: &str) -> FunctionValue<'ctx> {
+    let function = module.get_function(name).expect("the module defines it");
+    function
+        .as_global_value()
+        .set_name(&(TIER0.to_owned() + name));
+    let stub = module.add_function(name, function.get_type(), None);
+    function.replace_all_uses_with(stub);
+    function
+}
+// ANCHOR_END: rename
+
 // ANCHOR: count_calls
-/// Makes function `name` of `module` count its calls: a new entry block adds one
+/// Makes `function`, function `name` of `module` at tier 0, count its calls: a new entry block adds one
 /// to its counter and, every `POLL`th call, calls the function's trampoline with
 /// the same arguments and returns what it returns; the other calls go on to the
 /// old entry block. Run after `mem2reg`, which promotes only the slots of the
 /// entry block.
-pub fn count_calls(module: &Module<'_>, name: &str) -> Result<(), BuilderError> {
+pub fn count_calls<'ctx>(
+    module: &Module<'ctx>,
+    function: FunctionValue<'ctx>,
+    name: &str,
+) -> Result<(), BuilderError> {
     let context = module.get_context();
-    let function = module.get_function(name).expect("the module defines it");
     let body = function
         .get_first_basic_block()
         .expect("a defined function");
@@ -145,15 +167,19 @@ mod tests {
     fn tier_0_code_counts_then_polls() {
         Target::initialize_native(&InitializationConfig::default()).unwrap();
         let context = Context::create();
-        let text = "def f(x) var y = x in y * 2";
+        let text = "def f(x) var y = x in f(y * 2)";
         let item = parse(text, &lex(text)).remove(0).unwrap();
         let module = Generator::new(&context).item(&item).unwrap();
         baseline(&module, &baseline_machine().unwrap()).unwrap();
-        count_calls(&module, "f").unwrap();
+        let function = rename(&module, "f");
+        count_calls(&module, function, "f").unwrap();
         assert!(module.verify().is_ok());
         let ir = module.print_to_string().to_string();
         for line in [
             "@toy.counter.f = external global i32",
+            "define double @toy.tier0.f(double %x)",
+            "%call = call double @f(double %mul)",
+            "declare double @f(double)",
             "count:\n  %old = load i32, i32* @toy.counter.f",
             "%calls = add i32 %old, 1",
             "store i32 %calls, i32* @toy.counter.f",

@@ -64,10 +64,12 @@ fn only_the_functions_called_are_compiled_remotely() {
         text += &format!("def f{i}(x) x + {i};\n");
     }
     text += "f7(1) + f42(1)";
+    // ANCHOR: tier0_a
+    let expected = "[lazy] compiled f7 at tier 0\n[lazy] compiled f42 at tier 0\n";
+    // ANCHOR_END: tier0_a
     assert_eq!(
         stdout(&["--remote", "--trace"], &text),
-        // ANCHOR: tier0_a
-        "[lazy] compiled f7 at tier 0\n[lazy] compiled f42 at tier 0\nEvaluated to 51.000000\n" // ANCHOR_END: tier0_a
+        format!("{expected}Evaluated to 51.000000\n")
     );
 }
 // ANCHOR_END: lazy
@@ -79,13 +81,13 @@ fn a_crash_kills_the_executor_only_and_definitions_survive() {
                 def g(x) printd(x) + crash(x); f(1); g(7); printd(f(2)); f(3)";
     let output = toy(&["--remote", "--trace"], text);
     // What `g` printed before the crash was in the executor's buffer: lost with it.
-    assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
-        // ANCHOR: tier0_b
-        "[lazy] compiled f at tier 0\nEvaluated to 2.000000\n\
-         [lazy] compiled g at tier 0 (calls printd, crash)\n[lazy] compiled f at tier 0\n\
-         3.000000\nEvaluated to 0.000000\nEvaluated to 4.000000\n" // ANCHOR_END: tier0_b
-    );
+    // ANCHOR: tier0_b
+    let expected = "[lazy] compiled f at tier 0\nEvaluated to 2.000000\n\
+                    [lazy] compiled g at tier 0 (calls printd, crash)\n\
+                    [lazy] compiled f at tier 0\n\
+                    3.000000\nEvaluated to 0.000000\nEvaluated to 4.000000\n";
+    // ANCHOR_END: tier0_b
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
     assert_eq!(
         String::from_utf8(output.stderr).unwrap(),
         "error: the executor crashed (killed by signal 6); restarted it, definitions kept\n"
@@ -102,14 +104,14 @@ fn errors_at_a_distance_leave_the_executor_running() {
     let text = "def f(x) x + 1; def g(x) h(x); def down(n) 1 + down(n + 1);
                 f(1); g(1); down(0); def h(x) x * 10; g(1); f(2)";
     let output = toy(&["--remote", "--trace"], text);
-    assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
-        // ANCHOR: tier0_c
-        "[lazy] compiled f at tier 0\nEvaluated to 2.000000\n\
-         [lazy] compiled down at tier 0\n[lazy] compiled down at tier 1\n\
-         [lazy] compiled g at tier 0 (calls h)\n[lazy] compiled h at tier 0\n\
-         Evaluated to 10.000000\nEvaluated to 3.000000\n" // ANCHOR_END: tier0_c
-    );
+    // ANCHOR: tier0_c
+    let expected = "[lazy] compiled f at tier 0\nEvaluated to 2.000000\n\
+                    [lazy] compiled down at tier 0 (calls down)\n\
+                    [lazy] compiled down at tier 1\n\
+                    [lazy] compiled g at tier 0 (calls h)\n[lazy] compiled h at tier 0\n\
+                    Evaluated to 10.000000\nEvaluated to 3.000000\n";
+    // ANCHOR_END: tier0_c
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
     // The errors, as chapter 14 reports them in one process: at the call.
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(

@@ -11,16 +11,23 @@ use crate::{natives, stubs, tiers};
 // ANCHOR: tier0
 impl<'ctx> Jit<'ctx> {
     /// Compiles function `name` at tier 0 and links it: `mem2reg`, then LLVM's
-    /// `-O0` code generator. The code counts its calls if this JIT has a tier 1.
+    /// `-O0` code generator. The code calls even itself through its stub, and
+    /// counts its calls if this JIT has a tier 1.
     /// The pending module is cloned: it stays as the generator made it, for tier 1.
     pub(super) fn tier0(&self, name: &str) -> Result<Linked, JitError> {
         let module = self.pending[name].clone();
         tiers::baseline(&module, &self.baseline).map_err(JitError::Passes)?;
+        let function = tiers::rename(&module, name);
         if self.machine.is_some() {
-            tiers::count_calls(&module, name).map_err(|err| JitError::Engine(err.to_string()))?;
+            let counted = tiers::count_calls(&module, function, name);
+            counted.map_err(|err| JitError::Engine(err.to_string()))?;
         }
         let mut linked = self.link(&module, &self.baseline)?;
-        // Its imports are the functions it calls.
+        // Known by its name, like other code; importing only the functions it calls.
+        let code = linked.symbols.remove(&(tiers::TIER0.to_owned() + name));
+        linked
+            .symbols
+            .insert(name.to_string(), code.expect("it defines it"));
         linked.imports.retain(|import| !import.starts_with("toy."));
         Ok(linked)
     }
