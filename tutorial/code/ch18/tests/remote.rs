@@ -66,11 +66,11 @@ fn only_the_functions_called_are_compiled_remotely() {
     text += "f7(1) + f42(1)";
     // ANCHOR: tier0_a
     let expected = "[lazy] compiled f7 at tier 0\n[lazy] compiled f42 at tier 0\n";
-    // ANCHOR_END: tier0_a
     assert_eq!(
         stdout(&["--remote", "--trace"], &text),
         format!("{expected}Evaluated to 51.000000\n")
     );
+    // ANCHOR_END: tier0_a
 }
 // ANCHOR_END: lazy
 
@@ -86,8 +86,8 @@ fn a_crash_kills_the_executor_only_and_definitions_survive() {
                     [lazy] compiled g at tier 0 (calls printd, crash)\n\
                     [lazy] compiled f at tier 0\n\
                     3.000000\nEvaluated to 0.000000\nEvaluated to 4.000000\n";
-    // ANCHOR_END: tier0_b
     assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
+    // ANCHOR_END: tier0_b
     assert_eq!(
         String::from_utf8(output.stderr).unwrap(),
         "error: the executor crashed (killed by signal 6); restarted it, definitions kept\n"
@@ -110,8 +110,8 @@ fn errors_at_a_distance_leave_the_executor_running() {
                     [lazy] compiled down at tier 1\n\
                     [lazy] compiled g at tier 0 (calls h)\n[lazy] compiled h at tier 0\n\
                     Evaluated to 10.000000\nEvaluated to 3.000000\n";
-    // ANCHOR_END: tier0_c
     assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
+    // ANCHOR_END: tier0_c
     // The errors, as chapter 14 reports them in one process: at the call.
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(
@@ -122,19 +122,6 @@ fn errors_at_a_distance_leave_the_executor_running() {
     assert_eq!(stderr, String::from_utf8(toy(&[], text).stderr).unwrap());
 }
 // ANCHOR_END: crash
-
-// ANCHOR: tier_up
-#[test]
-fn a_remote_function_tiers_up_with_the_executors_counters() {
-    let text = "def f(x) x * 2; for i = 1, i < 3000 in f(i); f(21);
-                def f(x) x * 3; for i = 1, i < 3000 in f(i); f(21)";
-    let trace = "[lazy] compiled f at tier 0\n[lazy] compiled f at tier 1\n";
-    let value = |v| format!("Evaluated to 0.000000\nEvaluated to {v}.000000\n");
-    let expected = format!("{trace}{}{trace}{}", value(42), value(63));
-    assert_eq!(stdout(&["--remote", "--trace"], text), expected);
-    assert_eq!(stdout(&["--trace"], text), expected);
-}
-// ANCHOR_END: tier_up
 
 // ANCHOR: garbage
 #[test]
@@ -149,3 +136,16 @@ fn a_malformed_frame_ends_the_executor_with_an_error() {
     );
 }
 // ANCHOR_END: garbage
+
+// ANCHOR: tier_up
+#[test]
+fn a_remote_function_tiers_up_with_the_executors_counters() {
+    let text = "def f(x) x * 2; for i = 1, i < 3000 in f(i); f(21);
+                def f(x) x * 3; for i = 1, i < 3000 in f(i); f(21)";
+    let trace = "[lazy] compiled f at tier 0\n[lazy] compiled f at tier 1\n";
+    let value = |v| format!("Evaluated to 0.000000\nEvaluated to {v}.000000\n");
+    let expected = format!("{trace}{}{trace}{}", value(42), value(63));
+    assert_eq!(stdout(&["--remote", "--trace"], text), expected);
+    assert_eq!(stdout(&["--trace"], text), expected);
+}
+// ANCHOR_END: tier_up

@@ -97,6 +97,7 @@ impl<'ctx> Jit<'ctx> {
 // ANCHOR_END: tier_symbol
 
 // ANCHOR: tests
+// ANCHOR: test_head
 #[cfg(test)]
 mod tests {
     use std::rc::Rc;
@@ -110,6 +111,7 @@ mod tests {
     use crate::lexer::lex;
     use crate::parser::parse;
 
+    // ANCHOR_END: test_head
     // ANCHOR: test_helpers
     /// Each expression's value (`None` for the other items), and what the natives
     /// and the trace wrote.
@@ -239,6 +241,6 @@ mod tests {
         assert_eq!(local.counters().get(jit.ids["f"]), 0);
         assert!(jit.tier1.is_empty());
     }
-    // ANCHOR_END: test_no_opt
 }
+// ANCHOR_END: test_no_opt
 // ANCHOR_END: tests
