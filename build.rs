@@ -32,8 +32,8 @@ fn main() {
     // toy's version-specific code would then not match the library.
     assert!(
         version.split('.').next() == Some(major),
-        "feature llvm{major} is on, but llvm-sys found LLVM {version} ({config}): set \
-         LLVM_SYS_{major}0_PREFIX (see .cargo/config.toml) or pick the matching feature"
+        "feature llvm{major} is on, but llvm-sys found LLVM {version} ({config}): point \
+         LLVM_SYS_{major}0_PREFIX at an LLVM {major} (see .cargo/config.toml) or pick the matching feature"
     );
     println!("cargo::rustc-env=TOY_LLVM_VERSION={version}");
     // For tests/llvm_feature.rs: the helper must pick this build's feature for it.
