@@ -2,7 +2,9 @@
 //! existing file and anchor, every chapter ends with a session, and every session —
 //! a ```console block of `$ ` commands followed by their exact output — runs against
 //! the built `toy` and prints exactly what the book says. A block whose first line is
-//! `# checkpoint: chNN` runs against that chapter's checkpoint instead, `toy-chNN`.
+//! `# checkpoint: chNN` runs against that chapter's checkpoint instead, `toy-chNN`; one
+//! whose first line is `# LLVM 14` (`# LLVM 15 and later`) runs only where `toy` is
+//! built against that LLVM (one of those), since its output shows that LLVM's IR.
 
 mod book;
 
@@ -60,6 +62,46 @@ fn every_include_resolves() {
     assert!(count >= 10, "the book shows real code ({count} includes)");
 }
 
+/// The major version of the LLVM this `toy` is built against (its cargo feature).
+const LLVM: u32 = if cfg!(feature = "llvm14") {
+    14
+} else if cfg!(feature = "llvm15") {
+    15
+} else {
+    16
+};
+
+/// Whether a session whose first line is `# {annotation}` runs against `toy` and
+/// this build, or `None` if the annotation names no LLVM version.
+fn applies(annotation: &str) -> Option<bool> {
+    let versions = annotation.strip_prefix("LLVM ")?;
+    match versions.split_once(" and later") {
+        Some((from, "")) => Some(LLVM >= from.parse().ok()?),
+        Some(_) => None,
+        None => Some(LLVM == versions.parse().ok()?),
+    }
+}
+
+#[test]
+fn llvm_annotations_select_this_build() {
+    assert_eq!(applies("LLVM 14"), Some(LLVM == 14));
+    assert_eq!(applies(&format!("LLVM {LLVM}")), Some(true));
+    assert_eq!(applies("LLVM 15 and later"), Some(LLVM >= 15));
+    assert_eq!(
+        applies(&format!("LLVM {} and later", LLVM + 1)),
+        Some(false)
+    );
+    for unknown in [
+        "LLVM",
+        "LLVM fifteen",
+        "LLVM 15 and earlier",
+        "llvm 14",
+        "note",
+    ] {
+        assert_eq!(applies(unknown), None, "{unknown}");
+    }
+}
+
 /// One command of a session and the output the book promises.
 struct Step {
     chapter: PathBuf,
@@ -69,9 +111,10 @@ struct Step {
     expected: String,
 }
 
-/// The sessions: ```console blocks; a first line `# checkpoint: chNN` names the
-/// checkpoint they run against, `$ ` starts a command, a here-document (`<<'EOF'`)
-/// continues it up to its terminator, and the lines after it are its output.
+/// The sessions that apply to this build: ```console blocks; a first line
+/// `# checkpoint: chNN` names the checkpoint they run against, `# LLVM …` the LLVM
+/// versions they are for, `$ ` starts a command, a here-document (`<<'EOF'`) continues
+/// it up to its terminator, and the lines after it are its output.
 fn sessions(chapter: &Path) -> Vec<Step> {
     let text = std::fs::read_to_string(chapter).expect("chapter");
     let mut steps = Vec::new();
@@ -83,14 +126,24 @@ fn sessions(chapter: &Path) -> Vec<Step> {
         let mut current: Option<Step> = None;
         let mut checkpoint = None;
         let mut first = true;
+        let mut applies_here = true;
         while let Some(line) = lines.next() {
             if line.starts_with("```") {
                 break;
             }
             if std::mem::take(&mut first)
-                && let Some(name) = line.strip_prefix("# checkpoint: ")
+                && let Some(annotation) = line.strip_prefix("# ")
             {
-                checkpoint = Some(name.trim().to_string());
+                if let Some(name) = annotation.strip_prefix("checkpoint: ") {
+                    checkpoint = Some(name.trim().to_string());
+                } else {
+                    applies_here = applies(annotation.trim()).unwrap_or_else(|| {
+                        panic!("{}: unknown session annotation `{line}`", chapter.display())
+                    });
+                }
+                continue;
+            }
+            if !applies_here {
                 continue;
             }
             if let Some(command) = line.strip_prefix("$ ") {

@@ -23,14 +23,9 @@ compile_error!(
     "features llvm14, llvm15 and llvm16 exclude each other (with another one, add --no-default-features)"
 );
 
-/// The major version of the LLVM this build links (part of the code cache's key).
-pub const MAJOR: u32 = if cfg!(feature = "llvm14") {
-    14
-} else if cfg!(feature = "llvm15") {
-    15
-} else {
-    16
-};
+/// The exact version of the LLVM this build links (`15.0.6`), as the `llvm-config`
+/// llvm-sys linked it with reported it (build.rs); part of the code cache's key.
+pub const VERSION: &str = env!("TOY_LLVM_VERSION");
 
 /// Loads a value of type `ty` from `pointer`.
 pub(crate) fn load<'ctx>(

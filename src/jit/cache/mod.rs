@@ -344,10 +344,11 @@ pub fn context(triple: &str, cpu: &str, features: &str, options: &str) -> Vec<u8
     let build = std::env::current_exe()
         .map(|exe| identity(&exe))
         .unwrap_or_default();
-    // The major version comes from the build's feature; LLVM 14 and 15 cannot tell their
-    // patch version at run time. toy links LLVM statically (tools/llvm*), so this build's
-    // identity covers it; were a libLLVM loaded, its file would stand for it.
-    let llvm = std::fs::read_to_string("/proc/self/maps")
+    // The exact version comes from the llvm-config of the build (build.rs); LLVM 14 and
+    // 15 cannot tell their patch version at run time. toy links LLVM statically
+    // (tools/llvm*), so this build's identity covers the library itself; were a
+    // libLLVM loaded, its file would stand for it too.
+    let library = std::fs::read_to_string("/proc/self/maps")
         .ok()
         .and_then(|maps| {
             maps.lines()
@@ -356,10 +357,18 @@ pub fn context(triple: &str, cpu: &str, features: &str, options: &str) -> Vec<u8
                 .map(|path| format!("{path} {}", identity(Path::new(path))))
         })
         .unwrap_or_default();
+    let llvm = format!("{} {library}", crate::codegen::llvm_version::VERSION);
+    context_of(&build, &llvm, &[triple, cpu, features, options])
+}
+
+/// The context of a build of toy identified by `build`, linking the LLVM `llvm`
+/// (its version, and its library if loaded), compiling for `target` (triple, CPU,
+/// CPU features, options).
+fn context_of(build: &str, llvm: &str, target: &[&str; 4]) -> Vec<u8> {
     format!(
-        "toy {} build {build}\nllvm {} {llvm}\n{triple}\n{cpu}\n{features}\n{options}",
+        "toy {} build {build}\nllvm {llvm}\n{}",
         env!("CARGO_PKG_VERSION"),
-        crate::codegen::llvm_version::MAJOR,
+        target.join("\n")
     )
     .into_bytes()
 }

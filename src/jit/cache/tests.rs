@@ -242,3 +242,31 @@ fn oversized_files_are_neither_read_nor_removed() {
     assert_eq!(fs::metadata(&path).expect("kept").len(), MAX_ENTRY + 1);
     assert!(entry::encode(&key, &vec![0; MAX_ENTRY as usize]).is_none());
 }
+
+#[test]
+fn the_exact_llvm_version_is_in_the_key() {
+    // This build's own version is what goes in.
+    let linked = crate::codegen::llvm_version::VERSION;
+    assert!(
+        linked.split('.').count() == 3 && linked.split('.').all(|n| n.parse::<u32>().is_ok()),
+        "an llvm-config version: {linked}"
+    );
+    let target = ["x86_64-pc-linux-gnu", "znver3", "+avx2", "O2"];
+    let here = context_of("1:2", &format!("{linked} "), &target);
+    assert!(String::from_utf8_lossy(&here).contains(&format!("llvm {linked} ")));
+    assert_eq!(here, context_of("1:2", &format!("{linked} "), &target));
+
+    // Another patch release of the same LLVM makes other keys for the same function.
+    let key = |llvm: &'static str| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Cache::open(
+            dir.path().to_path_buf(),
+            DEFAULT_LIMIT,
+            Box::new(move || context_of("1:2", llvm, &target)),
+        )
+        .expect("open")
+        .key(&[b"def f(x) x;", b"f"])
+    };
+    assert_ne!(key("15.0.6 "), key("15.0.7 "));
+    assert_eq!(key("15.0.6 "), key("15.0.6 "));
+}
