@@ -32,25 +32,32 @@ fn traced<'a>(stderr: &'a str, prefix: &str) -> Vec<&'a str> {
         .collect()
 }
 
-#[test]
-fn a_hot_function_tiers_up_in_the_background_with_the_same_result() {
-    // The tier-up is compiled in the background, so when it lands depends on the
-    // machine's load: call fib(32) again until the trace shows it installed.
-    let mut toy = Piped::start(&["--echo", "--trace-jit"]);
+/// Runs `FIB` through a pipe with `args`, then calls `fib(32)` again until the trace
+/// shows the background tier-up installed (when it lands depends on the machine's
+/// load: a condition with a deadline, not a hope that one run is long enough), and
+/// once more at tier 1. Returns the echoed value line and stderr.
+fn until_tiered_up(args: &[&str]) -> (String, String) {
+    let mut toy = Piped::start(args);
     toy.send(FIB);
     let wait = Duration::from_secs(120);
-    let auto = toy.line(wait);
-    assert_eq!(auto, "Evaluated to 2178309.000000");
+    let value = toy.line(wait);
+    assert_eq!(value, "Evaluated to 2178309.000000", "{}", toy.stderr());
     let deadline = Instant::now() + wait;
     while !toy.stderr().contains("recompiled at tier 1") {
         assert!(Instant::now() < deadline, "no tier-up:\n{}", toy.stderr());
         toy.send("fib(32);\n");
-        assert_eq!(toy.line(wait), auto, "{}", toy.stderr());
+        assert_eq!(toy.line(wait), value, "{}", toy.stderr());
     }
     toy.send("fib(32);\n");
-    assert_eq!(toy.line(wait), auto, "at tier 1: {}", toy.stderr());
+    assert_eq!(toy.line(wait), value, "at tier 1: {}", toy.stderr());
     let stderr = toy.stderr();
     assert_eq!(toy.finish(), 0, "{stderr}");
+    (value, stderr)
+}
+
+#[test]
+fn a_hot_function_tiers_up_in_the_background_with_the_same_result() {
+    let (auto, stderr) = until_tiered_up(&["--echo", "--trace-jit"]);
     assert!(stderr.contains("[jit] compiled fib in "), "{stderr}");
     assert!(stderr.contains("at tier 0"), "{stderr}");
     assert_eq!(traced(&stderr, "[jit] tier-up "), ["fib"], "{stderr}");
@@ -72,9 +79,7 @@ fn a_hot_function_tiers_up_in_the_background_with_the_same_result() {
 
 #[test]
 fn the_remote_executor_tiers_up_too() {
-    let (status, out, stderr) = run(&["--engine=remote", "--echo", "--trace-jit"], FIB);
-    assert_eq!(status, 0, "{stderr}");
-    assert_eq!(out, "Evaluated to 2178309.000000\n");
+    let (_, stderr) = until_tiered_up(&["--engine=remote", "--echo", "--trace-jit"]);
     assert_eq!(traced(&stderr, "[jit] tier-up "), ["fib"], "{stderr}");
 }
 
