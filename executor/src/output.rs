@@ -99,14 +99,20 @@ pub(crate) fn write_byte(byte: u8) {
     // written while the output was set up, so `MODE` is known).
     let len = PENDING_LEN.get();
     if len != 0 && len + 1 < BLOCK && byte != b'\n' {
-        PENDING.with(|pending| {
-            let pending: &Cell<[u8]> = pending;
-            pending.as_slice_of_cells()[len].set(byte);
-        });
-        PENDING_LEN.set(len + 1);
+        push_pending(len, byte);
         return;
     }
     write_byte_slowly(byte, len);
+}
+
+/// Stores `byte` after the `len` pending bytes of this thread (`len` < [`BLOCK`]).
+#[inline(always)]
+fn push_pending(len: usize, byte: u8) {
+    PENDING.with(|pending| {
+        let pending: &Cell<[u8]> = pending;
+        pending.as_slice_of_cells()[len].set(byte);
+    });
+    PENDING_LEN.set(len + 1);
 }
 
 /// [`write_byte`] at the start or end of a block, or of a line.
@@ -121,11 +127,7 @@ fn write_byte_slowly(byte: u8, len: usize) {
         // The first byte of a block: make sure this thread hands its bytes over.
         let _ = HANDOVER.try_with(|_| ());
     }
-    PENDING.with(|pending| {
-        let pending: &Cell<[u8]> = pending;
-        pending.as_slice_of_cells()[len].set(byte);
-    });
-    PENDING_LEN.set(len + 1);
+    push_pending(len, byte);
     if len + 1 >= BLOCK || (byte == b'\n' && mode == LINES) {
         let mut guard = lock_out();
         if let Some(out) = guard.as_mut()
